@@ -1,0 +1,219 @@
+//! The app's logic, run before drawing each frame: carry out commands, drain job events within a
+//! time budget, and fold them into the state. Nothing here draws.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use eframe::{egui, egui_wgpu, wgpu};
+
+use super::ExplorerApp;
+use super::state::{AppState, Command, RESULT_CACHE, RunLog, initial_pin};
+use crate::jobs::{JobEvent, ModelBundle, bundle_from_run};
+use crate::train::TrainEvent;
+
+/// How long one frame may spend folding job events into the state.
+const DRAIN_BUDGET: Duration = Duration::from_millis(4);
+
+/// eframe's wgpu options: the adapter's full limits and features, so Burn can share the device.
+pub fn wgpu_options() -> egui_wgpu::WgpuConfiguration {
+    let mut create = egui_wgpu::WgpuSetupCreateNew::without_display_handle();
+    create.device_descriptor = Arc::new(|adapter: &wgpu::Adapter| wgpu::DeviceDescriptor {
+        label: Some("pinsage-explorer"),
+        required_features: adapter.features().difference(wgpu::Features::MAPPABLE_PRIMARY_BUFFERS),
+        required_limits: adapter.limits(),
+        ..Default::default()
+    });
+    egui_wgpu::WgpuConfiguration { wgpu_setup: egui_wgpu::WgpuSetup::CreateNew(create), ..Default::default() }
+}
+
+/// Hands eframe's wgpu device to Burn, so training and drawing share one GPU device.
+pub fn burn_device_from_renderer(rs: &egui_wgpu::RenderState) -> Option<(burn::prelude::Device, String)> {
+    let setup = burn::tensor::wgpu::WgpuSetup {
+        instance: rs.instance.clone(),
+        adapter: rs.adapter.clone(),
+        device: rs.device.clone(),
+        queue: rs.queue.clone(),
+        backend: rs.adapter.get_info().backend,
+    };
+    let name = format!("gpu (wgpu, shared with the UI: {})", rs.adapter.get_info().name);
+    burn::prelude::Device::wgpu_options().setup(setup).init().ok().map(|d| (d, name))
+}
+
+/// One frame of logic.
+pub fn tick(app: &mut ExplorerApp, ctx: &egui::Context) {
+    handle_dropped_files(app, ctx);
+    let commands = std::mem::take(&mut app.state.commands);
+    for c in commands {
+        execute(app, c);
+    }
+    for ev in app.jobs.drain(DRAIN_BUDGET) {
+        apply(&mut app.state, ev);
+    }
+    app.panels.tick(&mut app.state, ctx);
+    if !app.jobs.training() && app.state.run.running && !app.state.run.source.starts_with("following") {
+        app.state.run.running = false;
+    }
+}
+
+fn handle_dropped_files(app: &mut ExplorerApp, ctx: &egui::Context) {
+    let dropped = ctx.input(|i| i.raw.dropped_files.clone());
+    if let Some(f) = dropped.first() {
+        app.state.commands.push(Command::Open(f.path().display().to_string()));
+    }
+}
+
+fn execute(app: &mut ExplorerApp, c: Command) {
+    let state = &mut app.state;
+    match c {
+        Command::Open(spec) => {
+            state.loading = Some(spec.clone());
+            app.jobs.load_graph(spec);
+        }
+        Command::PickFile => app.jobs.pick_and_load(),
+        Command::SelectPin(p) => {
+            if p < state.graph.n_pins() {
+                state.selected_pin = p;
+            }
+        }
+        Command::SetView(v) => state.settings.view = v,
+        Command::Compute { key, job } => {
+            if state.pending.insert(key.clone()) {
+                app.jobs.compute(key, job);
+            }
+        }
+        Command::StartTraining { config, out } => {
+            if app.jobs.training() {
+                state.errors.push("a training run is already going".into());
+                return;
+            }
+            if let Err(e) = config.validate() {
+                state.errors.push(e.to_string());
+                return;
+            }
+            state.settings.train = config.clone();
+            state.run = RunLog { source: "this app".into(), events: Vec::new(), running: true, paused: false };
+            app.jobs.start_training(state.graph.clone(), config, out);
+        }
+        Command::Train(cmd) => app.jobs.train_command(cmd),
+        Command::RunInference => match &state.model {
+            Some(bundle) => {
+                state.inference_progress = Some((0, 1));
+                app.jobs.infer(state.graph.clone(), bundle.clone(), 4096);
+            }
+            None => state.errors.push("no model yet: train one or load a run folder first".into()),
+        },
+        Command::FollowRun(dir) => {
+            state.settings.last_run_folder = Some(dir.display().to_string());
+            state.run = RunLog { source: format!("following {}", dir.display()), events: Vec::new(), running: true, paused: false };
+            app.jobs.follow_run(dir);
+        }
+        Command::LoadRunModel(dir) => {
+            let device = app.jobs.shared_device.clone().map(|d| d.0).unwrap_or_else(burn::prelude::Device::flex);
+            let graph = state.graph.clone();
+            let key = format!("run-model:{}", dir.display());
+            if state.pending.insert(key.clone()) {
+                app.jobs.compute(key, move || bundle_from_run(&dir, &graph, device).map(|b| Arc::new(b) as crate::jobs::Computed));
+            }
+        }
+        Command::DismissError(i) => {
+            if i < state.errors.len() {
+                state.errors.remove(i);
+            }
+        }
+    }
+}
+
+/// Folds one job event into the state.
+pub fn apply(state: &mut AppState, ev: JobEvent) {
+    match ev {
+        JobEvent::GraphLoaded { graph, path, .. } => {
+            state.loading = None;
+            state.selected_pin = initial_pin(&graph);
+            state.graph = graph;
+            state.graph_generation += 1;
+            state.settings.last_file = path.map(|p| p.display().to_string());
+            state.model = None;
+            state.embeddings = None;
+            state.results.clear();
+        }
+        JobEvent::GraphFailed { path, message } => {
+            state.loading = None;
+            let _ = path;
+            state.errors.push(message);
+        }
+        JobEvent::Train(ev) => {
+            match &ev {
+                TrainEvent::Paused => state.run.paused = true,
+                TrainEvent::Resumed => state.run.paused = false,
+                TrainEvent::Finished { .. } | TrainEvent::Failed { .. } => state.run.running = false,
+                _ => {}
+            }
+            if let TrainEvent::Failed { message } = &ev {
+                state.errors.push(format!("training failed: {message}"));
+            }
+            state.run.events.push(ev);
+        }
+        JobEvent::TrainFinished(result) => {
+            state.run.running = false;
+            match result {
+                Ok(bundle) => set_model(state, bundle),
+                Err(e) => {
+                    if !state.errors.iter().any(|m| m.contains(&e)) {
+                        state.errors.push(format!("training failed: {e}"));
+                    }
+                }
+            }
+        }
+        JobEvent::InferenceProgress { done, total } => state.inference_progress = Some((done, total)),
+        JobEvent::InferenceFinished(result) => {
+            state.inference_progress = None;
+            match result {
+                Ok(emb) => {
+                    if let Some(m) = &mut state.model {
+                        m.embeddings = Some(emb.clone());
+                    }
+                    state.embeddings = Some(emb);
+                }
+                Err(e) => state.errors.push(e),
+            }
+        }
+        JobEvent::Followed { events, .. } => {
+            for ev in &events {
+                if matches!(ev, TrainEvent::Finished { .. } | TrainEvent::Failed { .. }) {
+                    state.run.running = false;
+                }
+            }
+            state.run.events.extend(events);
+        }
+        JobEvent::FollowFailed { message, .. } => {
+            state.run.running = false;
+            state.errors.push(message);
+        }
+        JobEvent::Computed { key, value, .. } => {
+            state.pending.remove(&key);
+            match value {
+                Ok(v) => {
+                    if key.starts_with("run-model:") {
+                        if let Some(b) = v.downcast_ref::<ModelBundle>() {
+                            set_model(state, b.clone());
+                        }
+                        return;
+                    }
+                    state.results.retain(|(k, _)| k != &key);
+                    state.results.push_back((key, v));
+                    while state.results.len() > RESULT_CACHE {
+                        state.results.pop_front();
+                    }
+                }
+                Err(e) => state.errors.push(format!("{key}: {e}")),
+            }
+        }
+    }
+}
+
+fn set_model(state: &mut AppState, bundle: ModelBundle) {
+    state.embeddings = bundle.embeddings.clone();
+    state.model = Some(bundle);
+    // Views that depend on the model recompute.
+    state.results.retain(|(k, _)| !k.starts_with("model:"));
+}

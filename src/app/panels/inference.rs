@@ -1,0 +1,18 @@
+//! The inference view.
+
+use eframe::egui;
+
+use crate::app::state::{AppState, Ctx};
+
+#[derive(Default)]
+pub struct InferencePanel {}
+
+impl InferencePanel {
+    pub fn ui(&mut self, ui: &mut egui::Ui, _ctx: &mut Ctx) {
+        ui.heading("inference");
+    }
+    pub fn tick(&mut self, _state: &mut AppState, _ctx: &egui::Context) {}
+    pub fn animating(&self) -> bool {
+        false
+    }
+}

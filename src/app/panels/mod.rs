@@ -1,0 +1,60 @@
+//! One file per view; each view is a state struct with `Default` and a `ui` function.
+
+pub mod convolve;
+pub mod curriculum;
+pub mod graph_view;
+pub mod inference;
+pub mod map;
+pub mod pooling;
+pub mod results;
+pub mod training;
+pub mod walks;
+
+use eframe::egui;
+
+use super::state::{AppState, Ctx, View};
+use super::ui::PinSearch;
+
+/// Every view's state.
+#[derive(Default)]
+pub struct Panels {
+    pub pin_search: PinSearch,
+    pub graph: graph_view::GraphView,
+    pub walks: walks::WalkLab,
+    pub pooling: pooling::PoolingPanel,
+    pub convolve: convolve::ConvolvePanel,
+    pub curriculum: curriculum::CurriculumPanel,
+    pub training: training::TrainingPanel,
+    pub inference: inference::InferencePanel,
+    pub map: map::MapPanel,
+    pub results: results::ResultsPanel,
+}
+
+impl Panels {
+    /// Draws the current view.
+    pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        match ctx.state.settings.view {
+            View::Graph => self.graph.ui(ui, ctx),
+            View::Walks => self.walks.ui(ui, ctx),
+            View::Pooling => self.pooling.ui(ui, ctx),
+            View::Convolve => self.convolve.ui(ui, ctx),
+            View::Curriculum => self.curriculum.ui(ui, ctx),
+            View::Training => self.training.ui(ui, ctx),
+            View::Inference => self.inference.ui(ui, ctx),
+            View::Map => self.map.ui(ui, ctx),
+            View::Results => self.results.ui(ui, ctx),
+        }
+    }
+
+    /// Advances animations (before drawing); requests a repaint only while one runs.
+    pub fn tick(&mut self, state: &mut AppState, ctx: &egui::Context) {
+        self.graph.tick(state, ctx);
+        self.walks.tick(state, ctx);
+        self.inference.tick(state, ctx);
+    }
+
+    /// Whether any animation is running (screenshots wait for it).
+    pub fn animating(&self) -> bool {
+        self.graph.animating() || self.walks.animating() || self.inference.animating()
+    }
+}

@@ -1,0 +1,223 @@
+//! What the app knows: the graph, the selection, settings, the model, training history and the
+//! results of background computations. Changed only by `logic.rs`.
+
+use std::collections::{HashSet, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::graph::Graph;
+use crate::infer::Embeddings;
+use crate::jobs::{Computed, ModelBundle};
+use crate::load::{Format, load_data};
+use crate::train::{TrainCommand, TrainConfig, TrainEvent};
+use crate::walk::WalkConfig;
+
+/// The views, in the order of the tab bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum View {
+    #[default]
+    Graph,
+    Walks,
+    Pooling,
+    Convolve,
+    Curriculum,
+    Training,
+    Inference,
+    Map,
+    Results,
+}
+
+impl View {
+    pub const ALL: [View; 9] =
+        [View::Graph, View::Walks, View::Pooling, View::Convolve, View::Curriculum, View::Training, View::Inference, View::Map, View::Results];
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Graph => "Graph",
+            View::Walks => "Random walks",
+            View::Pooling => "Pooling",
+            View::Convolve => "Convolve",
+            View::Curriculum => "Curriculum",
+            View::Training => "Training",
+            View::Inference => "Inference",
+            View::Map => "Embedding map",
+            View::Results => "Results",
+        }
+    }
+}
+
+/// Settings that persist between runs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub view: View,
+    pub last_file: Option<String>,
+    pub walk: WalkConfig,
+    pub train: TrainConfig,
+    pub last_run_folder: Option<String>,
+}
+
+/// Requests from the UI, carried out by `logic.rs`.
+pub enum Command {
+    /// Open a graph file or folder (or `default`) on a background thread.
+    Open(String),
+    /// Show the native file dialog, then open the choice.
+    PickFile,
+    SelectPin(u32),
+    SetView(View),
+    /// Compute something in the background; the result lands in `AppState::results` under `key`.
+    Compute { key: String, job: Box<dyn FnOnce() -> Result<Computed, String> + Send> },
+    StartTraining { config: TrainConfig, out: Option<PathBuf> },
+    Train(TrainCommand),
+    RunInference,
+    /// Follow a run folder's metrics.jsonl live.
+    FollowRun(PathBuf),
+    /// Load a run folder's model for the other views.
+    LoadRunModel(PathBuf),
+    DismissError(usize),
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Command::Compute { key, .. } => write!(f, "Compute({key})"),
+            Command::Open(s) => write!(f, "Open({s})"),
+            Command::PickFile => write!(f, "PickFile"),
+            Command::SelectPin(p) => write!(f, "SelectPin({p})"),
+            Command::SetView(v) => write!(f, "SetView({v:?})"),
+            Command::StartTraining { .. } => write!(f, "StartTraining"),
+            Command::Train(c) => write!(f, "Train({c:?})"),
+            Command::RunInference => write!(f, "RunInference"),
+            Command::FollowRun(p) => write!(f, "FollowRun({})", p.display()),
+            Command::LoadRunModel(p) => write!(f, "LoadRunModel({})", p.display()),
+            Command::DismissError(i) => write!(f, "DismissError({i})"),
+        }
+    }
+}
+
+/// A training history, from the app's own run or a followed run folder.
+#[derive(Clone, Debug, Default)]
+pub struct RunLog {
+    pub source: String,
+    pub events: Vec<TrainEvent>,
+    pub running: bool,
+    pub paused: bool,
+}
+
+impl RunLog {
+    /// (global step, loss) points for the loss curve.
+    pub fn loss_points(&self) -> Vec<[f64; 2]> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                TrainEvent::Progress { epoch, step, steps_per_epoch, loss, .. } => {
+                    Some([(*epoch as f64 - 1.0) + *step as f64 / (*steps_per_epoch).max(1) as f64, *loss as f64])
+                }
+                _ => None,
+            })
+            .collect()
+    }
+    /// The latest progress event.
+    pub fn last_progress(&self) -> Option<&TrainEvent> {
+        self.events.iter().rev().find(|e| matches!(e, TrainEvent::Progress { .. }))
+    }
+    /// (epoch, metrics) of every finished epoch that was evaluated.
+    pub fn epoch_metrics(&self) -> Vec<(usize, crate::eval::Metrics)> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                TrainEvent::EpochEnd { epoch, metrics: Some(m), .. } => Some((*epoch, m.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Everything the views read.
+pub struct AppState {
+    pub graph: Arc<Graph>,
+    /// Bumped whenever a new graph replaces the old one, so views can drop what they cached.
+    pub graph_generation: u64,
+    pub selected_pin: u32,
+    pub settings: Settings,
+    /// What is loading now ("gowalla/train.txt"), if anything.
+    pub loading: Option<String>,
+    pub errors: Vec<String>,
+    pub model: Option<ModelBundle>,
+    pub embeddings: Option<Arc<Embeddings>>,
+    pub run: RunLog,
+    pub inference_progress: Option<(usize, usize)>,
+    pub results: VecDeque<(String, Computed)>,
+    pub pending: HashSet<String>,
+    pub commands: Vec<Command>,
+    pub format: Format,
+}
+
+/// How many computed results are kept (oldest dropped first).
+pub const RESULT_CACHE: usize = 64;
+
+impl AppState {
+    pub fn new(settings: Settings) -> AppState {
+        let graph = Arc::new(load_data("default", Format::Auto).unwrap_or_default());
+        AppState {
+            selected_pin: initial_pin(&graph),
+            graph,
+            graph_generation: 0,
+            settings,
+            loading: None,
+            errors: Vec::new(),
+            model: None,
+            embeddings: None,
+            run: RunLog::default(),
+            inference_progress: None,
+            results: VecDeque::new(),
+            pending: HashSet::new(),
+            commands: Vec::new(),
+            format: Format::Auto,
+        }
+    }
+
+    /// A computed result by key, if it has arrived.
+    pub fn result<T: 'static>(&self, key: &str) -> Option<&T> {
+        self.results.iter().rev().find(|(k, _)| k == key).and_then(|(_, v)| v.downcast_ref::<T>())
+    }
+
+    /// Whether `key` is being computed.
+    pub fn is_pending(&self, key: &str) -> bool {
+        self.pending.contains(key)
+    }
+}
+
+/// A well-connected pin to start on: the one with the most boards.
+pub fn initial_pin(g: &Graph) -> u32 {
+    (0..g.n_pins()).max_by_key(|&p| (g.boards_of(p).len(), std::cmp::Reverse(p))).unwrap_or(0)
+}
+
+/// What a panel gets while drawing: read-only state and a command queue.
+pub struct Ctx<'a> {
+    pub state: &'a AppState,
+    pub commands: &'a mut Vec<Command>,
+}
+
+impl<'a> Ctx<'a> {
+    /// The result under `key`, or None while it is computed in the background (requested once).
+    pub fn need<T: Send + Sync + 'static>(&mut self, key: &str, job: impl FnOnce() -> Result<T, String> + Send + 'static) -> Option<&'a T> {
+        if let Some(v) = self.state.result::<T>(key) {
+            return Some(v);
+        }
+        let queued = self.commands.iter().any(|c| matches!(c, Command::Compute { key: k, .. } if k == key));
+        if !self.state.is_pending(key) && !queued {
+            self.commands.push(Command::Compute {
+                key: key.to_string(),
+                job: Box::new(move || job().map(|v| Arc::new(v) as Computed)),
+            });
+        }
+        None
+    }
+
+    pub fn send(&mut self, c: Command) {
+        self.commands.push(c);
+    }
+}

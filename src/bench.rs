@@ -1,0 +1,212 @@
+//! Benchmarks behind `pinsage bench`: walk throughput and the memory system's random-read ceiling.
+
+use std::time::Instant;
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::graph::Graph;
+use crate::walk::{WalkConfig, all_neighbourhoods};
+
+/// Result of `pinsage bench walks`.
+#[derive(Debug, Serialize)]
+pub struct WalkBench {
+    pub pins: u32,
+    pub edges: usize,
+    pub walks: u32,
+    pub length: u32,
+    pub top_k: usize,
+    pub restart: f32,
+    pub threads: usize,
+    /// Pin-steps (pin → board → pin) per second, best of the repeats.
+    pub steps_per_sec: f64,
+    /// Wall time to compute the top-K neighbourhoods of every pin, best of the repeats.
+    pub all_neighbourhoods_secs: f64,
+    /// Pins per second for the full neighbourhood computation.
+    pub pins_per_sec: f64,
+    pub repeats: u32,
+    /// Independent random 4-byte reads per second over a buffer the size of the adjacency, all
+    /// threads: the memory system's ceiling for this access pattern.
+    pub random_reads_per_sec: f64,
+    /// Dependent random reads a pin-step makes (pin offsets, pin's boards, board offsets, board's
+    /// pins, the visit counter).
+    pub reads_per_step: f64,
+    /// `steps_per_sec * reads_per_step / random_reads_per_sec`: the share of the ceiling reached.
+    pub share_of_memory_ceiling: f64,
+}
+
+/// Times all-pin neighbourhoods `repeats` times (best time kept) and measures the random-read ceiling.
+pub fn bench_walks(g: &Graph, cfg: &WalkConfig, repeats: u32) -> WalkBench {
+    let mut best = f64::INFINITY;
+    let mut steps = 0;
+    for _ in 0..repeats.max(1) {
+        let t = Instant::now();
+        let (nb, s) = all_neighbourhoods(g, cfg);
+        let secs = t.elapsed().as_secs_f64();
+        std::hint::black_box(&nb);
+        steps = s;
+        best = best.min(secs);
+    }
+    let steps_per_sec = steps as f64 / best;
+    let random_reads_per_sec = random_read_rate(g.adjacency_bytes() / 4);
+    let reads_per_step = 5.0;
+    WalkBench {
+        pins: g.n_pins(),
+        edges: g.n_edges(),
+        walks: cfg.walks,
+        length: cfg.length,
+        top_k: cfg.top_k,
+        restart: cfg.restart,
+        threads: rayon::current_num_threads(),
+        steps_per_sec,
+        all_neighbourhoods_secs: best,
+        pins_per_sec: g.n_pins() as f64 / best,
+        repeats,
+        random_reads_per_sec,
+        reads_per_step,
+        share_of_memory_ceiling: steps_per_sec * reads_per_step / random_reads_per_sec,
+    }
+}
+
+/// Independent random reads per second over `words` u32s, on all rayon threads, 16 chains in
+/// flight per thread (as many as the walk's lock-step walkers give).
+fn random_read_rate(words: usize) -> f64 {
+    let words = words.max(1024).next_power_of_two();
+    let buf: Vec<u32> = (0..words as u32).collect();
+    let per_thread = 20_000_000usize;
+    let threads = rayon::current_num_threads();
+    let t = Instant::now();
+    let sink: u64 = (0..threads)
+        .into_par_iter()
+        .map(|i| {
+            let mut rng = SmallRng::seed_from_u64(i as u64);
+            let mask = (words - 1) as u64;
+            let mut acc = 0u64;
+            for _ in 0..per_thread / 2 {
+                let r = rng.next_u64();
+                acc = acc.wrapping_add(buf[(r & mask) as usize] as u64);
+                acc = acc.wrapping_add(buf[((r >> 32) & mask) as usize] as u64);
+            }
+            acc
+        })
+        .sum();
+    std::hint::black_box(sink);
+    (per_thread * threads) as f64 / t.elapsed().as_secs_f64()
+}
+
+/// Result of `pinsage bench train-step`: the device step alone, on one fixed batch.
+#[derive(Debug, Serialize)]
+pub struct StepBench {
+    pub device: String,
+    pub steps: usize,
+    pub ms_per_step: f64,
+    pub triplets_per_sec: f64,
+    pub queries: usize,
+    pub targets: usize,
+    /// Rows of layer 1 (S¹) and of the input layer (S⁰).
+    pub layer1_nodes: usize,
+    pub input_nodes: usize,
+    pub k: usize,
+    pub negatives: usize,
+    pub hard_per_query: usize,
+}
+
+/// Times `steps` training steps (forward, loss, backward, Adam) on one batch sampled from `g`,
+/// after 5 warm-up steps, syncing the device only at the ends. With `dump`, the batch's index
+/// arrays are written there as .npy (plus meta.json) for the PyTorch reference (bench/).
+pub fn bench_train_step(
+    g: &Graph,
+    cfg: &crate::train::TrainConfig,
+    device: &burn::prelude::Device,
+    device_name: &str,
+    steps: usize,
+    dump: Option<&std::path::Path>,
+) -> Result<StepBench, crate::train::TrainError> {
+    use crate::sampler::{NodeSet, Triplets, epoch_pairs, fill_triplets, hard_pools, make_batch, node_neighbourhoods};
+    use crate::train::{TrainError, batch_loss, block_tensors};
+    use burn::optim::{AdamConfig, GradientsParams};
+
+    let nb = node_neighbourhoods(g, cfg.neighbourhood, &cfg.walk);
+    let pairs = epoch_pairs(g, cfg.board_query_share, cfg.seed, 1);
+    let chunk = &pairs[..cfg.batch_size.min(pairs.len())];
+    let h = if cfg.hard_negatives { 1 } else { 0 };
+    let pools = (h > 0).then(|| hard_pools(g, cfg.hard_band.unwrap_or_else(|| crate::sampler::default_band(g.n_pins())), 4, cfg.seed));
+    let mut rng = SmallRng::seed_from_u64(cfg.seed);
+    let mut t = Triplets::default();
+    fill_triplets(g, chunk, cfg.negatives, pools.as_ref().map(|p| (p, h)), &mut rng, &mut t);
+    let n_nodes = (g.n_pins() + g.n_boards()) as usize;
+    let mut sets = [NodeSet::new(n_nodes), NodeSet::new(n_nodes)];
+    let mut targets = NodeSet::new(n_nodes);
+    let batch = make_batch(&nb, &t, g.features.as_ref(), &mut sets, &mut targets);
+    if let Some(dir) = dump {
+        dump_batch(dir, &batch, cfg, n_nodes).map_err(|e| TrainError::Io(format!("{}: {e}", dir.display())))?;
+    }
+    let train_device = device.clone().autodiff();
+    device.seed(cfg.seed);
+    let mut model = cfg.model_config(g).init(&train_device);
+    let mut optim = AdamConfig::new().init();
+    let mut step = |model: crate::model::PinSage| {
+        let block = block_tensors(&batch.block, &train_device);
+        let z = model.forward(&block);
+        let loss = batch_loss(z, &batch, cfg.loss, cfg.margin, &train_device);
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        optim.step(cfg.learning_rate, model, grads)
+    };
+    for _ in 0..5 {
+        model = step(model);
+    }
+    device.sync().map_err(|e| TrainError::Device(e.to_string()))?;
+    let start = Instant::now();
+    for _ in 0..steps {
+        model = step(model);
+    }
+    device.sync().map_err(|e| TrainError::Device(e.to_string()))?;
+    let secs = start.elapsed().as_secs_f64();
+    Ok(StepBench {
+        device: device_name.to_string(),
+        steps,
+        ms_per_step: 1e3 * secs / steps as f64,
+        triplets_per_sec: (batch.query_rows.len() * steps) as f64 / secs,
+        queries: batch.query_rows.len(),
+        targets: batch.block.n_targets,
+        layer1_nodes: batch.block.layers[0].self_idx.len(),
+        input_nodes: batch.block.input_nodes.len(),
+        k: nb.k,
+        negatives: batch.negative_rows.len(),
+        hard_per_query: batch.hard_per_query,
+    })
+}
+
+fn dump_batch(dir: &std::path::Path, b: &crate::sampler::TrainBatch, cfg: &crate::train::TrainConfig, n_nodes: usize) -> std::io::Result<()> {
+    use npyz::WriterBuilder;
+    std::fs::create_dir_all(dir)?;
+    let write_u32 = |name: &str, v: &[u32]| -> std::io::Result<()> {
+        let f = std::io::BufWriter::new(std::fs::File::create(dir.join(format!("{name}.npy")))?);
+        let mut w = npyz::WriteOptions::new().default_dtype().shape(&[v.len() as u64]).writer(f).begin_nd()?;
+        w.extend(v.iter().map(|&x| x as i64))?;
+        w.finish()
+    };
+    let write_f32 = |name: &str, v: &[f32]| -> std::io::Result<()> {
+        let f = std::io::BufWriter::new(std::fs::File::create(dir.join(format!("{name}.npy")))?);
+        let mut w = npyz::WriteOptions::new().default_dtype().shape(&[v.len() as u64]).writer(f).begin_nd()?;
+        w.extend(v.iter().copied())?;
+        w.finish()
+    };
+    write_u32("input_nodes", &b.block.input_nodes)?;
+    for (i, l) in b.block.layers.iter().enumerate() {
+        write_u32(&format!("l{i}_self"), &l.self_idx)?;
+        write_u32(&format!("l{i}_nbr"), &l.nbr_idx)?;
+        write_f32(&format!("l{i}_w"), &l.weights)?;
+    }
+    write_u32("query_rows", &b.query_rows)?;
+    write_u32("positive_rows", &b.positive_rows)?;
+    write_u32("negative_rows", &b.negative_rows)?;
+    write_u32("hard_rows", &b.hard_rows)?;
+    let meta = serde_json::json!({
+        "n_nodes": n_nodes, "k": b.block.layers[0].k, "input_dim": cfg.input_dim, "hidden_dim": cfg.hidden_dim,
+        "hard_per_query": b.hard_per_query, "margin": cfg.margin, "learning_rate": cfg.learning_rate,
+    });
+    std::fs::write(dir.join("meta.json"), serde_json::to_string_pretty(&meta)?)
+}

@@ -1,0 +1,431 @@
+//! Command-line definitions and the glue from each subcommand to the library.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use pinsage_explorer::bench;
+use pinsage_explorer::eval::{EmbeddingScorer, Metrics, PopularityScorer, VisualScorer, evaluate};
+use pinsage_explorer::graph::Graph;
+use pinsage_explorer::infer::embed_all;
+use pinsage_explorer::load::{Format, load_data};
+use pinsage_explorer::model::Pooling;
+use pinsage_explorer::sampler::{NeighbourhoodKind, node_neighbourhoods};
+use pinsage_explorer::train::{self, DeviceChoice, LossKind, RunOptions, TrainConfig, TrainEvent};
+use pinsage_explorer::walk::WalkConfig;
+
+#[derive(Parser, Debug)]
+#[command(name = "pinsage", version, about = "PinSage Explorer: learn, inspect and run PinSage on pin–board graphs")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// (App) open this graph file or folder, or `default`.
+    #[arg(long)]
+    pub data: Option<String>,
+    /// (App) render a view once the layout settles, save it as PNG here, and exit.
+    #[arg(long)]
+    pub screenshot: Option<PathBuf>,
+    /// (App) the view to open.
+    #[arg(long, value_enum)]
+    pub view: Option<pinsage_explorer::app::View>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print counts, degree statistics and memory use of a graph.
+    Stats {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Benchmarks, printed as JSON with --json.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+    /// Train PinSage; progress bars, or one JSON event per line with --json.
+    Train(TrainArgs),
+    /// Evaluate a run: recall@20 / ndcg@20 (LightGCN protocol) and pin-to-pin hit rate / MRR.
+    Eval {
+        /// The run folder written by `pinsage train --out`.
+        #[arg(long)]
+        run: PathBuf,
+        /// Also evaluate the MostPopular and visual-only baselines.
+        #[arg(long)]
+        baselines: bool,
+        #[arg(long, value_enum, default_value_t = DeviceChoice::Gpu)]
+        device: DeviceChoice,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write every node's embedding (.npy), an id/label map (CSV) and each pin's top-k neighbours (CSV).
+    Embed {
+        #[arg(long)]
+        run: PathBuf,
+        /// Output .npy file (ids.csv and neighbours.csv are written beside it).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Neighbours per pin in neighbours.csv.
+        #[arg(long, default_value_t = 20)]
+        top_k: usize,
+        #[arg(long, value_enum, default_value_t = DeviceChoice::Gpu)]
+        device: DeviceChoice,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// A JSON file with any TrainConfig fields (flags below override it).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    #[arg(long, value_enum)]
+    pub device: Option<DeviceChoice>,
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Run folder for config.json, metrics.jsonl, checkpoints and the model.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the run in --out from its last checkpoint.
+    #[arg(long, requires = "out")]
+    pub resume: bool,
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    #[arg(long)]
+    pub learning_rate: Option<f64>,
+    #[arg(long, value_enum)]
+    pub pooling: Option<Pooling>,
+    #[arg(long, value_enum)]
+    pub neighbourhood: Option<NeighbourhoodKind>,
+    #[arg(long, value_enum)]
+    pub loss: Option<LossKind>,
+    /// Turn the hard-negative curriculum off.
+    #[arg(long)]
+    pub no_hard_negatives: bool,
+    #[arg(long)]
+    pub board_query_share: Option<f32>,
+    #[arg(long)]
+    pub sampler_threads: Option<usize>,
+    /// Evaluate only at the end, not after every epoch.
+    #[arg(long)]
+    pub eval_at_end: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl TrainArgs {
+    fn config(&self) -> anyhow::Result<TrainConfig> {
+        let mut cfg = match &self.config {
+            Some(p) => TrainConfig::load(p)?,
+            None => TrainConfig::default(),
+        };
+        cfg.data = self.data.data.clone();
+        if let Some(v) = self.device { cfg.device = v; }
+        if let Some(v) = self.epochs { cfg.epochs = v; }
+        if let Some(v) = self.batch_size { cfg.batch_size = v; }
+        if let Some(v) = self.learning_rate { cfg.learning_rate = v; }
+        if let Some(v) = self.pooling { cfg.pooling = v; }
+        if let Some(v) = self.neighbourhood { cfg.neighbourhood = v; }
+        if let Some(v) = self.loss { cfg.loss = v; }
+        if let Some(v) = self.board_query_share { cfg.board_query_share = v; }
+        if let Some(v) = self.sampler_threads { cfg.sampler_threads = v; }
+        if self.no_hard_negatives { cfg.hard_negatives = false; }
+        if self.eval_at_end { cfg.eval_each_epoch = false; }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Walk throughput and the time to compute every pin's top-K neighbourhood.
+    Walks {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        walk: WalkArgs,
+        /// Repeats (the best time is kept).
+        #[arg(long, default_value_t = 5)]
+        repeats: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The training step alone (forward, loss, backward, Adam) on one fixed batch.
+    TrainStep {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long, value_enum, default_value_t = DeviceChoice::Gpu)]
+        device: DeviceChoice,
+        #[arg(long, default_value_t = 100)]
+        steps: usize,
+        #[arg(long)]
+        batch_size: Option<usize>,
+        /// Write the batch as .npy files here, for bench/pytorch_step.py.
+        #[arg(long)]
+        dump: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Where the graph comes from.
+#[derive(Args, Debug, Clone)]
+pub struct DataArgs {
+    /// A graph file or folder, or `default` for the embedded synthetic graph.
+    #[arg(long, default_value = "default")]
+    pub data: String,
+    /// The file format (sniffed from the content when `auto`).
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    pub format: Format,
+}
+
+impl DataArgs {
+    pub fn load(&self) -> anyhow::Result<Graph> {
+        Ok(load_data(&self.data, self.format)?)
+    }
+}
+
+/// Random-walk parameters.
+#[derive(Args, Debug, Clone)]
+pub struct WalkArgs {
+    /// T: walks per pin.
+    #[arg(long, default_value_t = WalkConfig::default().walks)]
+    pub walks: u32,
+    /// L: pin-steps per walk.
+    #[arg(long, default_value_t = WalkConfig::default().length)]
+    pub length: u32,
+    /// K: neighbours kept.
+    #[arg(long, default_value_t = WalkConfig::default().top_k)]
+    pub top_k: usize,
+    /// Restart probability after each step.
+    #[arg(long, default_value_t = WalkConfig::default().restart)]
+    pub restart: f32,
+    #[arg(long, default_value_t = WalkConfig::default().seed)]
+    pub seed: u64,
+}
+
+impl WalkArgs {
+    pub fn config(&self) -> anyhow::Result<WalkConfig> {
+        let cfg = WalkConfig { walks: self.walks, length: self.length, top_k: self.top_k, restart: self.restart, seed: self.seed };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => {
+            let options = pinsage_explorer::app::AppOptions {
+                ephemeral: cli.screenshot.is_some(),
+                data: cli.data,
+                screenshot: cli.screenshot,
+                view: cli.view,
+            };
+            pinsage_explorer::app::run(options).map_err(|e| anyhow::anyhow!("the window could not be opened: {e}"))
+        }
+        Some(Command::Stats { data, json }) => {
+            let g = data.load()?;
+            print_stats(&g, json)
+        }
+        Some(Command::Train(args)) => train_cmd(&args),
+        Some(Command::Eval { run, baselines, device, json }) => eval_cmd(&run, baselines, device, json),
+        Some(Command::Embed { run, out, top_k, device }) => embed_cmd(&run, out, top_k, device),
+        Some(Command::Bench { what: BenchCommand::TrainStep { data, device, steps, batch_size, dump, json } }) => {
+            let g = data.load()?;
+            let mut cfg = TrainConfig { data: data.data.clone(), ..TrainConfig::default() };
+            if let Some(b) = batch_size {
+                cfg.batch_size = b;
+            }
+            cfg.validate()?;
+            let (dev, name, note) = train::select_device(device);
+            if let Some(n) = note {
+                eprintln!("note: {n}");
+            }
+            let r = bench::bench_train_step(&g, &cfg, &dev, &name, steps, dump.as_deref())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!(
+                    "{}: {:.2} ms/step, {:.0} triplets/s ({} queries, {} targets, {} layer-1 nodes, {} input nodes, K={})",
+                    r.device, r.ms_per_step, r.triplets_per_sec, r.queries, r.targets, r.layer1_nodes, r.input_nodes, r.k
+                );
+            }
+            Ok(())
+        }
+        Some(Command::Bench { what: BenchCommand::Walks { data, walk, repeats, json } }) => {
+            let cfg = walk.config()?;
+            let g = data.load()?;
+            let r = bench::bench_walks(&g, &cfg, repeats);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!(
+                    "{} pins, {} edges, T={} L={} K={} restart={} on {} threads\n\
+                     {:.1} M pin-steps/s; all neighbourhoods in {:.3} s ({:.0} pins/s)\n\
+                     memory ceiling: {:.1} M random reads/s; walks reach {:.0}% of it ({} reads per step)",
+                    r.pins,
+                    r.edges,
+                    r.walks,
+                    r.length,
+                    r.top_k,
+                    r.restart,
+                    r.threads,
+                    r.steps_per_sec / 1e6,
+                    r.all_neighbourhoods_secs,
+                    r.pins_per_sec,
+                    r.random_reads_per_sec / 1e6,
+                    100.0 * r.share_of_memory_ceiling,
+                    r.reads_per_step
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn print_stats(g: &Graph, json: bool) -> anyhow::Result<()> {
+    let s = g.stats();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&s).context("serialising stats")?);
+        return Ok(());
+    }
+    println!("source:       {}", s.source);
+    println!("pins:         {}", s.pins);
+    println!("boards:       {}", s.boards);
+    println!("train edges:  {}", s.edges);
+    println!("test edges:   {}", s.test_edges);
+    for (name, d) in [("pin degree", &s.pin_degree), ("board degree", &s.board_degree)] {
+        println!(
+            "{name:<13} min {} · median {} · mean {:.2} · max {} · isolated {}",
+            d.min, d.median, d.mean, d.max, d.isolated
+        );
+    }
+    println!("features:     {}", if s.feature_dim > 0 { format!("{} dims", s.feature_dim) } else { "none".into() });
+    println!("categories:   {}", s.categories);
+    println!("adjacency:    {:.2} MiB ({:.2} bytes per edge, both directions)", s.adjacency_bytes as f64 / 1048576.0, s.bytes_per_edge);
+    Ok(())
+}
+
+fn train_cmd(args: &TrainArgs) -> anyhow::Result<()> {
+    let mut cfg = args.config()?;
+    if args.resume {
+        // The saved run decides which graph it was trained on.
+        let dir = args.out.as_ref().context("--resume needs --out")?;
+        cfg.data = TrainConfig::load(&dir.join("config.json"))?.data;
+    }
+    let g = Arc::new(load_data(&cfg.data, args.data.format)?);
+    let handle = train::spawn(g, cfg, RunOptions { out: args.out.clone(), resume: args.resume, ..RunOptions::default() });
+    let bar = (!args.json).then(|| {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        b
+    });
+    for ev in handle.events.iter() {
+        if args.json {
+            println!("{}", serde_json::to_string(&ev)?);
+            continue;
+        }
+        let Some(bar) = &bar else { continue };
+        match &ev {
+            TrainEvent::Started { device, epochs, steps_per_epoch, pins, boards, edges, .. } => {
+                bar.println(format!("training on {device}: {pins} pins, {boards} boards, {edges} edges; {epochs} epochs of {steps_per_epoch} steps"));
+                bar.set_length(*steps_per_epoch as u64);
+            }
+            TrainEvent::Note { message } => bar.println(format!("note: {message}")),
+            TrainEvent::Progress { epoch, step, loss, triplets_per_sec, queue_depth, gpu_wait_share, eta_secs, .. } => {
+                bar.set_prefix(epoch.to_string());
+                bar.set_position(*step as u64);
+                bar.set_message(format!(
+                    "loss {loss:.4} · {triplets_per_sec:.0} triplets/s · queue {queue_depth} · waiting {:.0}% · ETA {eta_secs:.0}s",
+                    gpu_wait_share * 100.0
+                ));
+            }
+            TrainEvent::EpochEnd { epoch, loss, epoch_secs, triplets_per_sec, gpu_wait_share, hard_per_query, metrics } => {
+                let m = metrics.as_ref().map(metrics_line).unwrap_or_default();
+                bar.println(format!(
+                    "epoch {epoch}: loss {loss:.4} in {epoch_secs:.1}s ({triplets_per_sec:.0} triplets/s, waiting {:.0}%, {hard_per_query} hard/query) {m}",
+                    gpu_wait_share * 100.0
+                ));
+            }
+            TrainEvent::Checkpoint { path, .. } => bar.set_message(format!("saved {path}")),
+            TrainEvent::Paused => bar.println("paused"),
+            TrainEvent::Resumed => bar.println("resumed"),
+            TrainEvent::Finished { reason, epochs_done, .. } => bar.println(format!("finished ({reason:?}) after {epochs_done} epochs")),
+            TrainEvent::Failed { message } => bar.println(format!("failed: {message}")),
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    handle.join()?;
+    Ok(())
+}
+
+fn metrics_line(m: &Metrics) -> String {
+    format!(
+        "recall@20 {:.4} · ndcg@20 {:.4} · hit@{} {:.3} · MRR {:.4} (scaled {:.3})",
+        m.recall_at_20, m.ndcg_at_20, m.hit_k, m.hit_rate, m.mrr, m.mrr_scaled
+    )
+}
+
+/// Loads a run's graph, model and neighbourhoods, and embeds every node.
+fn load_run(run: &std::path::Path, device: DeviceChoice) -> anyhow::Result<(Graph, TrainConfig, pinsage_explorer::infer::Embeddings)> {
+    let cfg = TrainConfig::load(&run.join("config.json"))?;
+    let g = load_data(&cfg.data, Format::Auto).with_context(|| format!("loading the run's graph `{}`", cfg.data))?;
+    let (dev, _, note) = train::select_device(device);
+    if let Some(n) = note {
+        eprintln!("note: {n}");
+    }
+    let (cfg, model) = train::load_model(run, &g, &dev)?;
+    let nb = node_neighbourhoods(&g, cfg.neighbourhood, &cfg.walk);
+    let emb = embed_all(&model, &nb, g.features.as_ref(), &dev, 8192, |_, _| {})?;
+    Ok((g, cfg, emb))
+}
+
+fn eval_cmd(run: &std::path::Path, baselines: bool, device: DeviceChoice, json: bool) -> anyhow::Result<()> {
+    let (g, cfg, emb) = load_run(run, device)?;
+    let mut results: Vec<(String, Metrics)> = vec![("pinsage".into(), evaluate(&g, &EmbeddingScorer { emb: &emb }, 10, 20_000, cfg.seed))];
+    if baselines {
+        results.push(("most_popular".into(), evaluate(&g, &PopularityScorer::new(&g), 10, 20_000, cfg.seed)));
+        if let Some(v) = VisualScorer::new(&g) {
+            results.push(("visual_only".into(), evaluate(&g, &v, 10, 20_000, cfg.seed)));
+        }
+    }
+    if json {
+        let map: serde_json::Map<String, serde_json::Value> =
+            results.iter().map(|(k, m)| Ok((k.clone(), serde_json::to_value(m)?))).collect::<anyhow::Result<_>>()?;
+        // The run's own metrics at the top level, baselines beside them.
+        let mut top = serde_json::to_value(&results[0].1)?;
+        if baselines {
+            top["baselines"] = serde_json::Value::Object(map);
+        }
+        println!("{}", serde_json::to_string_pretty(&top)?);
+    } else {
+        for (name, m) in &results {
+            println!("{name:<13} {}", metrics_line(m));
+        }
+        println!("({} test boards; {} held-out pin pairs, candidates: {})", results[0].1.boards_evaluated, results[0].1.pairs_evaluated, results[0].1.candidates);
+    }
+    Ok(())
+}
+
+fn embed_cmd(run: &std::path::Path, out: Option<PathBuf>, top_k: usize, device: DeviceChoice) -> anyhow::Result<()> {
+    let (g, _cfg, emb) = load_run(run, device)?;
+    let out = out.unwrap_or_else(|| run.join("embeddings.npy"));
+    pinsage_explorer::export::write_npy(&out, &emb)?;
+    let ids = out.with_file_name("ids.csv");
+    pinsage_explorer::export::write_ids(&ids, &g)?;
+    let nbrs = out.with_file_name("neighbours.csv");
+    pinsage_explorer::export::write_neighbours(&nbrs, &g, &emb, top_k)?;
+    println!("wrote {} ({} nodes × {}), {} and {}", out.display(), emb.n_nodes(), emb.dim, ids.display(), nbrs.display());
+    Ok(())
+}

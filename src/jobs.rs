@@ -1,0 +1,277 @@
+//! Background jobs for the explorer: loading graphs, computing neighbourhoods, training and
+//! full-graph inference, each on its own thread, each reporting typed [`JobEvent`]s through one
+//! bounded channel and poking a repaint callback. The UI only sends requests and drains events.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use burn::module::Module;
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+
+use crate::graph::Graph;
+use crate::infer::{Embeddings, embed_all};
+use crate::load::{Format, load_data, load_path};
+use crate::model::PinSage;
+use crate::sampler::{NodeNeighbourhoods, node_neighbourhoods};
+use crate::train::{self, RunOptions, TrainCommand, TrainConfig, TrainEvent, TrainHandle};
+
+/// A trained (or freshly initialised) model with what it needs to embed its graph.
+#[derive(Clone)]
+pub struct ModelBundle {
+    pub config: TrainConfig,
+    pub model: PinSage,
+    pub neighbourhoods: Arc<NodeNeighbourhoods>,
+    pub device: burn::prelude::Device,
+    pub embeddings: Option<Arc<Embeddings>>,
+    /// Where it came from ("trained in the app", a run folder, "untrained").
+    pub origin: String,
+}
+
+/// What background jobs report.
+pub enum JobEvent {
+    GraphLoaded { graph: Arc<Graph>, path: Option<PathBuf>, secs: f64 },
+    GraphFailed { path: String, message: String },
+    /// A training event (the same ones `pinsage train` prints and writes to metrics.jsonl).
+    Train(TrainEvent),
+    TrainFinished(Result<ModelBundle, String>),
+    InferenceProgress { done: usize, total: usize },
+    InferenceFinished(Result<Arc<Embeddings>, String>),
+    /// New lines of a followed run folder's metrics.jsonl.
+    Followed { run: PathBuf, events: Vec<TrainEvent> },
+    FollowFailed { run: PathBuf, message: String },
+    /// The result of a [`Jobs::compute`] request.
+    Computed { key: String, value: Result<Computed, String>, secs: f64 },
+}
+
+/// A computed value of any type, shared read-only with the UI.
+pub type Computed = Arc<dyn std::any::Any + Send + Sync>;
+
+impl std::fmt::Debug for JobEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JobEvent::GraphLoaded { path, .. } => write!(f, "GraphLoaded({path:?})"),
+            JobEvent::GraphFailed { path, message } => write!(f, "GraphFailed({path}: {message})"),
+            JobEvent::Train(e) => write!(f, "Train({e:?})"),
+            JobEvent::TrainFinished(r) => write!(f, "TrainFinished(ok: {})", r.is_ok()),
+            JobEvent::InferenceProgress { done, total } => write!(f, "InferenceProgress({done}/{total})"),
+            JobEvent::InferenceFinished(r) => write!(f, "InferenceFinished(ok: {})", r.is_ok()),
+            JobEvent::Followed { run, events } => write!(f, "Followed({}, {} events)", run.display(), events.len()),
+            JobEvent::FollowFailed { run, message } => write!(f, "FollowFailed({}: {message})", run.display()),
+            JobEvent::Computed { key, value, .. } => write!(f, "Computed({key}, ok: {})", value.is_ok()),
+        }
+    }
+}
+
+type Notify = Arc<dyn Fn() + Send + Sync>;
+
+/// Starts jobs and collects their events.
+pub struct Jobs {
+    tx: Sender<JobEvent>,
+    rx: Receiver<JobEvent>,
+    notify: Notify,
+    training: Option<Sender<TrainCommand>>,
+    /// A device shared with the renderer (eframe's wgpu device), if any.
+    pub shared_device: Option<(burn::prelude::Device, String)>,
+    follow_stop: Option<Sender<()>>,
+}
+
+impl Jobs {
+    /// `notify` is called after every event (the GUI passes `ctx.request_repaint`).
+    pub fn new(notify: impl Fn() + Send + Sync + 'static) -> Jobs {
+        let (tx, rx) = bounded(1024);
+        Jobs { tx, rx, notify: Arc::new(notify), training: None, shared_device: None, follow_stop: None }
+    }
+
+    fn sender(&self) -> (Sender<JobEvent>, Notify) {
+        (self.tx.clone(), self.notify.clone())
+    }
+
+    fn spawn(&self, name: &str, f: impl FnOnce(Sender<JobEvent>, Notify) + Send + 'static) {
+        let (tx, notify) = self.sender();
+        let spawned = std::thread::Builder::new().name(name.into()).spawn(move || f(tx, notify));
+        if let Err(e) = spawned {
+            let _ = self.tx.try_send(JobEvent::GraphFailed { path: name.into(), message: format!("cannot start a thread: {e}") });
+        }
+    }
+
+    /// Loads a graph file or folder (or `default`).
+    pub fn load_graph(&self, spec: String) {
+        self.spawn("load-graph", move |tx, notify| {
+            let t = Instant::now();
+            let result = if spec == "default" { load_data(&spec, Format::Auto) } else { load_path(Path::new(&spec), Format::Auto) };
+            let ev = match result {
+                Ok(g) => JobEvent::GraphLoaded {
+                    graph: Arc::new(g),
+                    path: (spec != "default").then(|| PathBuf::from(&spec)),
+                    secs: t.elapsed().as_secs_f64(),
+                },
+                Err(e) => JobEvent::GraphFailed { path: spec, message: e.to_string() },
+            };
+            let _ = tx.send(ev);
+            notify();
+        });
+    }
+
+    /// Runs `f` on a worker thread; its result arrives as [`JobEvent::Computed`] under `key`.
+    pub fn compute(&self, key: String, f: impl FnOnce() -> Result<Computed, String> + Send + 'static) {
+        self.spawn("compute", move |tx, notify| {
+            let t = Instant::now();
+            let value = f();
+            let _ = tx.send(JobEvent::Computed { key, value, secs: t.elapsed().as_secs_f64() });
+            notify();
+        });
+    }
+
+    /// Shows the native file dialog on a worker thread, then loads the chosen file or folder.
+    pub fn pick_and_load(&self) {
+        self.spawn("pick-file", move |tx, notify| {
+            let Some(path) = rfd::FileDialog::new().set_title("Open a pin–board graph").pick_file() else { return };
+            let t = Instant::now();
+            let spec = path.display().to_string();
+            let ev = match load_path(&path, Format::Auto) {
+                Ok(g) => JobEvent::GraphLoaded { graph: Arc::new(g), path: Some(path), secs: t.elapsed().as_secs_f64() },
+                Err(e) => JobEvent::GraphFailed { path: spec, message: e.to_string() },
+            };
+            let _ = tx.send(ev);
+            notify();
+        });
+    }
+
+    /// Whether a training run started here is still going.
+    pub fn training(&self) -> bool {
+        self.training.is_some()
+    }
+
+    /// Starts training `graph`; events arrive as [`JobEvent::Train`], then one `TrainFinished`.
+    pub fn start_training(&mut self, graph: Arc<Graph>, config: TrainConfig, out: Option<PathBuf>) {
+        let options = RunOptions { out, resume: false, device: self.shared_device.clone(), notify: None };
+        let handle: TrainHandle = train::spawn(graph, config.clone(), options);
+        self.training = Some(handle.commands.clone());
+        self.spawn("train-relay", move |tx, notify| {
+            for ev in handle.events.iter() {
+                if tx.send(JobEvent::Train(ev)).is_err() {
+                    return;
+                }
+                notify();
+            }
+            let result = handle.join().map_err(|e| e.to_string()).map(|out| {
+                let device = out.model.devices().first().cloned().unwrap_or_else(burn::prelude::Device::flex);
+                ModelBundle {
+                    config,
+                    model: out.model.valid(),
+                    neighbourhoods: out.neighbourhoods,
+                    device,
+                    embeddings: out.embeddings.map(Arc::new),
+                    origin: "trained in the app".into(),
+                }
+            });
+            let _ = tx.send(JobEvent::TrainFinished(result));
+            notify();
+        });
+    }
+
+    /// Pause, resume or stop the running training.
+    pub fn train_command(&self, cmd: TrainCommand) {
+        if let Some(tx) = &self.training {
+            let _ = tx.send(cmd);
+        }
+    }
+
+    /// Runs full-graph inference with progress events.
+    pub fn infer(&self, graph: Arc<Graph>, bundle: ModelBundle, chunk: usize) {
+        self.spawn("inference", move |tx, notify| {
+            let progress_tx = tx.clone();
+            let n2 = notify.clone();
+            let result = embed_all(&bundle.model, &bundle.neighbourhoods, graph.features.as_ref(), &bundle.device, chunk, |done, total| {
+                // Progress is best-effort: drop it rather than block when the UI is behind.
+                if !matches!(progress_tx.try_send(JobEvent::InferenceProgress { done, total }), Err(TrySendError::Disconnected(_))) {
+                    n2();
+                }
+            });
+            let _ = tx.send(JobEvent::InferenceFinished(result.map(Arc::new).map_err(|e| e.to_string())));
+            notify();
+        });
+    }
+
+    /// Follows a run folder's `metrics.jsonl` (from the start), polling for new lines until
+    /// [`Jobs::stop_following`] or another folder is followed.
+    pub fn follow_run(&mut self, run: PathBuf) {
+        if let Some(stop) = self.follow_stop.take() {
+            let _ = stop.send(());
+        }
+        let (stop_tx, stop_rx) = bounded::<()>(1);
+        self.follow_stop = Some(stop_tx);
+        self.spawn("follow-run", move |tx, notify| {
+            let path = run.join("metrics.jsonl");
+            let mut offset = 0usize;
+            let mut pending = String::new();
+            loop {
+                match std::fs::read(&path) {
+                    Ok(bytes) if bytes.len() > offset => {
+                        pending.push_str(&String::from_utf8_lossy(&bytes[offset..]));
+                        offset = bytes.len();
+                        let mut events = Vec::new();
+                        while let Some(nl) = pending.find('\n') {
+                            let line: String = pending.drain(..=nl).collect();
+                            let line = line.trim();
+                            if line.is_empty() {
+                                continue;
+                            }
+                            match serde_json::from_str::<TrainEvent>(line) {
+                                Ok(ev) => events.push(ev),
+                                Err(e) => {
+                                    let _ = tx.send(JobEvent::FollowFailed { run: run.clone(), message: format!("{}: bad line: {e}", path.display()) });
+                                }
+                            }
+                        }
+                        if !events.is_empty() && tx.send(JobEvent::Followed { run: run.clone(), events }).is_err() {
+                            return;
+                        }
+                        notify();
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        let _ = tx.send(JobEvent::FollowFailed { run: run.clone(), message: format!("{}: {e}", path.display()) });
+                        notify();
+                        return;
+                    }
+                }
+                if stop_rx.recv_timeout(Duration::from_millis(500)).is_ok() {
+                    return;
+                }
+            }
+        });
+    }
+
+    pub fn stop_following(&mut self) {
+        if let Some(stop) = self.follow_stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Events that arrived, taking at most `budget` of wall time.
+    pub fn drain(&mut self, budget: Duration) -> Vec<JobEvent> {
+        let t = Instant::now();
+        let mut out = Vec::new();
+        while t.elapsed() < budget {
+            match self.rx.try_recv() {
+                Ok(ev) => {
+                    if matches!(ev, JobEvent::TrainFinished(_)) {
+                        self.training = None;
+                    }
+                    out.push(ev);
+                }
+                Err(_) => break,
+            }
+        }
+        out
+    }
+}
+
+/// Builds a model bundle for `graph` from a run folder (its config, model and neighbourhoods).
+pub fn bundle_from_run(run: &Path, graph: &Graph, device: burn::prelude::Device) -> Result<ModelBundle, String> {
+    let (config, model) = train::load_model(run, graph, &device).map_err(|e| e.to_string())?;
+    let nb = Arc::new(node_neighbourhoods(graph, config.neighbourhood, &config.walk));
+    Ok(ModelBundle { config, model, neighbourhoods: nb, device, embeddings: None, origin: run.display().to_string() })
+}

@@ -1,0 +1,410 @@
+//! Loaders for pin–board graphs: LightGCN adjacency lists, CSV/TSV edge lists and MovieLens.
+//!
+//! Every failure is a [`LoadError`] naming the file, the line (1-based, where there is one) and the
+//! problem; nothing here panics on bad input.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::graph::{Categories, Features, Graph};
+use crate::synthetic::{SyntheticConfig, generate};
+
+/// An error while loading a graph, naming the file and, where it applies, the line.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{}: cannot read: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}:{line}: {problem}", path.display())]
+    Line { path: PathBuf, line: usize, problem: String },
+    #[error("{}: {problem}", path.display())]
+    File { path: PathBuf, problem: String },
+}
+
+impl LoadError {
+    fn line(path: &Path, line: usize, problem: impl Into<String>) -> LoadError {
+        LoadError::Line { path: path.to_path_buf(), line, problem: problem.into() }
+    }
+    fn file(path: &Path, problem: impl Into<String>) -> LoadError {
+        LoadError::File { path: path.to_path_buf(), problem: problem.into() }
+    }
+}
+
+/// The on-disk formats the loaders understand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+pub enum Format {
+    /// Sniff the format from the file name and content.
+    #[default]
+    Auto,
+    /// `board pin pin …` per line, whitespace separated (the NGCF/LightGCN `train.txt`).
+    Lightgcn,
+    /// `pin,board[,weight]` (comma or tab separated), optional header, any string ids.
+    Edges,
+    /// MovieLens `ratings.csv` (+ `movies.csv` beside it): users are boards, movies are pins.
+    Movielens,
+}
+
+/// Ratings at or above this count as a "pin" of the movie to the user's board.
+pub const MOVIELENS_MIN_RATING: f32 = 4.0;
+
+/// Loads `spec`: the word `default` (the embedded synthetic graph), a directory holding `train.txt`
+/// (+ `test.txt`) or `ratings.csv`, or a single file.
+pub fn load_data(spec: &str, format: Format) -> Result<Graph, LoadError> {
+    if spec == "default" {
+        return Ok(generate(&SyntheticConfig::default()));
+    }
+    load_path(Path::new(spec), format)
+}
+
+/// Loads a graph from a file or a directory.
+pub fn load_path(path: &Path, format: Format) -> Result<Graph, LoadError> {
+    let meta = std::fs::metadata(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
+    if meta.is_dir() {
+        let train = path.join("train.txt");
+        let ratings = path.join("ratings.csv");
+        let edges_csv = path.join("edges.csv");
+        return if train.is_file() && matches!(format, Format::Auto | Format::Lightgcn) {
+            load_lightgcn(&train, Some(&path.join("test.txt")).filter(|t| t.is_file()).map(|p| p.as_path()))
+        } else if ratings.is_file() && matches!(format, Format::Auto | Format::Movielens) {
+            load_movielens(&ratings)
+        } else if edges_csv.is_file() && matches!(format, Format::Auto | Format::Edges) {
+            load_edge_list(&edges_csv)
+        } else {
+            Err(LoadError::file(
+                path,
+                "directory holds none of train.txt (LightGCN), ratings.csv (MovieLens) or edges.csv (edge list)",
+            ))
+        };
+    }
+    let format = match format {
+        Format::Auto => sniff(path)?,
+        f => f,
+    };
+    match format {
+        Format::Lightgcn => {
+            let test = (path.file_name().is_some_and(|n| n == "train.txt"))
+                .then(|| path.with_file_name("test.txt"))
+                .filter(|t| t.is_file());
+            load_lightgcn(path, test.as_deref())
+        }
+        Format::Edges => load_edge_list(path),
+        Format::Movielens => load_movielens(path),
+        Format::Auto => unreachable!("sniff never answers Auto"),
+    }
+}
+
+/// Reads a whole text file, rejecting missing, empty and binary files.
+fn read_text(path: &Path) -> Result<Vec<u8>, LoadError> {
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(LoadError::file(path, "file is empty"));
+    }
+    if let Some(pos) = memchr::memchr(0, &bytes) {
+        let line = 1 + memchr::memchr_iter(b'\n', &bytes[..pos]).count();
+        return Err(LoadError::line(path, line, "binary data (NUL byte), not a text graph file"));
+    }
+    Ok(bytes)
+}
+
+/// Iterates `(line_number, text)` over the lines of `bytes`, failing on the first non-UTF-8 line.
+fn lines<'a>(path: &'a Path, bytes: &'a [u8]) -> impl Iterator<Item = Result<(usize, &'a str), LoadError>> + 'a {
+    bytes.split(|&b| b == b'\n').enumerate().map(move |(i, raw)| {
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        std::str::from_utf8(raw)
+            .map(|s| (i + 1, s))
+            .map_err(|e| LoadError::line(path, i + 1, format!("not valid UTF-8 text (byte {} of the line)", e.valid_up_to() + 1)))
+    })
+}
+
+fn sniff(path: &Path) -> Result<Format, LoadError> {
+    if path.file_name().is_some_and(|n| n == "ratings.csv") {
+        return Ok(Format::Movielens);
+    }
+    let bytes = read_text(path)?;
+    for item in lines(path, &bytes) {
+        let (_, line) = item?;
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        let lower = t.to_ascii_lowercase();
+        if lower.starts_with("userid,movieid") {
+            return Ok(Format::Movielens);
+        }
+        if t.contains(',') || t.contains('\t') {
+            return Ok(Format::Edges);
+        }
+        return Ok(Format::Lightgcn);
+    }
+    Err(LoadError::file(path, "file is empty"))
+}
+
+fn parse_id(path: &Path, line: usize, token: &str, what: &str) -> Result<u32, LoadError> {
+    match token.parse::<u64>() {
+        Ok(v) if v < u32::MAX as u64 => Ok(v as u32),
+        Ok(v) => Err(LoadError::line(path, line, format!("{what} id {v} does not fit in 32 bits (max {})", u32::MAX - 1))),
+        Err(_) => Err(LoadError::line(path, line, format!("{what} id `{token}` is not a non-negative integer"))),
+    }
+}
+
+/// Parses `board pin pin …` lines into (board, pin) pairs; returns (pairs, max pin + 1, max board + 1).
+fn parse_adjacency(path: &Path) -> Result<(Vec<(u32, u32)>, u32, u32), LoadError> {
+    let bytes = read_text(path)?;
+    let mut pairs = Vec::with_capacity(bytes.len() / 6);
+    let (mut n_pins, mut n_boards) = (0u32, 0u32);
+    for item in lines(path, &bytes) {
+        let (no, line) = item?;
+        let mut tokens = line.split_ascii_whitespace();
+        let Some(first) = tokens.next() else { continue };
+        if first.starts_with('#') {
+            continue;
+        }
+        if line.contains(',') {
+            return Err(LoadError::line(path, no, "found a comma: LightGCN lines are `board pin pin …` separated by spaces"));
+        }
+        let board = parse_id(path, no, first, "board")?;
+        n_boards = n_boards.max(board + 1);
+        for tok in tokens {
+            let pin = parse_id(path, no, tok, "pin")?;
+            n_pins = n_pins.max(pin + 1);
+            pairs.push((board, pin));
+        }
+    }
+    Ok((pairs, n_pins, n_boards))
+}
+
+/// Loads a LightGCN `train.txt` and, optionally, its `test.txt`.
+pub fn load_lightgcn(train: &Path, test: Option<&Path>) -> Result<Graph, LoadError> {
+    let (train_pairs, mut n_pins, mut n_boards) = parse_adjacency(train)?;
+    if train_pairs.is_empty() {
+        return Err(LoadError::file(train, "no edges: every line has a board id but no pins"));
+    }
+    let mut test_pairs = Vec::new();
+    if let Some(test) = test {
+        let (pairs, p, b) = parse_adjacency(test)?;
+        n_pins = n_pins.max(p);
+        n_boards = n_boards.max(b);
+        test_pairs = pairs;
+    }
+    let mut g = Graph::from_edges(n_pins, n_boards, &train_pairs, &test_pairs);
+    g.source = match test {
+        Some(t) => format!("{} + {}", train.display(), t.display()),
+        None => train.display().to_string(),
+    };
+    Ok(g)
+}
+
+/// Maps string ids to dense ids in order of first appearance.
+#[derive(Default)]
+struct Interner {
+    ids: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Interner {
+    fn get(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.ids.insert(name.to_string(), id);
+        self.names.push(name.to_string());
+        id
+    }
+}
+
+fn looks_like_header(fields: &[&str]) -> bool {
+    const NAMES: [&str; 10] = ["pin", "board", "item", "user", "weight", "source", "target", "src", "dst", "id"];
+    let named = fields.iter().any(|f| {
+        let f = f.trim().to_ascii_lowercase();
+        NAMES.iter().any(|n| f == *n || f.ends_with(&format!("_{n}")) || f.starts_with(&format!("{n}_")) || f.ends_with(n) && f.len() <= 8)
+    });
+    let weight_not_number = fields.len() == 3 && fields[2].trim().parse::<f64>().is_err();
+    named || weight_not_number
+}
+
+/// Loads an edge list: `pin,board[,weight]` per line (comma or tab separated, optional header).
+/// Ids may be any strings; they become the labels. Edges with weight ≤ 0 are left out.
+pub fn load_edge_list(path: &Path) -> Result<Graph, LoadError> {
+    let bytes = read_text(path)?;
+    let delimiter = {
+        let first_line = bytes.split(|&b| b == b'\n').find(|l| !l.trim_ascii().is_empty()).unwrap_or(&[]);
+        if first_line.contains(&b'\t') { b'\t' } else { b',' }
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .comment(Some(b'#'))
+        .from_reader(bytes.as_slice());
+    let mut pins = Interner::default();
+    let mut boards = Interner::default();
+    let mut pairs = Vec::new();
+    let mut record = csv::ByteRecord::new();
+    let mut first = true;
+    loop {
+        let more = reader.read_byte_record(&mut record).map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line() as usize);
+            LoadError::line(path, line, format!("malformed CSV: {e}"))
+        })?;
+        if !more {
+            break;
+        }
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        let mut fields = Vec::with_capacity(3);
+        for (i, f) in record.iter().enumerate() {
+            let s = std::str::from_utf8(f)
+                .map_err(|_| LoadError::line(path, line, format!("field {} is not valid UTF-8 text", i + 1)))?;
+            fields.push(s);
+        }
+        if fields.len() == 1 && fields[0].trim().is_empty() {
+            continue;
+        }
+        if first {
+            first = false;
+            if looks_like_header(&fields) {
+                continue;
+            }
+        }
+        if !(2..=3).contains(&fields.len()) {
+            let sep = if delimiter == b'\t' { "tab" } else { "comma" };
+            return Err(LoadError::line(
+                path,
+                line,
+                format!("expected 2 or 3 {sep}-separated fields (pin, board[, weight]), found {}", fields.len()),
+            ));
+        }
+        let (pin, board) = (fields[0].trim(), fields[1].trim());
+        if pin.is_empty() || board.is_empty() {
+            return Err(LoadError::line(path, line, "empty pin or board id"));
+        }
+        if let Some(w) = fields.get(2) {
+            let w: f32 = w
+                .trim()
+                .parse()
+                .map_err(|_| LoadError::line(path, line, format!("weight `{}` is not a number", w.trim())))?;
+            if !w.is_finite() {
+                return Err(LoadError::line(path, line, format!("weight {w} is not finite")));
+            }
+            if w <= 0.0 {
+                continue;
+            }
+        }
+        pairs.push((boards.get(board), pins.get(pin)));
+    }
+    if pairs.is_empty() {
+        return Err(LoadError::file(path, "no edges found"));
+    }
+    let mut g = Graph::from_edges(pins.names.len() as u32, boards.names.len() as u32, &pairs, &[]);
+    g.pin_labels = Some(pins.names);
+    g.board_labels = Some(boards.names);
+    g.source = path.display().to_string();
+    Ok(g)
+}
+
+/// Loads MovieLens `ratings.csv` (users → boards, movies → pins, ratings ≥ [`MOVIELENS_MIN_RATING`]);
+/// with `movies.csv` beside it, titles become labels and genres become features and categories.
+pub fn load_movielens(ratings: &Path) -> Result<Graph, LoadError> {
+    let bytes = read_text(ratings)?;
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes.as_slice());
+    let headers = reader
+        .headers()
+        .map_err(|e| LoadError::line(ratings, 1, format!("malformed header: {e}")))?
+        .clone();
+    let col = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+    let (Some(user_col), Some(movie_col), Some(rating_col)) = (col("userId"), col("movieId"), col("rating")) else {
+        return Err(LoadError::line(ratings, 1, "header must name userId, movieId and rating"));
+    };
+    let mut users = Interner::default();
+    let mut movies = Interner::default();
+    let mut pairs = Vec::new();
+    for rec in reader.records() {
+        let rec = rec.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line() as usize);
+            LoadError::line(ratings, line, format!("malformed CSV: {e}"))
+        })?;
+        let line = rec.position().map_or(0, |p| p.line() as usize);
+        let field = |i: usize| {
+            rec.get(i)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| LoadError::line(ratings, line, format!("missing field {} ({})", i + 1, &headers[i])))
+        };
+        let (user, movie, rating) = (field(user_col)?, field(movie_col)?, field(rating_col)?);
+        let rating: f32 = rating
+            .parse()
+            .map_err(|_| LoadError::line(ratings, line, format!("rating `{rating}` is not a number")))?;
+        if rating >= MOVIELENS_MIN_RATING {
+            pairs.push((users.get(user), movies.get(movie)));
+        }
+    }
+    if pairs.is_empty() {
+        return Err(LoadError::file(ratings, format!("no ratings ≥ {MOVIELENS_MIN_RATING}")));
+    }
+    let n_pins = movies.names.len() as u32;
+    let mut g = Graph::from_edges(n_pins, users.names.len() as u32, &pairs, &[]);
+    g.board_labels = Some(users.names.iter().map(|u| format!("user {u}")).collect());
+    let movies_csv = ratings.with_file_name("movies.csv");
+    if movies_csv.is_file() {
+        attach_movies(&mut g, &movies_csv, &movies)?;
+    } else {
+        g.pin_labels = Some(movies.names.iter().map(|m| format!("movie {m}")).collect());
+    }
+    g.source = ratings.display().to_string();
+    Ok(g)
+}
+
+fn attach_movies(g: &mut Graph, path: &Path, movies: &Interner) -> Result<(), LoadError> {
+    let bytes = read_text(path)?;
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes.as_slice());
+    let n = g.n_pins() as usize;
+    let mut titles: Vec<Option<String>> = vec![None; n];
+    let mut genres_of: Vec<Vec<u16>> = vec![Vec::new(); n];
+    let mut genre_names: Vec<String> = Vec::new();
+    for rec in reader.records() {
+        let rec = rec.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line() as usize);
+            LoadError::line(path, line, format!("malformed CSV: {e}"))
+        })?;
+        let line = rec.position().map_or(0, |p| p.line() as usize);
+        if rec.len() < 3 {
+            return Err(LoadError::line(path, line, format!("expected movieId,title,genres, found {} fields", rec.len())));
+        }
+        let Some(&pin) = movies.ids.get(rec[0].trim()) else { continue };
+        titles[pin as usize] = Some(rec[1].trim().to_string());
+        for genre in rec[2].split('|').map(str::trim).filter(|s| !s.is_empty()) {
+            let gi = match genre_names.iter().position(|g| g == genre) {
+                Some(i) => i,
+                None => {
+                    genre_names.push(genre.to_string());
+                    genre_names.len() - 1
+                }
+            };
+            genres_of[pin as usize].push(gi as u16);
+        }
+    }
+    g.pin_labels = Some(
+        titles
+            .into_iter()
+            .zip(&movies.names)
+            .map(|(t, id)| t.unwrap_or_else(|| format!("movie {id}")))
+            .collect(),
+    );
+    if !genre_names.is_empty() {
+        let dim = genre_names.len();
+        let mut data = vec![0f32; n * dim];
+        let unknown = genre_names.len() as u16;
+        let mut of_pin = Vec::with_capacity(n);
+        for (p, gs) in genres_of.iter().enumerate() {
+            let w = if gs.is_empty() { 0.0 } else { 1.0 / (gs.len() as f32).sqrt() };
+            for &gi in gs {
+                data[p * dim + gi as usize] = w;
+            }
+            of_pin.push(gs.first().copied().unwrap_or(unknown));
+        }
+        let mut names = genre_names;
+        names.push("(unknown)".to_string());
+        g.features = Some(Features { dim, data });
+        g.categories = Some(Categories { names, of_pin });
+    }
+    Ok(())
+}

@@ -1,0 +1,220 @@
+//! The PinSage model (the seed's Algorithm 1): input features and id embeddings, two convolve
+//! layers over importance-weighted neighbourhoods, a final dense head, L2-normalised output.
+//!
+//! Nodes share one index space: pins are `0..n_pins`, boards are `n_pins..n_pins + n_boards`. Every
+//! node's neighbourhood is a set of pins (a pin's from random walks, a board's from its own pins),
+//! so boards are embedded by the very same convolve and can rank pins.
+
+use burn::module::Module;
+use burn::nn::{Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+use serde::{Deserialize, Serialize};
+
+/// How a node's neighbour messages are pooled (γ in the paper).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Pooling {
+    /// Σ α_v · m_v with α the normalised visit counts (the paper's importance pooling).
+    #[default]
+    Importance,
+    /// Unweighted mean over the neighbours (GraphSAGE's mean aggregator).
+    Mean,
+    /// Element-wise max over the neighbours.
+    Max,
+}
+
+/// Model hyper-parameters.
+#[derive(Config, Debug)]
+pub struct PinSageConfig {
+    pub n_pins: usize,
+    pub n_boards: usize,
+    /// Width of the per-pin input features (0 when the graph has none).
+    pub feature_dim: usize,
+    /// Width of the input representation h⁰ (id embedding and projected features).
+    #[config(default = 64)]
+    pub input_dim: usize,
+    /// Width of the convolve layers and of the output embedding.
+    #[config(default = 64)]
+    pub hidden_dim: usize,
+    /// Learn an embedding per node id (needed for graphs without features, like Gowalla).
+    #[config(default = true)]
+    pub id_embedding: bool,
+    #[config(default = "Pooling::Importance")]
+    pub pooling: Pooling,
+}
+
+/// One convolve layer: Q/q transform neighbour messages, W/w combine self and neighbourhood.
+#[derive(Module, Debug)]
+pub struct Convolve {
+    q: Linear,
+    w: Linear,
+}
+
+/// The PinSage network.
+#[derive(Module, Debug)]
+pub struct PinSage {
+    ids: Option<Embedding>,
+    features: Option<Linear>,
+    layers: Vec<Convolve>,
+    g1: Linear,
+    g2: Linear,
+    #[module(skip)]
+    pooling: Pooling,
+}
+
+/// One layer's worth of gather instructions, relative to the rows of the previous layer's output.
+///
+/// # Shapes
+/// - `self_idx`: `[t]` rows of the previous layer that are the targets themselves
+/// - `nbr_idx`: `[t * k]` rows of the previous layer that are each target's k neighbours
+/// - `weights`: `[t, k]` importance weights α (0 for padding)
+#[derive(Clone, Debug)]
+pub struct LayerIndex {
+    pub self_idx: Tensor<1, Int>,
+    pub nbr_idx: Tensor<1, Int>,
+    pub weights: Tensor<2>,
+}
+
+/// What the model needs for one forward pass: the input nodes and two layers of gathers.
+///
+/// # Shapes
+/// - `input_nodes`: `[n0]` global node ids of the input layer
+/// - `input_features`: `[n0, feature_dim]` when the model uses features
+/// - `layers[0]` gathers from the `n0` input rows into `n1` rows; `layers[1]` from `n1` into `n2`.
+#[derive(Clone, Debug)]
+pub struct Block {
+    pub input_nodes: Tensor<1, Int>,
+    pub input_features: Option<Tensor<2>>,
+    pub layers: [LayerIndex; 2],
+}
+
+impl PinSageConfig {
+    /// Builds the model on `device`.
+    pub fn init(&self, device: &Device) -> PinSage {
+        let n_nodes = self.n_pins + self.n_boards;
+        let ids = self.id_embedding.then(|| {
+            EmbeddingConfig::new(n_nodes, self.input_dim)
+                .with_initializer(Initializer::Normal { mean: 0.0, std: 0.1 })
+                .init(device)
+        });
+        let features = (self.feature_dim > 0).then(|| LinearConfig::new(self.feature_dim, self.input_dim).init(device));
+        let layer = |d_in: usize| Convolve {
+            q: LinearConfig::new(d_in, self.hidden_dim).init(device),
+            w: LinearConfig::new(d_in + self.hidden_dim, self.hidden_dim).init(device),
+        };
+        PinSage {
+            ids,
+            features,
+            layers: vec![layer(self.input_dim), layer(self.hidden_dim)],
+            g1: LinearConfig::new(self.hidden_dim, self.hidden_dim).init(device),
+            g2: LinearConfig::new(self.hidden_dim, self.hidden_dim).init(device),
+            pooling: self.pooling,
+        }
+    }
+
+    /// Rejects configurations that cannot work, naming the field.
+    pub fn validate(&self) -> Result<(), crate::walk::ParamError> {
+        let err = |field, reason: &str| Err(crate::walk::ParamError { field, reason: reason.to_string() });
+        if self.input_dim == 0 {
+            return err("input_dim", "must be at least 1");
+        }
+        if self.hidden_dim == 0 {
+            return err("hidden_dim", "must be at least 1");
+        }
+        if !self.id_embedding && self.feature_dim == 0 {
+            return err("id_embedding", "the graph has no features, so id embeddings are the only input");
+        }
+        Ok(())
+    }
+}
+
+/// Rows divided by their L2 norm.
+///
+/// # Shapes
+/// `[n, d] -> [n, d]`
+pub fn l2_normalise(x: Tensor<2>) -> Tensor<2> {
+    let norm = x.clone().square().sum_dim(1).sqrt().clamp_min(1e-12);
+    x / norm
+}
+
+impl PinSage {
+    pub fn pooling(&self) -> Pooling {
+        self.pooling
+    }
+
+    /// h⁰ of the given nodes: id embedding plus projected features.
+    ///
+    /// # Shapes
+    /// `nodes: [n]`, `features: [n, feature_dim]` → `[n, input_dim]`
+    pub fn input(&self, nodes: Tensor<1, Int>, features: Option<Tensor<2>>) -> Tensor<2> {
+        let from_ids = self.ids.as_ref().map(|e| e.weight.val().select(0, nodes));
+        let from_features = match (&self.features, features) {
+            (Some(lin), Some(f)) => Some(lin.forward(f)),
+            _ => None,
+        };
+        match (from_ids, from_features) {
+            (Some(a), Some(b)) => a + b,
+            (Some(a), None) => a,
+            (None, Some(b)) => b,
+            (None, None) => panic!("PinSage has neither id embeddings nor features (rejected by validate)"),
+        }
+    }
+
+    /// One convolve (Algorithm 1): n = γ(ReLU(Q h_v + q)), z = ReLU(W [h_u ‖ n] + w), z ← z/‖z‖.
+    ///
+    /// # Shapes
+    /// `h: [n_prev, d_in]` → `[t, hidden_dim]` with `t = idx.self_idx.dims()[0]`
+    pub fn convolve(&self, layer: usize, h: Tensor<2>, idx: &LayerIndex) -> Tensor<2> {
+        let conv = &self.layers[layer];
+        let [t, k] = idx.weights.dims();
+        let messages = relu(conv.q.forward(h.clone()));
+        let d = messages.dims()[1];
+        let gathered = messages.select(0, idx.nbr_idx.clone()).reshape([t, k, d]);
+        let pooled = pool(self.pooling, gathered, idx.weights.clone());
+        let own = h.select(0, idx.self_idx.clone());
+        let z = relu(conv.w.forward(Tensor::cat(vec![own, pooled], 1)));
+        l2_normalise(z)
+    }
+
+    /// The final dense head and normalisation.
+    ///
+    /// # Shapes
+    /// `[t, hidden_dim] -> [t, hidden_dim]`
+    pub fn head(&self, z: Tensor<2>) -> Tensor<2> {
+        l2_normalise(self.g2.forward(relu(self.g1.forward(z))))
+    }
+
+    /// Embeddings of the block's target nodes.
+    ///
+    /// # Shapes
+    /// → `[n2, hidden_dim]`, unit rows
+    pub fn forward(&self, block: &Block) -> Tensor<2> {
+        let h0 = self.input(block.input_nodes.clone(), block.input_features.clone());
+        let h1 = self.convolve(0, h0, &block.layers[0]);
+        let h2 = self.convolve(1, h1, &block.layers[1]);
+        self.head(h2)
+    }
+}
+
+/// γ: pools gathered messages with the weights.
+///
+/// # Shapes
+/// `gathered: [t, k, d]`, `weights: [t, k]` → `[t, d]`
+fn pool(pooling: Pooling, gathered: Tensor<3>, weights: Tensor<2>) -> Tensor<2> {
+    let [t, k, d] = gathered.dims();
+    match pooling {
+        Pooling::Importance => (gathered * weights.reshape([t, k, 1])).sum_dim(1).reshape([t, d]),
+        Pooling::Mean => {
+            let mask = weights.greater_elem(0.0).float();
+            let count = mask.clone().sum_dim(1).clamp_min(1.0);
+            let w = mask / count;
+            (gathered * w.reshape([t, k, 1])).sum_dim(1).reshape([t, d])
+        }
+        Pooling::Max => {
+            // Messages are ≥ 0 (ReLU), so zeroing the padding leaves the max over real neighbours.
+            let mask = weights.greater_elem(0.0).float().reshape([t, k, 1]);
+            (gathered * mask).max_dim(1).reshape([t, d])
+        }
+    }
+}

@@ -1,0 +1,701 @@
+//! The trainer: CPU sampler threads feed a bounded queue that the device step drains; everything
+//! it does is reported as typed [`TrainEvent`]s and it obeys [`TrainCommand`]s (pause, resume,
+//! stop). Runs write `config.json`, `metrics.jsonl`, atomic checkpoints and the final model.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use burn::tensor::activation::{log_sigmoid, relu};
+use crossbeam_channel::{Receiver, Sender, bounded};
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+use serde::{Deserialize, Serialize};
+
+use crate::eval::{EmbeddingScorer, Metrics, evaluate};
+use crate::graph::Graph;
+use crate::infer::{Embeddings, embed_all};
+use crate::model::{Block, LayerIndex, PinSage, PinSageConfig, Pooling};
+use crate::sampler::{
+    HardPools, HostBlock, HostLayer, NeighbourhoodKind, NodeNeighbourhoods, NodeSet, TrainBatch, Triplets, default_band,
+    epoch_pairs, fill_triplets, hard_per_query, hard_pools, make_batch, node_neighbourhoods,
+};
+use crate::walk::{ParamError, WalkConfig};
+
+/// Where the model runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceChoice {
+    /// Burn's wgpu backend (Vulkan, Metal, DX12); falls back to the CPU when no adapter exists.
+    #[default]
+    Gpu,
+    /// Burn's flex backend, pure Rust on the CPU.
+    Cpu,
+}
+
+/// The training loss.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LossKind {
+    /// max(0, z_q·z_n − z_q·z_p + Δ), the paper's.
+    #[default]
+    MaxMargin,
+    /// −log σ(z_q·z_p − z_q·z_n).
+    Bpr,
+}
+
+/// Everything that defines a run; saved as `config.json` in the run folder.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainConfig {
+    /// The graph (`default` or a path), recorded so `eval`/`embed` can reload it.
+    pub data: String,
+    pub input_dim: usize,
+    pub hidden_dim: usize,
+    pub id_embedding: bool,
+    pub pooling: Pooling,
+    pub neighbourhood: NeighbourhoodKind,
+    pub walk: WalkConfig,
+    pub epochs: usize,
+    /// Positive pairs per step.
+    pub batch_size: usize,
+    /// Random negatives shared by the whole batch.
+    pub negatives: usize,
+    pub loss: LossKind,
+    /// Δ of the max-margin loss.
+    pub margin: f32,
+    pub learning_rate: f64,
+    /// Share of positive pairs whose query is a board (the rest are pin–pin, the paper's).
+    pub board_query_share: f32,
+    /// The hard-negative curriculum: none in epoch 1, n−1 per query in epoch n.
+    pub hard_negatives: bool,
+    pub max_hard_per_query: usize,
+    /// Rank band [from, to) of hard negatives; None scales the paper's 2000–5000 to the graph.
+    pub hard_band: Option<(usize, usize)>,
+    pub sampler_threads: usize,
+    pub queue_capacity: usize,
+    pub seed: u64,
+    pub device: DeviceChoice,
+    /// Evaluate at the end of every epoch (recall@20 etc.); otherwise only at the end.
+    pub eval_each_epoch: bool,
+    /// Read the loss back from the device every this many steps (never every step).
+    pub log_every_steps: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            data: "default".into(),
+            input_dim: 64,
+            hidden_dim: 64,
+            id_embedding: true,
+            pooling: Pooling::Importance,
+            neighbourhood: NeighbourhoodKind::Walks,
+            walk: WalkConfig::default(),
+            epochs: 5,
+            batch_size: 512,
+            negatives: 256,
+            loss: LossKind::MaxMargin,
+            margin: 0.1,
+            learning_rate: 1e-3,
+            board_query_share: 0.5,
+            hard_negatives: true,
+            max_hard_per_query: 6,
+            hard_band: None,
+            sampler_threads: 2,
+            queue_capacity: 8,
+            seed: 1,
+            device: DeviceChoice::Gpu,
+            eval_each_epoch: true,
+            log_every_steps: 20,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Rejects invalid settings, naming the field and the reason.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        let err = |field, reason: &str| Err(ParamError { field, reason: reason.to_string() });
+        self.walk.validate()?;
+        if self.epochs == 0 {
+            return err("epochs", "must be at least 1");
+        }
+        if self.batch_size == 0 {
+            return err("batch_size", "must be at least 1");
+        }
+        if self.negatives == 0 {
+            return err("negatives", "must be at least 1");
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            return err("learning_rate", "must be a positive number");
+        }
+        if !(self.margin >= 0.0 && self.margin.is_finite()) {
+            return err("margin", "must be ≥ 0");
+        }
+        if !(0.0..=1.0).contains(&self.board_query_share) {
+            return err("board_query_share", "must be in [0, 1]");
+        }
+        if let Some((a, b)) = self.hard_band
+            && a >= b
+        {
+            return err("hard_band", "the band's start must be below its end");
+        }
+        if self.queue_capacity == 0 {
+            return err("queue_capacity", "must be at least 1");
+        }
+        if self.log_every_steps == 0 {
+            return err("log_every_steps", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The model configuration for graph `g`.
+    pub fn model_config(&self, g: &Graph) -> PinSageConfig {
+        PinSageConfig::new(g.n_pins() as usize, g.n_boards() as usize, g.features.as_ref().map_or(0, |f| f.dim))
+            .with_input_dim(self.input_dim)
+            .with_hidden_dim(self.hidden_dim)
+            .with_id_embedding(self.id_embedding)
+            .with_pooling(self.pooling)
+    }
+
+    /// Loads `config.json` from a run folder.
+    pub fn load(path: &Path) -> Result<TrainConfig, TrainError> {
+        let text = std::fs::read_to_string(path).map_err(|e| TrainError::Io(format!("{}: {e}", path.display())))?;
+        serde_json::from_str(&text).map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))
+    }
+}
+
+/// Why the run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EndReason {
+    Completed,
+    Stopped,
+}
+
+/// Everything the trainer reports. One JSON object per line in `metrics.jsonl`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum TrainEvent {
+    Started { device: String, epochs: usize, start_epoch: usize, steps_per_epoch: usize, pins: u32, boards: u32, edges: usize },
+    Note { message: String },
+    Progress {
+        epoch: usize,
+        step: usize,
+        steps_per_epoch: usize,
+        loss: f32,
+        triplets_per_sec: f64,
+        queue_depth: usize,
+        gpu_wait_share: f64,
+        elapsed_secs: f64,
+        eta_secs: f64,
+    },
+    EpochEnd {
+        epoch: usize,
+        loss: f32,
+        epoch_secs: f64,
+        triplets_per_sec: f64,
+        gpu_wait_share: f64,
+        hard_per_query: usize,
+        metrics: Option<Metrics>,
+    },
+    Checkpoint { epoch: usize, path: String },
+    Paused,
+    Resumed,
+    Finished { reason: EndReason, epochs_done: usize, metrics: Option<Metrics> },
+    Failed { message: String },
+}
+
+/// Commands the trainer obeys between steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrainCommand {
+    Pause,
+    Resume,
+    Stop,
+}
+
+/// An error that ends a run (reported as [`TrainEvent::Failed`] too).
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("invalid config: {0}")]
+    Param(#[from] ParamError),
+    #[error("config: {0}")]
+    Config(String),
+    #[error("{0}")]
+    Io(String),
+    #[error("{0}")]
+    Diverged(String),
+    #[error("{0}")]
+    Device(String),
+}
+
+/// A running training job: its events, its command channel and its thread.
+pub struct TrainHandle {
+    pub events: Receiver<TrainEvent>,
+    pub commands: Sender<TrainCommand>,
+    thread: Option<std::thread::JoinHandle<Result<TrainOutput, TrainError>>>,
+}
+
+/// What a finished run leaves behind (also on disk when it has a run folder).
+pub struct TrainOutput {
+    pub model: PinSage,
+    pub neighbourhoods: Arc<NodeNeighbourhoods>,
+    pub embeddings: Option<Embeddings>,
+    pub epochs_done: usize,
+}
+
+impl TrainHandle {
+    /// Waits for the run to end and returns its result.
+    pub fn join(mut self) -> Result<TrainOutput, TrainError> {
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(TrainError::Device("the training thread panicked".into())),
+            None => Err(TrainError::Device("already joined".into())),
+        }
+    }
+    /// Whether the training thread has ended.
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
+    }
+}
+
+/// Picks the device: wgpu if an adapter can be had (else the CPU, with a note), or flex.
+pub fn select_device(choice: DeviceChoice) -> (Device, String, Option<String>) {
+    match choice {
+        DeviceChoice::Cpu => (Device::flex(), "cpu (flex)".into(), None),
+        DeviceChoice::Gpu => match Device::wgpu_options().init() {
+            Ok(d) => (d, "gpu (wgpu)".into(), None),
+            Err(e) => (Device::flex(), "cpu (flex)".into(), Some(format!("no GPU adapter ({e}); training on the CPU instead"))),
+        },
+    }
+}
+
+/// Options for [`spawn`] beyond the config.
+#[derive(Default)]
+pub struct RunOptions {
+    /// Run folder: config, metrics.jsonl, checkpoints, final model.
+    pub out: Option<PathBuf>,
+    /// Continue the run in `out` from its last checkpoint.
+    pub resume: bool,
+    /// A device to use instead of `config.device` (e.g. one shared with the GUI).
+    pub device: Option<(Device, String)>,
+    /// Called after every event (e.g. to request a GUI repaint).
+    pub notify: Option<Box<dyn Fn() + Send>>,
+}
+
+/// Starts training on its own thread.
+pub fn spawn(graph: Arc<Graph>, config: TrainConfig, options: RunOptions) -> TrainHandle {
+    let (event_tx, event_rx) = bounded(4096);
+    let (cmd_tx, cmd_rx) = bounded(64);
+    let thread = std::thread::Builder::new()
+        .name("pinsage-train".into())
+        .spawn(move || {
+            let notify = options.notify;
+            let mut sink = EventSink { tx: event_tx, log: None, notify };
+            let result = run(&graph, config, options.out, options.resume, options.device, &cmd_rx, &mut sink);
+            if let Err(e) = &result {
+                sink.emit(TrainEvent::Failed { message: e.to_string() });
+            }
+            result
+        })
+        .expect("spawning the training thread");
+    TrainHandle { events: event_rx, commands: cmd_tx, thread: Some(thread) }
+}
+
+/// Sends events to the channel, appends them to metrics.jsonl, and pokes the listener.
+struct EventSink {
+    tx: Sender<TrainEvent>,
+    log: Option<std::fs::File>,
+    notify: Option<Box<dyn Fn() + Send>>,
+}
+
+impl EventSink {
+    fn emit(&mut self, ev: TrainEvent) {
+        if let Some(f) = &mut self.log
+            && let Ok(line) = serde_json::to_string(&ev)
+        {
+            // A full disk must not kill training; the channel still carries the event.
+            let _ = writeln!(f, "{line}").and_then(|_| f.flush());
+        }
+        let _ = self.tx.send(ev);
+        if let Some(n) = &self.notify {
+            n();
+        }
+    }
+}
+
+/// Writes `bytes` to `path` atomically (write to a temp file, then rename).
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| TrainError::Io(format!("{}: {e}", tmp.display())))?;
+    std::fs::rename(&tmp, path).map_err(|e| TrainError::Io(format!("{}: {e}", path.display())))
+}
+
+/// Saves the model atomically as `<dir>/<name>.bpk`.
+fn save_model(model: &PinSage, dir: &Path, name: &str) -> Result<PathBuf, TrainError> {
+    let final_path = dir.join(format!("{name}.bpk"));
+    let tmp = dir.join(format!("{name}.bpk.tmp"));
+    model.clone().save_file(&tmp).map_err(|e| TrainError::Io(format!("{}: {e:?}", tmp.display())))?;
+    std::fs::rename(&tmp, &final_path).map_err(|e| TrainError::Io(format!("{}: {e}", final_path.display())))?;
+    Ok(final_path)
+}
+
+/// Loads a model saved by a run (its `model.bpk` or `checkpoint.bpk`), for graph `g`.
+pub fn load_model(dir: &Path, g: &Graph, device: &Device) -> Result<(TrainConfig, PinSage), TrainError> {
+    let cfg = TrainConfig::load(&dir.join("config.json"))?;
+    let path = [dir.join("model.bpk"), dir.join("checkpoint.bpk")]
+        .into_iter()
+        .find(|p| p.is_file())
+        .ok_or_else(|| TrainError::Io(format!("{}: no model.bpk or checkpoint.bpk", dir.display())))?;
+    let model = cfg
+        .model_config(g)
+        .init(device)
+        .try_load_file(&path)
+        .map_err(|e| TrainError::Io(format!("{}: {e:?}", path.display())))?;
+    Ok((cfg, model))
+}
+
+/// Progress saved beside the checkpoint.
+#[derive(Serialize, Deserialize)]
+struct RunState {
+    epochs_done: usize,
+}
+
+fn int_tensor(v: &[u32], device: &Device) -> Tensor<1, Int> {
+    Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), device)
+}
+
+fn layer_tensors(l: &HostLayer, device: &Device) -> LayerIndex {
+    let t = l.self_idx.len();
+    LayerIndex {
+        self_idx: int_tensor(&l.self_idx, device),
+        nbr_idx: int_tensor(&l.nbr_idx, device),
+        weights: Tensor::from_data(TensorData::new(l.weights.clone(), [t, l.k]), device),
+    }
+}
+
+/// Uploads a host block.
+pub fn block_tensors(b: &HostBlock, device: &Device) -> Block {
+    let n0 = b.input_nodes.len();
+    Block {
+        input_nodes: int_tensor(&b.input_nodes, device),
+        input_features: b.input_features.as_ref().map(|f| Tensor::from_data(TensorData::new(f.clone(), [n0, b.feature_dim]), device)),
+        layers: [layer_tensors(&b.layers[0], device), layer_tensors(&b.layers[1], device)],
+    }
+}
+
+/// The loss of one batch.
+///
+/// # Shapes
+/// `z: [targets, d]` → `[1]`
+pub fn batch_loss(z: Tensor<2>, batch: &TrainBatch, kind: LossKind, margin: f32, device: &Device) -> Tensor<1> {
+    let q = z.clone().select(0, int_tensor(&batch.query_rows, device));
+    let p = z.clone().select(0, int_tensor(&batch.positive_rows, device));
+    let n = z.clone().select(0, int_tensor(&batch.negative_rows, device));
+    let b = batch.query_rows.len();
+    let pos = (q.clone() * p).sum_dim(1); // [b, 1]
+    let neg = q.clone().matmul(n.transpose()); // [b, r]
+    let pair_loss = |diff: Tensor<2>| match kind {
+        // diff = s_neg − s_pos
+        LossKind::MaxMargin => relu(diff + margin).mean(),
+        LossKind::Bpr => (-log_sigmoid(-diff)).mean(),
+    };
+    let mut loss = pair_loss(neg - pos.clone());
+    if batch.hard_per_query > 0 {
+        let h = batch.hard_per_query;
+        let hard = z.select(0, int_tensor(&batch.hard_rows, device));
+        let d = hard.dims()[1];
+        let hard = hard.reshape([b, h, d]);
+        let s_hard = (q.reshape([b, 1, d]) * hard).sum_dim(2).reshape([b, h]);
+        loss = loss + pair_loss(s_hard - pos);
+    }
+    loss
+}
+
+/// Samples one epoch's batches on `threads` CPU workers into a bounded queue. Each batch's content
+/// depends only on (seed, epoch, batch index), not on which worker built it.
+#[allow(clippy::too_many_arguments)]
+fn spawn_samplers(
+    g: Arc<Graph>,
+    nb: Arc<NodeNeighbourhoods>,
+    pools: Option<Arc<HardPools>>,
+    cfg: &TrainConfig,
+    epoch: usize,
+    queue: Sender<TrainBatch>,
+    stop: Arc<AtomicBool>,
+) -> Vec<std::thread::JoinHandle<()>> {
+    let pairs = Arc::new(epoch_pairs(&g, cfg.board_query_share, cfg.seed, epoch));
+    let n_batches = pairs.len().div_ceil(cfg.batch_size);
+    let h = if pools.is_some() { hard_per_query(epoch, cfg.hard_negatives, cfg.max_hard_per_query) } else { 0 };
+    let threads = cfg.sampler_threads.max(1);
+    (0..threads)
+        .map(|w| {
+            let (g, nb, pools, pairs, queue, stop) = (g.clone(), nb.clone(), pools.clone(), pairs.clone(), queue.clone(), stop.clone());
+            let (batch_size, negatives, seed) = (cfg.batch_size, cfg.negatives, cfg.seed);
+            std::thread::Builder::new()
+                .name(format!("pinsage-sampler-{w}"))
+                .spawn(move || {
+                    let n_nodes = (g.n_pins() + g.n_boards()) as usize;
+                    let mut sets = [NodeSet::new(n_nodes), NodeSet::new(n_nodes)];
+                    let mut targets = NodeSet::new(n_nodes);
+                    let mut t = Triplets::default();
+                    for i in (w..n_batches).step_by(threads) {
+                        if stop.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        let chunk = &pairs[i * batch_size..((i + 1) * batch_size).min(pairs.len())];
+                        let mut rng = SmallRng::seed_from_u64(seed ^ ((epoch as u64) << 40) ^ (i as u64).wrapping_mul(0x2545_F491_4F6C_DD1D));
+                        fill_triplets(&g, chunk, negatives, pools.as_deref().map(|p| (p, h)), &mut rng, &mut t);
+                        let mut batch = make_batch(&nb, &t, g.features.as_ref(), &mut sets, &mut targets);
+                        batch.epoch = epoch;
+                        batch.step = i;
+                        if queue.send(batch).is_err() {
+                            return;
+                        }
+                    }
+                })
+                .expect("spawning a sampler thread")
+        })
+        .collect()
+}
+
+/// Blocks while paused; returns true when asked to stop.
+fn handle_commands(cmds: &Receiver<TrainCommand>, sink: &mut EventSink) -> bool {
+    let mut paused = false;
+    loop {
+        let cmd = if paused { cmds.recv().ok() } else { cmds.try_recv().ok() };
+        match cmd {
+            None if paused => return true, // the controller went away while paused
+            None => return false,
+            Some(TrainCommand::Stop) => return true,
+            Some(TrainCommand::Pause) if !paused => {
+                paused = true;
+                sink.emit(TrainEvent::Paused);
+            }
+            Some(TrainCommand::Resume) if paused => {
+                sink.emit(TrainEvent::Resumed);
+                return false;
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+fn run(
+    g: &Arc<Graph>,
+    mut cfg: TrainConfig,
+    out: Option<PathBuf>,
+    resume: bool,
+    device: Option<(Device, String)>,
+    cmds: &Receiver<TrainCommand>,
+    sink: &mut EventSink,
+) -> Result<TrainOutput, TrainError> {
+    let mut start_epoch = 1;
+    if let Some(dir) = &out {
+        std::fs::create_dir_all(dir).map_err(|e| TrainError::Io(format!("{}: {e}", dir.display())))?;
+        if resume {
+            let saved = TrainConfig::load(&dir.join("config.json"))?;
+            let state: RunState = serde_json::from_str(
+                &std::fs::read_to_string(dir.join("state.json")).map_err(|e| TrainError::Io(format!("{}: {e}", dir.join("state.json").display())))?,
+            )
+            .map_err(|e| TrainError::Config(format!("state.json: {e}")))?;
+            // Keep the saved run's settings; only the epoch budget may grow.
+            let epochs = cfg.epochs.max(saved.epochs);
+            cfg = TrainConfig { epochs, device: cfg.device, ..saved };
+            start_epoch = state.epochs_done + 1;
+        }
+        cfg.validate()?;
+        let json = serde_json::to_string_pretty(&cfg).map_err(|e| TrainError::Config(e.to_string()))?;
+        write_atomic(&dir.join("config.json"), json.as_bytes())?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("metrics.jsonl"))
+            .map_err(|e| TrainError::Io(format!("{}: {e}", dir.join("metrics.jsonl").display())))?;
+        sink.log = Some(log);
+    }
+    cfg.validate()?;
+
+    let (device, device_name) = match device {
+        Some(d) => d,
+        None => {
+            let (d, name, note) = select_device(cfg.device);
+            if let Some(message) = note {
+                sink.emit(TrainEvent::Note { message });
+            }
+            (d, name)
+        }
+    };
+    device.seed(cfg.seed);
+    let train_device = device.clone().autodiff();
+    let model_cfg = cfg.model_config(g);
+    model_cfg.validate()?;
+    let mut model = model_cfg.init(&train_device);
+    if resume && let Some(dir) = &out {
+        let path = dir.join("checkpoint.bpk");
+        model = model.try_load_file(&path).map_err(|e| TrainError::Io(format!("{}: {e:?}", path.display())))?;
+    }
+    if let Some(dir) = &out {
+        model_cfg.save(dir.join("model_config.json")).map_err(|e| TrainError::Io(format!("model_config.json: {e}")))?;
+    }
+    let mut optim = AdamConfig::new().init();
+
+    let nb = Arc::new(node_neighbourhoods(g, cfg.neighbourhood, &cfg.walk));
+    let steps_per_epoch = g.n_edges().div_ceil(cfg.batch_size);
+    sink.emit(TrainEvent::Started {
+        device: device_name,
+        epochs: cfg.epochs,
+        start_epoch,
+        steps_per_epoch,
+        pins: g.n_pins(),
+        boards: g.n_boards(),
+        edges: g.n_edges(),
+    });
+
+    // Hard-negative pools are only needed from epoch 2: build them in the background meanwhile.
+    let band = cfg.hard_band.unwrap_or_else(|| default_band(g.n_pins()));
+    let pools_job = (cfg.hard_negatives && cfg.epochs >= 2.max(start_epoch)).then(|| {
+        let g = g.clone();
+        let seed = cfg.seed;
+        std::thread::spawn(move || Arc::new(hard_pools(&g, band, 16, seed)))
+    });
+    let mut pools: Option<Arc<HardPools>> = None;
+    let mut pools_job = pools_job;
+
+    let started = Instant::now();
+    let mut epochs_done = start_epoch - 1;
+    let mut last_metrics = None;
+    let mut stopped = false;
+    let infer_device = device.clone();
+    'epochs: for epoch in start_epoch..=cfg.epochs {
+        if hard_per_query(epoch, cfg.hard_negatives, cfg.max_hard_per_query) > 0
+            && pools.is_none()
+            && let Some(job) = pools_job.take()
+        {
+            pools = Some(job.join().map_err(|_| TrainError::Device("hard-negative pool thread panicked".into()))?);
+        }
+        let (queue_tx, queue_rx) = bounded::<TrainBatch>(cfg.queue_capacity);
+        let stop = Arc::new(AtomicBool::new(false));
+        let workers = spawn_samplers(g.clone(), nb.clone(), pools.clone(), &cfg, epoch, queue_tx, stop.clone());
+        let epoch_start = Instant::now();
+        let mut waited = Duration::ZERO;
+        let mut loss_acc: Option<Tensor<1>> = None;
+        let mut loss_sum_epoch = 0.0f64;
+        let mut loss_reads = 0usize;
+        let mut since_read = 0usize;
+        let mut triplets = 0usize;
+        let mut step = 0usize;
+        loop {
+            if handle_commands(cmds, sink) {
+                stopped = true;
+                stop.store(true, Ordering::Relaxed);
+                break;
+            }
+            let t = Instant::now();
+            let Ok(batch) = queue_rx.recv() else { break };
+            waited += t.elapsed();
+            let block = block_tensors(&batch.block, &train_device);
+            let z = model.forward(&block);
+            let loss = batch_loss(z, &batch, cfg.loss, cfg.margin, &train_device);
+            let detached = loss.clone().inner();
+            loss_acc = Some(match loss_acc {
+                Some(acc) => acc + detached,
+                None => detached,
+            });
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(cfg.learning_rate, model, grads);
+            triplets += batch.query_rows.len();
+            step += 1;
+            since_read += 1;
+            if since_read == cfg.log_every_steps || step == steps_per_epoch {
+                let mean = loss_acc.take().map_or(0.0, |acc| acc.into_scalar::<f32>()) / since_read as f32;
+                if !mean.is_finite() {
+                    stop.store(true, Ordering::Relaxed);
+                    drop(queue_rx);
+                    for w in workers {
+                        let _ = w.join();
+                    }
+                    return Err(TrainError::Diverged(format!(
+                        "loss became {mean} at epoch {epoch}, step {step}; stopped, keeping the last good checkpoint (epoch {epochs_done})"
+                    )));
+                }
+                loss_sum_epoch += mean as f64 * since_read as f64;
+                loss_reads += since_read;
+                since_read = 0;
+                let elapsed = epoch_start.elapsed().as_secs_f64();
+                let rate = triplets as f64 / elapsed.max(1e-9);
+                let remaining_steps = (steps_per_epoch - step.min(steps_per_epoch)) + (cfg.epochs - epoch) * steps_per_epoch;
+                sink.emit(TrainEvent::Progress {
+                    epoch,
+                    step,
+                    steps_per_epoch,
+                    loss: mean,
+                    triplets_per_sec: rate,
+                    queue_depth: queue_rx.len(),
+                    gpu_wait_share: waited.as_secs_f64() / elapsed.max(1e-9),
+                    elapsed_secs: started.elapsed().as_secs_f64(),
+                    eta_secs: remaining_steps as f64 * elapsed / step as f64,
+                });
+            }
+        }
+        drop(queue_rx);
+        for w in workers {
+            let _ = w.join();
+        }
+        if stopped {
+            break 'epochs;
+        }
+        if let Some(acc) = loss_acc.take() {
+            let mean = acc.into_scalar::<f32>() / since_read.max(1) as f32;
+            loss_sum_epoch += mean as f64 * since_read as f64;
+            loss_reads += since_read;
+        }
+        let epoch_secs = epoch_start.elapsed().as_secs_f64();
+        let metrics = if cfg.eval_each_epoch || epoch == cfg.epochs {
+            let emb = embed_all(&model, &nb, g.features.as_ref(), &infer_device, 8192, |_, _| {})
+                .map_err(|e| TrainError::Device(e.to_string()))?;
+            let m = evaluate(g, &EmbeddingScorer { emb: &emb }, 10, 20_000, cfg.seed);
+            last_metrics = Some(m.clone());
+            Some(m)
+        } else {
+            None
+        };
+        sink.emit(TrainEvent::EpochEnd {
+            epoch,
+            loss: (loss_sum_epoch / loss_reads.max(1) as f64) as f32,
+            epoch_secs,
+            triplets_per_sec: triplets as f64 / epoch_secs.max(1e-9),
+            gpu_wait_share: waited.as_secs_f64() / epoch_secs.max(1e-9),
+            hard_per_query: if pools.is_some() { hard_per_query(epoch, cfg.hard_negatives, cfg.max_hard_per_query) } else { 0 },
+            metrics,
+        });
+        epochs_done = epoch;
+        if let Some(dir) = &out {
+            let path = save_model(&model, dir, "checkpoint")?;
+            let state = serde_json::to_string(&RunState { epochs_done }).map_err(|e| TrainError::Config(e.to_string()))?;
+            write_atomic(&dir.join("state.json"), state.as_bytes())?;
+            sink.emit(TrainEvent::Checkpoint { epoch, path: path.display().to_string() });
+        }
+    }
+
+    let embeddings = if stopped {
+        None
+    } else {
+        let emb = embed_all(&model, &nb, g.features.as_ref(), &infer_device, 8192, |_, _| {})
+            .map_err(|e| TrainError::Device(e.to_string()))?;
+        if let Some(dir) = &out {
+            save_model(&model, dir, "model")?;
+        }
+        Some(emb)
+    };
+    sink.emit(TrainEvent::Finished {
+        reason: if stopped { EndReason::Stopped } else { EndReason::Completed },
+        epochs_done,
+        metrics: last_metrics,
+    });
+    Ok(TrainOutput { model, neighbourhoods: nb, embeddings, epochs_done })
+}

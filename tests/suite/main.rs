@@ -1,0 +1,7 @@
+//! The test suite, one binary (each extra test binary would link the whole stack again).
+
+mod common;
+mod graph_load;
+mod walks;
+mod cli;
+mod training;
