@@ -16,3 +16,4 @@ pub mod train;
 pub mod export;
 pub mod jobs;
 pub mod app;
+pub mod ablation;
