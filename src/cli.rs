@@ -9,11 +9,10 @@ use clap::{Args, Parser, Subcommand};
 use pinsage_explorer::bench;
 use pinsage_explorer::eval::{EmbeddingScorer, Metrics, PopularityScorer, VisualScorer, evaluate};
 use pinsage_explorer::graph::Graph;
-use pinsage_explorer::infer::embed_all;
 use pinsage_explorer::load::{Format, load_data};
 use pinsage_explorer::model::Pooling;
-use pinsage_explorer::sampler::{NeighbourhoodKind, node_neighbourhoods};
-use pinsage_explorer::train::{self, DeviceChoice, LossKind, RunOptions, TrainConfig, TrainEvent};
+use pinsage_explorer::sampler::NeighbourhoodKind;
+use pinsage_explorer::train::{self, DeviceChoice, LossKind, Mode, RunOptions, TrainConfig, TrainEvent};
 use pinsage_explorer::walk::WalkConfig;
 
 #[derive(Parser, Debug)]
@@ -62,6 +61,20 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The seed's ablation table: baselines and PinSage variants with the same budget; JSON + table.
+    Ablate {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long, default_value_t = 5)]
+        epochs: usize,
+        #[arg(long, value_enum, default_value_t = DeviceChoice::Gpu)]
+        device: DeviceChoice,
+        /// Where to write the report (the GUI's Results view reads it).
+        #[arg(long, default_value = "ablation.json")]
+        out: PathBuf,
+        #[arg(long)]
+        batch_size: Option<usize>,
+    },
     /// Write every node's embedding (.npy), an id/label map (CSV) and each pin's top-k neighbours (CSV).
     Embed {
         #[arg(long)]
@@ -98,8 +111,14 @@ pub struct TrainArgs {
     pub batch_size: Option<usize>,
     #[arg(long)]
     pub learning_rate: Option<f64>,
+    /// PinSage (default) or LightGCN.
+    #[arg(long, value_enum)]
+    pub mode: Option<Mode>,
     #[arg(long, value_enum)]
     pub pooling: Option<Pooling>,
+    /// Evaluate every N epochs (and at the end).
+    #[arg(long)]
+    pub eval_interval: Option<usize>,
     #[arg(long, value_enum)]
     pub neighbourhood: Option<NeighbourhoodKind>,
     #[arg(long, value_enum)]
@@ -129,6 +148,8 @@ impl TrainArgs {
         if let Some(v) = self.epochs { cfg.epochs = v; }
         if let Some(v) = self.batch_size { cfg.batch_size = v; }
         if let Some(v) = self.learning_rate { cfg.learning_rate = v; }
+        if let Some(v) = self.mode { cfg.mode = v; }
+        if let Some(v) = self.eval_interval { cfg.eval_interval = v; }
         if let Some(v) = self.pooling { cfg.pooling = v; }
         if let Some(v) = self.neighbourhood { cfg.neighbourhood = v; }
         if let Some(v) = self.loss { cfg.loss = v; }
@@ -233,6 +254,31 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             print_stats(&g, json)
         }
         Some(Command::Train(args)) => train_cmd(&args),
+        Some(Command::Ablate { data, epochs, device, out, batch_size }) => {
+            let g = Arc::new(data.load()?);
+            let mut base = TrainConfig { data: data.data.clone(), epochs, device, ..TrainConfig::default() };
+            if let Some(b) = batch_size {
+                base.batch_size = b;
+            }
+            base.validate()?;
+            let (dev, name, note) = train::select_device(device);
+            if let Some(n) = note {
+                eprintln!("note: {n}");
+            }
+            let report = pinsage_explorer::ablation::run_ablation(g, &base, Some((dev, name)), |row, ev| {
+                if let TrainEvent::EpochEnd { epoch, loss, epoch_secs, .. } = ev {
+                    eprintln!("{row}: epoch {epoch} loss {loss:.4} ({epoch_secs:.1}s)");
+                }
+            })?;
+            let json = serde_json::to_string_pretty(&report)?;
+            std::fs::write(&out, json).with_context(|| format!("writing {}", out.display()))?;
+            println!("{:<30} {:>9} {:>8} {:>8} {:>8}", "variant", "recall@20", "ndcg@20", "hit@10", "MRR");
+            for r in &report.rows {
+                println!("{:<30} {:>9.4} {:>8.4} {:>8.4} {:>8.4}", r.name, r.metrics.recall_at_20, r.metrics.ndcg_at_20, r.metrics.hit_rate, r.metrics.mrr);
+            }
+            println!("({} on {}, {} epochs each; written to {})", report.device, report.data, report.epochs, out.display());
+            Ok(())
+        }
         Some(Command::Eval { run, baselines, device, json }) => eval_cmd(&run, baselines, device, json),
         Some(Command::Embed { run, out, top_k, device }) => embed_cmd(&run, out, top_k, device),
         Some(Command::Bench { what: BenchCommand::TrainStep { data, device, steps, batch_size, dump, json } }) => {
@@ -329,6 +375,8 @@ fn train_cmd(args: &TrainArgs) -> anyhow::Result<()> {
         );
         b
     });
+    // Without a terminal the bar is hidden and swallows println: print plain lines instead.
+    let say = |bar: &indicatif::ProgressBar, line: String| if bar.is_hidden() { println!("{line}") } else { bar.println(line) };
     for ev in handle.events.iter() {
         if args.json {
             println!("{}", serde_json::to_string(&ev)?);
@@ -337,10 +385,10 @@ fn train_cmd(args: &TrainArgs) -> anyhow::Result<()> {
         let Some(bar) = &bar else { continue };
         match &ev {
             TrainEvent::Started { device, epochs, steps_per_epoch, pins, boards, edges, .. } => {
-                bar.println(format!("training on {device}: {pins} pins, {boards} boards, {edges} edges; {epochs} epochs of {steps_per_epoch} steps"));
+                say(bar, format!("training on {device}: {pins} pins, {boards} boards, {edges} edges; {epochs} epochs of {steps_per_epoch} steps"));
                 bar.set_length(*steps_per_epoch as u64);
             }
-            TrainEvent::Note { message } => bar.println(format!("note: {message}")),
+            TrainEvent::Note { message } => say(bar, format!("note: {message}")),
             TrainEvent::Progress { epoch, step, loss, triplets_per_sec, queue_depth, gpu_wait_share, eta_secs, .. } => {
                 bar.set_prefix(epoch.to_string());
                 bar.set_position(*step as u64);
@@ -351,16 +399,16 @@ fn train_cmd(args: &TrainArgs) -> anyhow::Result<()> {
             }
             TrainEvent::EpochEnd { epoch, loss, epoch_secs, triplets_per_sec, gpu_wait_share, hard_per_query, metrics } => {
                 let m = metrics.as_ref().map(metrics_line).unwrap_or_default();
-                bar.println(format!(
+                say(bar, format!(
                     "epoch {epoch}: loss {loss:.4} in {epoch_secs:.1}s ({triplets_per_sec:.0} triplets/s, waiting {:.0}%, {hard_per_query} hard/query) {m}",
                     gpu_wait_share * 100.0
                 ));
             }
             TrainEvent::Checkpoint { path, .. } => bar.set_message(format!("saved {path}")),
-            TrainEvent::Paused => bar.println("paused"),
-            TrainEvent::Resumed => bar.println("resumed"),
-            TrainEvent::Finished { reason, epochs_done, .. } => bar.println(format!("finished ({reason:?}) after {epochs_done} epochs")),
-            TrainEvent::Failed { message } => bar.println(format!("failed: {message}")),
+            TrainEvent::Paused => say(bar, "paused".into()),
+            TrainEvent::Resumed => say(bar, "resumed".into()),
+            TrainEvent::Finished { reason, epochs_done, .. } => say(bar, format!("finished ({reason:?}) after {epochs_done} epochs")),
+            TrainEvent::Failed { message } => say(bar, format!("failed: {message}")),
         }
     }
     if let Some(bar) = bar {
@@ -385,9 +433,7 @@ fn load_run(run: &std::path::Path, device: DeviceChoice) -> anyhow::Result<(Grap
     if let Some(n) = note {
         eprintln!("note: {n}");
     }
-    let (cfg, model) = train::load_model(run, &g, &dev)?;
-    let nb = node_neighbourhoods(&g, cfg.neighbourhood, &cfg.walk);
-    let emb = embed_all(&model, &nb, g.features.as_ref(), &dev, 8192, |_, _| {})?;
+    let (cfg, emb) = train::run_embeddings(run, &g, &dev)?;
     Ok((g, cfg, emb))
 }
 

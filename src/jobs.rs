@@ -145,7 +145,9 @@ impl Jobs {
 
     /// Starts training `graph`; events arrive as [`JobEvent::Train`], then one `TrainFinished`.
     pub fn start_training(&mut self, graph: Arc<Graph>, config: TrainConfig, out: Option<PathBuf>) {
-        let options = RunOptions { out, resume: false, device: self.shared_device.clone(), notify: None };
+        // The shared GPU device only when the run asks for the GPU; a CPU run gets Burn's flex.
+        let device = if config.device == train::DeviceChoice::Gpu { self.shared_device.clone() } else { None };
+        let options = RunOptions { out, resume: false, device, notify: None };
         let handle: TrainHandle = train::spawn(graph, config.clone(), options);
         self.training = Some(handle.commands.clone());
         self.spawn("train-relay", move |tx, notify| {
@@ -155,16 +157,23 @@ impl Jobs {
                 }
                 notify();
             }
-            let result = handle.join().map_err(|e| e.to_string()).map(|out| {
-                let device = out.model.devices().first().cloned().unwrap_or_else(burn::prelude::Device::flex);
-                ModelBundle {
+            let result = handle.join().map_err(|e| e.to_string()).and_then(|out| {
+                let Some(model) = out.model else {
+                    // LightGCN leaves embeddings only.
+                    if let Some(emb) = out.embeddings {
+                        let _ = tx.send(JobEvent::InferenceFinished(Ok(Arc::new(emb))));
+                    }
+                    return Err("this mode leaves embeddings only (no PinSage model for the teaching views)".to_string());
+                };
+                let device = model.devices().first().cloned().unwrap_or_else(burn::prelude::Device::flex);
+                Ok(ModelBundle {
                     config,
-                    model: out.model.valid(),
+                    model: model.valid(),
                     neighbourhoods: out.neighbourhoods,
                     device,
                     embeddings: out.embeddings.map(Arc::new),
                     origin: "trained in the app".into(),
-                }
+                })
             });
             let _ = tx.send(JobEvent::TrainFinished(result));
             notify();
@@ -267,6 +276,13 @@ impl Jobs {
         }
         out
     }
+}
+
+/// Shows a native folder (`folder`) or file dialog and returns the choice (None when cancelled).
+/// It blocks, so run it off the UI thread, e.g. through `Command::Compute` / `Ctx::need`.
+pub fn pick_path(title: String, folder: bool) -> Result<Option<PathBuf>, String> {
+    let dialog = rfd::FileDialog::new().set_title(title);
+    Ok(if folder { dialog.pick_folder() } else { dialog.pick_file() })
 }
 
 /// Builds a model bundle for `graph` from a run folder (its config, model and neighbourhoods).

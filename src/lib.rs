@@ -17,3 +17,6 @@ pub mod export;
 pub mod jobs;
 pub mod app;
 pub mod ablation;
+pub mod explain;
+pub mod projection;
+pub mod lightgcn;

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::eval::{EmbeddingScorer, Metrics, evaluate};
 use crate::graph::Graph;
 use crate::infer::{Embeddings, embed_all};
-use crate::model::{Block, LayerIndex, PinSage, PinSageConfig, Pooling};
+use crate::model::{Block, LayerIndex, PinSage, PinSageConfig, Pooling, gather_rows};
 use crate::sampler::{
     HardPools, HostBlock, HostLayer, NeighbourhoodKind, NodeNeighbourhoods, NodeSet, TrainBatch, Triplets, default_band,
     epoch_pairs, fill_triplets, hard_per_query, hard_pools, make_batch, node_neighbourhoods,
@@ -35,6 +35,17 @@ pub enum DeviceChoice {
     Gpu,
     /// Burn's flex backend, pure Rust on the CPU.
     Cpu,
+}
+
+/// Which model a run trains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// PinSage: convolutions over random-walk neighbourhoods, max-margin loss (the seed).
+    #[default]
+    Pinsage,
+    /// LightGCN: free embeddings, normalised full-graph propagation, layer mean, BPR loss.
+    Lightgcn,
 }
 
 /// The training loss.
@@ -54,6 +65,11 @@ pub enum LossKind {
 pub struct TrainConfig {
     /// The graph (`default` or a path), recorded so `eval`/`embed` can reload it.
     pub data: String,
+    pub mode: Mode,
+    /// LightGCN only: propagation layers.
+    pub lightgcn_layers: usize,
+    /// LightGCN only: L2 weight on the batch's layer-0 embeddings.
+    pub l2: f32,
     pub input_dim: usize,
     pub hidden_dim: usize,
     pub id_embedding: bool,
@@ -80,8 +96,9 @@ pub struct TrainConfig {
     pub queue_capacity: usize,
     pub seed: u64,
     pub device: DeviceChoice,
-    /// Evaluate at the end of every epoch (recall@20 etc.); otherwise only at the end.
+    /// Evaluate during training (recall@20 etc.) every `eval_interval` epochs; always at the end.
     pub eval_each_epoch: bool,
+    pub eval_interval: usize,
     /// Read the loss back from the device every this many steps (never every step).
     pub log_every_steps: usize,
 }
@@ -90,6 +107,9 @@ impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             data: "default".into(),
+            mode: Mode::Pinsage,
+            lightgcn_layers: 3,
+            l2: 1e-4,
             input_dim: 64,
             hidden_dim: 64,
             id_embedding: true,
@@ -111,6 +131,7 @@ impl Default for TrainConfig {
             seed: 1,
             device: DeviceChoice::Gpu,
             eval_each_epoch: true,
+            eval_interval: 1,
             log_every_steps: 20,
         }
     }
@@ -146,6 +167,12 @@ impl TrainConfig {
         }
         if self.queue_capacity == 0 {
             return err("queue_capacity", "must be at least 1");
+        }
+        if self.eval_interval == 0 {
+            return err("eval_interval", "must be at least 1");
+        }
+        if self.mode == Mode::Lightgcn && self.lightgcn_layers == 0 {
+            return err("lightgcn_layers", "must be at least 1");
         }
         if self.log_every_steps == 0 {
             return err("log_every_steps", "must be at least 1");
@@ -242,7 +269,8 @@ pub struct TrainHandle {
 
 /// What a finished run leaves behind (also on disk when it has a run folder).
 pub struct TrainOutput {
-    pub model: PinSage,
+    /// The PinSage model (None for LightGCN runs, which leave embeddings only).
+    pub model: Option<PinSage>,
     pub neighbourhoods: Arc<NodeNeighbourhoods>,
     pub embeddings: Option<Embeddings>,
     pub epochs_done: usize,
@@ -344,9 +372,12 @@ fn save_model(model: &PinSage, dir: &Path, name: &str) -> Result<PathBuf, TrainE
     Ok(final_path)
 }
 
-/// Loads a model saved by a run (its `model.bpk` or `checkpoint.bpk`), for graph `g`.
+/// Loads a PinSage model saved by a run (its `model.bpk` or `checkpoint.bpk`), for graph `g`.
 pub fn load_model(dir: &Path, g: &Graph, device: &Device) -> Result<(TrainConfig, PinSage), TrainError> {
     let cfg = TrainConfig::load(&dir.join("config.json"))?;
+    if cfg.mode != Mode::Pinsage {
+        return Err(TrainError::Config(format!("{}: a {:?} run has no PinSage model", dir.display(), cfg.mode)));
+    }
     let path = [dir.join("model.bpk"), dir.join("checkpoint.bpk")]
         .into_iter()
         .find(|p| p.is_file())
@@ -393,9 +424,9 @@ pub fn block_tensors(b: &HostBlock, device: &Device) -> Block {
 /// # Shapes
 /// `z: [targets, d]` → `[1]`
 pub fn batch_loss(z: Tensor<2>, batch: &TrainBatch, kind: LossKind, margin: f32, device: &Device) -> Tensor<1> {
-    let q = z.clone().select(0, int_tensor(&batch.query_rows, device));
-    let p = z.clone().select(0, int_tensor(&batch.positive_rows, device));
-    let n = z.clone().select(0, int_tensor(&batch.negative_rows, device));
+    let q = gather_rows(z.clone(), int_tensor(&batch.query_rows, device));
+    let p = gather_rows(z.clone(), int_tensor(&batch.positive_rows, device));
+    let n = gather_rows(z.clone(), int_tensor(&batch.negative_rows, device));
     let b = batch.query_rows.len();
     let pos = (q.clone() * p).sum_dim(1); // [b, 1]
     let neg = q.clone().matmul(n.transpose()); // [b, r]
@@ -407,7 +438,7 @@ pub fn batch_loss(z: Tensor<2>, batch: &TrainBatch, kind: LossKind, margin: f32,
     let mut loss = pair_loss(neg - pos.clone());
     if batch.hard_per_query > 0 {
         let h = batch.hard_per_query;
-        let hard = z.select(0, int_tensor(&batch.hard_rows, device));
+        let hard = gather_rows(z, int_tensor(&batch.hard_rows, device));
         let d = hard.dims()[1];
         let hard = hard.reshape([b, h, d]);
         let s_hard = (q.reshape([b, 1, d]) * hard).sum_dim(2).reshape([b, h]);
@@ -532,6 +563,9 @@ fn run(
     };
     device.seed(cfg.seed);
     let train_device = device.clone().autodiff();
+    if cfg.mode == Mode::Lightgcn {
+        return run_lightgcn(g, &cfg, out.as_deref(), resume, start_epoch, (device, device_name), cmds, sink);
+    }
     let model_cfg = cfg.model_config(g);
     model_cfg.validate()?;
     let mut model = model_cfg.init(&train_device);
@@ -655,7 +689,7 @@ fn run(
             loss_reads += since_read;
         }
         let epoch_secs = epoch_start.elapsed().as_secs_f64();
-        let metrics = if cfg.eval_each_epoch || epoch == cfg.epochs {
+        let metrics = if (cfg.eval_each_epoch && epoch % cfg.eval_interval == 0) || epoch == cfg.epochs {
             let emb = embed_all(&model, &nb, g.features.as_ref(), &infer_device, 8192, |_, _| {})
                 .map_err(|e| TrainError::Device(e.to_string()))?;
             let m = evaluate(g, &EmbeddingScorer { emb: &emb }, 10, 20_000, cfg.seed);
@@ -697,5 +731,190 @@ fn run(
         epochs_done,
         metrics: last_metrics,
     });
-    Ok(TrainOutput { model, neighbourhoods: nb, embeddings, epochs_done })
+    Ok(TrainOutput { model: Some(model), neighbourhoods: nb, embeddings, epochs_done })
+}
+
+/// The LightGCN loop: every training edge once per epoch as (board, pin, random non-pin) BPR triples.
+/// Sampling is a few random numbers per triple, so it runs inline rather than on sampler threads.
+#[allow(clippy::too_many_arguments)]
+fn run_lightgcn(
+    g: &Arc<Graph>,
+    cfg: &TrainConfig,
+    out: Option<&Path>,
+    resume: bool,
+    start_epoch: usize,
+    (device, device_name): (Device, String),
+    cmds: &Receiver<TrainCommand>,
+    sink: &mut EventSink,
+) -> Result<TrainOutput, TrainError> {
+    use crate::lightgcn::{Adjacency, LightGcnConfig};
+    use rand::RngExt;
+    let train_device = device.clone().autodiff();
+    let model_cfg = LightGcnConfig::new(g.n_pins() as usize, g.n_boards() as usize)
+        .with_dim(cfg.hidden_dim)
+        .with_layers(cfg.lightgcn_layers);
+    let mut model = model_cfg.init(&train_device);
+    if resume && let Some(dir) = out {
+        let path = dir.join("checkpoint.bpk");
+        model = model.try_load_file(&path).map_err(|e| TrainError::Io(format!("{}: {e:?}", path.display())))?;
+    }
+    if let Some(dir) = out {
+        model_cfg.save(dir.join("model_config.json")).map_err(|e| TrainError::Io(format!("model_config.json: {e}")))?;
+    }
+    let adj = Adjacency::new(g, &train_device);
+    let eval_adj = Adjacency::new(g, &device);
+    let mut optim = AdamConfig::new().init();
+    let steps_per_epoch = g.n_edges().div_ceil(cfg.batch_size);
+    sink.emit(TrainEvent::Started {
+        device: device_name,
+        epochs: cfg.epochs,
+        start_epoch,
+        steps_per_epoch,
+        pins: g.n_pins(),
+        boards: g.n_boards(),
+        edges: g.n_edges(),
+    });
+    let mut edges: Vec<(u32, u32)> = (0..g.n_boards()).flat_map(|b| g.pins_of(b).iter().map(move |&p| (b, p))).collect();
+    let started = Instant::now();
+    let mut epochs_done = start_epoch - 1;
+    let mut last_metrics = None;
+    let mut stopped = false;
+    let n_pins = g.n_pins();
+    for epoch in start_epoch..=cfg.epochs {
+        let mut rng = SmallRng::seed_from_u64(cfg.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        for i in (1..edges.len()).rev() {
+            let j = rng.random_range(0..=i);
+            edges.swap(i, j);
+        }
+        let epoch_start = Instant::now();
+        let (mut loss_acc, mut since_read, mut loss_sum, mut loss_n) = (None::<Tensor<1>>, 0usize, 0f64, 0usize);
+        for (step, chunk) in edges.chunks(cfg.batch_size).enumerate() {
+            if handle_commands(cmds, sink) {
+                stopped = true;
+                break;
+            }
+            let (mut bs, mut ps, mut ns) = (Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()));
+            for &(b, p) in chunk {
+                let pins = g.pins_of(b);
+                let mut n = rng.random_range(0..n_pins);
+                while pins.binary_search(&n).is_ok() {
+                    n = rng.random_range(0..n_pins);
+                }
+                bs.push(n_pins + b);
+                ps.push(p);
+                ns.push(n);
+            }
+            let loss = model.loss(&adj, int_tensor(&bs, &train_device), int_tensor(&ps, &train_device), int_tensor(&ns, &train_device), cfg.l2);
+            let detached = loss.clone().inner();
+            loss_acc = Some(match loss_acc {
+                Some(acc) => acc + detached,
+                None => detached,
+            });
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(cfg.learning_rate, model, grads);
+            since_read += 1;
+            let step = step + 1;
+            if since_read == cfg.log_every_steps || step == steps_per_epoch {
+                let mean = loss_acc.take().map_or(0.0, |acc| acc.into_scalar::<f32>()) / since_read as f32;
+                if !mean.is_finite() {
+                    return Err(TrainError::Diverged(format!(
+                        "loss became {mean} at epoch {epoch}, step {step}; stopped, keeping the last good checkpoint (epoch {epochs_done})"
+                    )));
+                }
+                loss_sum += mean as f64 * since_read as f64;
+                loss_n += since_read;
+                since_read = 0;
+                let elapsed = epoch_start.elapsed().as_secs_f64();
+                let remaining = (steps_per_epoch - step) + (cfg.epochs - epoch) * steps_per_epoch;
+                sink.emit(TrainEvent::Progress {
+                    epoch,
+                    step,
+                    steps_per_epoch,
+                    loss: mean,
+                    triplets_per_sec: (step * cfg.batch_size) as f64 / elapsed.max(1e-9),
+                    queue_depth: 0,
+                    gpu_wait_share: 0.0,
+                    elapsed_secs: started.elapsed().as_secs_f64(),
+                    eta_secs: remaining as f64 * elapsed / step as f64,
+                });
+            }
+        }
+        if stopped {
+            break;
+        }
+        let epoch_secs = epoch_start.elapsed().as_secs_f64();
+        let metrics = if (cfg.eval_each_epoch && epoch % cfg.eval_interval == 0) || epoch == cfg.epochs {
+            let emb = model.embeddings(&eval_adj, n_pins as usize).map_err(|e| TrainError::Device(e.to_string()))?;
+            let m = evaluate(g, &EmbeddingScorer { emb: &emb }, 10, 20_000, cfg.seed);
+            last_metrics = Some(m.clone());
+            Some(m)
+        } else {
+            None
+        };
+        sink.emit(TrainEvent::EpochEnd {
+            epoch,
+            loss: (loss_sum / loss_n.max(1) as f64) as f32,
+            epoch_secs,
+            triplets_per_sec: g.n_edges() as f64 / epoch_secs.max(1e-9),
+            gpu_wait_share: 0.0,
+            hard_per_query: 0,
+            metrics,
+        });
+        epochs_done = epoch;
+        if let Some(dir) = out {
+            let final_path = dir.join("checkpoint.bpk");
+            let tmp = dir.join("checkpoint.bpk.tmp");
+            model.clone().save_file(&tmp).map_err(|e| TrainError::Io(format!("{}: {e:?}", tmp.display())))?;
+            std::fs::rename(&tmp, &final_path).map_err(|e| TrainError::Io(format!("{}: {e}", final_path.display())))?;
+            let state = serde_json::to_string(&RunState { epochs_done }).map_err(|e| TrainError::Config(e.to_string()))?;
+            write_atomic(&dir.join("state.json"), state.as_bytes())?;
+            sink.emit(TrainEvent::Checkpoint { epoch, path: final_path.display().to_string() });
+        }
+    }
+    let embeddings = if stopped {
+        None
+    } else {
+        if let Some(dir) = out {
+            let final_path = dir.join("model.bpk");
+            let tmp = dir.join("model.bpk.tmp");
+            model.clone().save_file(&tmp).map_err(|e| TrainError::Io(format!("{}: {e:?}", tmp.display())))?;
+            std::fs::rename(&tmp, &final_path).map_err(|e| TrainError::Io(format!("{}: {e}", final_path.display())))?;
+        }
+        Some(model.embeddings(&eval_adj, n_pins as usize).map_err(|e| TrainError::Device(e.to_string()))?)
+    };
+    sink.emit(TrainEvent::Finished {
+        reason: if stopped { EndReason::Stopped } else { EndReason::Completed },
+        epochs_done,
+        metrics: last_metrics,
+    });
+    Ok(TrainOutput { model: None, neighbourhoods: Arc::new(NodeNeighbourhoods::default()), embeddings, epochs_done })
+}
+
+/// Every node's embedding from a run folder, whichever the mode (PinSage runs are embedded
+/// layer-wise; LightGCN runs propagate their table).
+pub fn run_embeddings(dir: &Path, g: &Graph, device: &Device) -> Result<(TrainConfig, Embeddings), TrainError> {
+    let cfg = TrainConfig::load(&dir.join("config.json"))?;
+    match cfg.mode {
+        Mode::Pinsage => {
+            let (cfg, model) = load_model(dir, g, device)?;
+            let nb = node_neighbourhoods(g, cfg.neighbourhood, &cfg.walk);
+            let emb = embed_all(&model, &nb, g.features.as_ref(), device, 8192, |_, _| {}).map_err(|e| TrainError::Device(e.to_string()))?;
+            Ok((cfg, emb))
+        }
+        Mode::Lightgcn => {
+            let path = [dir.join("model.bpk"), dir.join("checkpoint.bpk")]
+                .into_iter()
+                .find(|p| p.is_file())
+                .ok_or_else(|| TrainError::Io(format!("{}: no model.bpk or checkpoint.bpk", dir.display())))?;
+            let model = crate::lightgcn::LightGcnConfig::new(g.n_pins() as usize, g.n_boards() as usize)
+                .with_dim(cfg.hidden_dim)
+                .with_layers(cfg.lightgcn_layers)
+                .init(device)
+                .try_load_file(&path)
+                .map_err(|e| TrainError::Io(format!("{}: {e:?}", path.display())))?;
+            let adj = crate::lightgcn::Adjacency::new(g, device);
+            let emb = model.embeddings(&adj, g.n_pins() as usize).map_err(|e| TrainError::Device(e.to_string()))?;
+            Ok((cfg, emb))
+        }
+    }
 }

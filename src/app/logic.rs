@@ -115,6 +115,10 @@ fn execute(app: &mut ExplorerApp, c: Command) {
                 app.jobs.compute(key, move || bundle_from_run(&dir, &graph, device).map(|b| Arc::new(b) as crate::jobs::Computed));
             }
         }
+        Command::SetWalkConfig(c) => match c.validate() {
+            Ok(()) => state.settings.walk = c,
+            Err(e) => state.errors.push(e.to_string()),
+        },
         Command::DismissError(i) => {
             if i < state.errors.len() {
                 state.errors.remove(i);

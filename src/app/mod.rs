@@ -69,8 +69,14 @@ impl ExplorerApp {
             }),
             ephemeral: options.ephemeral,
         };
+        if let Some(rs) = cc.wgpu_render_state.as_ref() {
+            app.panels.graph.gpu_ready = panels::graph_view::init_gpu(rs);
+        }
         if let Some(view) = options.view {
             app.state.settings.view = view;
+        }
+        if options.screenshot.is_some() {
+            app.panels.prepare_screenshot();
         }
         let open = options.data.clone().or_else(|| app.state.settings.last_file.clone());
         if let Some(spec) = open.filter(|s| s != "default") {

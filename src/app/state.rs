@@ -77,6 +77,8 @@ pub enum Command {
     /// Load a run folder's model for the other views.
     LoadRunModel(PathBuf),
     DismissError(usize),
+    /// Change the random-walk parameters (persisted; invalid ones are refused with an error).
+    SetWalkConfig(WalkConfig),
 }
 
 impl std::fmt::Debug for Command {
@@ -93,6 +95,7 @@ impl std::fmt::Debug for Command {
             Command::FollowRun(p) => write!(f, "FollowRun({})", p.display()),
             Command::LoadRunModel(p) => write!(f, "LoadRunModel({})", p.display()),
             Command::DismissError(i) => write!(f, "DismissError({i})"),
+            Command::SetWalkConfig(c) => write!(f, "SetWalkConfig({c:?})"),
         }
     }
 }

@@ -133,7 +133,7 @@ fn errors_ui(ui: &mut egui::Ui, ctx: &mut Ctx) {
     egui::Panel::bottom("errors").show(ui, |ui| {
         for (i, e) in ctx.state.errors.iter().enumerate() {
             ui.horizontal(|ui| {
-                ui.colored_label(ui.visuals().error_fg_color, format!("⚠ {e}"));
+                ui.colored_label(ui.visuals().error_fg_color, e.as_str());
                 if ui.small_button("Dismiss").clicked() {
                     ctx.commands.push(Command::DismissError(i));
                 }

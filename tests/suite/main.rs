@@ -5,3 +5,4 @@ mod graph_load;
 mod walks;
 mod cli;
 mod training;
+mod ui_training;

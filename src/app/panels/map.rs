@@ -1,14 +1,377 @@
-//! The map view.
+//! The embedding map: pins projected to 2-D by PCA (computed in the background), coloured by
+//! category; hover names a pin, a click selects it and lists its nearest pins by the trained model
+//! beside its nearest pins by visual features alone; pins can be found by label.
+
+use std::sync::Arc;
 
 use eframe::egui;
 
-use crate::app::state::Ctx;
+use crate::app::state::{Command, Ctx};
+use crate::eval::{EmbeddingScorer, Scorer, VisualScorer, top_k};
+use crate::graph::Graph;
+use crate::infer::Embeddings;
+use crate::projection::{Projection, pca_2d};
 
+/// How many neighbours each list shows.
+pub const NEIGHBOURS: usize = 10;
+
+/// Which vectors the map projects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Space {
+    /// The trained model's pin embeddings.
+    #[default]
+    Model,
+    /// The raw visual features (what the "visual only" baseline sees).
+    Visual,
+}
+
+/// A projection and what it was computed from (kept alive so the cache key stays unique).
+pub struct MapData {
+    pub projection: Projection,
+    _source: Option<Arc<Embeddings>>,
+}
+
+/// A pin's nearest pins by the model and by visual features (both best first, the pin excluded).
+pub struct NeighbourLists {
+    pub pin: u32,
+    pub model: Vec<(u32, f32)>,
+    pub visual: Vec<(u32, f32)>,
+    _source: Option<Arc<Embeddings>>,
+}
+
+/// The `k` best pins for `pin` by `scorer`, the pin itself excluded.
+pub fn nearest_by(scorer: &dyn Scorer, n_pins: usize, pin: u32, k: usize) -> Vec<(u32, f32)> {
+    let mut scores = vec![0f32; n_pins];
+    scorer.pin_scores(pin, &mut scores);
+    if let Some(s) = scores.get_mut(pin as usize) {
+        *s = f32::NEG_INFINITY;
+    }
+    top_k(&scores, k).into_iter().map(|p| (p, scores[p as usize])).collect()
+}
+
+/// Both neighbour lists of `pin` (the model list is empty without embeddings).
+fn neighbour_lists(g: &Graph, emb: Option<Arc<Embeddings>>, pin: u32) -> NeighbourLists {
+    let n = g.n_pins() as usize;
+    let model = emb.as_ref().filter(|e| e.n_pins == n).map_or_else(Vec::new, |e| nearest_by(&EmbeddingScorer { emb: e }, n, pin, NEIGHBOURS));
+    let visual = VisualScorer::new(g).map_or_else(Vec::new, |v| nearest_by(&v, n, pin, NEIGHBOURS));
+    NeighbourLists { pin, model, visual, _source: emb }
+}
+
+const PALETTE: [egui::Color32; 12] = [
+    egui::Color32::from_rgb(230, 97, 89),
+    egui::Color32::from_rgb(86, 160, 230),
+    egui::Color32::from_rgb(120, 200, 100),
+    egui::Color32::from_rgb(240, 180, 60),
+    egui::Color32::from_rgb(180, 120, 230),
+    egui::Color32::from_rgb(80, 200, 190),
+    egui::Color32::from_rgb(240, 130, 190),
+    egui::Color32::from_rgb(170, 170, 90),
+    egui::Color32::from_rgb(140, 160, 255),
+    egui::Color32::from_rgb(255, 140, 80),
+    egui::Color32::from_rgb(110, 220, 140),
+    egui::Color32::from_rgb(200, 200, 200),
+];
+const MODEL_COLOUR: egui::Color32 = egui::Color32::from_rgb(255, 200, 40);
+const VISUAL_COLOUR: egui::Color32 = egui::Color32::from_rgb(60, 220, 255);
+
+/// A small filled (or ringed) colour dot, drawn rather than typed (the fonts lack the glyphs).
+pub fn swatch(ui: &mut egui::Ui, colour: egui::Color32, filled: bool) {
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
+    if filled {
+        ui.painter().circle_filled(rect.center(), 5.0, colour);
+    } else {
+        ui.painter().circle_stroke(rect.center(), 4.5, egui::Stroke::new(2.0, colour));
+    }
+}
+
+/// The colour of category `c`.
+pub fn category_colour(c: usize) -> egui::Color32 {
+    PALETTE[c % PALETTE.len()]
+}
+
+/// The map view's state.
 #[derive(Default)]
-pub struct MapPanel {}
+pub struct MapPanel {
+    pub space: Space,
+    /// The user picked a space (otherwise it follows what is available).
+    space_chosen: bool,
+    pub search: String,
+    zoom: f32,
+    pan: egui::Vec2,
+    /// Where each pin was drawn last frame (screen points), for hover, clicks and tests.
+    pub drawn: Vec<egui::Pos2>,
+    pub hovered: Option<u32>,
+    /// The lists shown last frame, as (pin, model list, visual list).
+    pub shown: Option<(u32, Vec<u32>, Vec<u32>)>,
+}
 
 impl MapPanel {
-    pub fn ui(&mut self, ui: &mut egui::Ui, _ctx: &mut Ctx) {
-        ui.heading("map");
+    /// Where pin `p` was drawn last frame.
+    pub fn screen_pos(&self, p: u32) -> Option<egui::Pos2> {
+        self.drawn.get(p as usize).copied()
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        let g = ctx.state.graph.clone();
+        let emb = ctx.state.embeddings.clone().filter(|e| e.n_pins == g.n_pins() as usize && e.dim > 0);
+        if !self.space_chosen {
+            self.space = if emb.is_some() || g.features.is_none() { Space::Model } else { Space::Visual };
+        }
+        if self.zoom == 0.0 {
+            self.zoom = 1.0;
+        }
+        let data: Option<&MapData> = match self.space {
+            Space::Model => emb.clone().and_then(|e| {
+                let key = format!("map:pca:model:{:p}", Arc::as_ptr(&e));
+                ctx.need(&key, move || pca_2d(e.pins(), e.dim).map(|projection| MapData { projection, _source: Some(e) }).map_err(|e| e.to_string()))
+            }),
+            Space::Visual => {
+                let key = format!("map:pca:visual:{}", ctx.state.graph_generation);
+                let g2 = g.clone();
+                g.features.as_ref().and_then(|_| {
+                    ctx.need(&key, move || {
+                        let f = g2.features.as_ref().ok_or("the graph has no features")?;
+                        pca_2d(&f.data, f.dim).map(|projection| MapData { projection, _source: None }).map_err(|e| e.to_string())
+                    })
+                })
+            }
+        };
+        let pin = ctx.state.selected_pin;
+        let lists: Option<&NeighbourLists> = if pin < g.n_pins() {
+            let key = format!("map:nn:{}:{}:{pin}", ctx.state.graph_generation, emb.as_ref().map_or(0, |e| Arc::as_ptr(e) as usize));
+            let (g2, e2) = (g.clone(), emb.clone());
+            ctx.need(&key, move || Ok(neighbour_lists(&g2, e2, pin)))
+        } else {
+            None
+        };
+        self.shown = lists.map(|l| (l.pin, l.model.iter().map(|x| x.0).collect(), l.visual.iter().map(|x| x.0).collect()));
+
+        egui::Panel::right("map_side").resizable(true).default_size(330.0).show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| self.side_ui(ui, ctx, &g, lists, emb.is_some()));
+        });
+
+        ui.horizontal_wrapped(|ui| {
+            ui.heading("Embedding map");
+            ui.label("Project:");
+            if ui.selectable_label(self.space == Space::Model, "Model embeddings").on_hover_text("PCA of the trained pin embeddings").clicked() {
+                self.space = Space::Model;
+                self.space_chosen = true;
+            }
+            if g.features.is_some() && ui.selectable_label(self.space == Space::Visual, "Visual features").on_hover_text("PCA of the raw visual features").clicked() {
+                self.space = Space::Visual;
+                self.space_chosen = true;
+            }
+            if let Some(d) = data {
+                ui.weak(format!("PCA · PC1 {:.0} % · PC2 {:.0} % of the variance", 100.0 * d.projection.explained[0], 100.0 * d.projection.explained[1]));
+            }
+            if ui.button("Reset view").on_hover_text("Undo zoom and pan (or double-click the map)").clicked() {
+                self.zoom = 1.0;
+                self.pan = egui::Vec2::ZERO;
+            }
+        });
+        if let Some(cats) = &g.categories {
+            ui.horizontal_wrapped(|ui| {
+                for (i, name) in cats.names.iter().enumerate() {
+                    swatch(ui, category_colour(i), true);
+                    ui.label(egui::RichText::new(name).small());
+                }
+            });
+        }
+        match data {
+            Some(d) => self.canvas_ui(ui, ctx, &g, &d.projection, lists),
+            None => {
+                self.drawn.clear();
+                ui.add_space(20.0);
+                match self.space {
+                    Space::Model if emb.is_none() => {
+                        ui.label("No pin embeddings yet. Train a model in the Training view, or load a run folder's model and run inference.");
+                        if ctx.state.model.is_some() && ui.button("Compute embeddings (full-graph inference)").clicked() {
+                            ctx.send(Command::RunInference);
+                        }
+                        if let Some((done, total)) = ctx.state.inference_progress {
+                            ui.add(egui::ProgressBar::new(done as f32 / total.max(1) as f32).show_percentage());
+                        }
+                    }
+                    _ => {
+                        ui.horizontal(|ui| {
+                            ui.spinner();
+                            ui.label("projecting…");
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    fn canvas_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx, g: &Graph, proj: &Projection, lists: Option<&NeighbourLists>) {
+        let size = ui.available_size().max(egui::vec2(100.0, 100.0));
+        let (resp, painter) = ui.allocate_painter(size, egui::Sense::click_and_drag());
+        let rect = resp.rect;
+        painter.rect_filled(rect, 4.0, ui.visuals().extreme_bg_color);
+        // Fit the points, same scale on both axes so distances are faithful.
+        let (mut lo, mut hi) = ([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]);
+        for p in &proj.points {
+            for k in 0..2 {
+                lo[k] = lo[k].min(p[k]);
+                hi[k] = hi[k].max(p[k]);
+            }
+        }
+        let span = egui::vec2((hi[0] - lo[0]).max(1e-6), (hi[1] - lo[1]).max(1e-6));
+        let inner = rect.shrink(24.0);
+        let scale = (inner.width() / span.x).min(inner.height() / span.y) * self.zoom;
+        let mid = egui::vec2((lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0);
+        let centre = rect.center() + self.pan;
+        // PC2 grows upwards.
+        let to_screen = |p: &[f32; 2]| centre + egui::vec2((p[0] - mid.x) * scale, -(p[1] - mid.y) * scale);
+
+        if resp.dragged() {
+            self.pan += resp.drag_delta();
+        }
+        if resp.hovered() {
+            let scroll = ui.input(|i| i.smooth_scroll_delta.y);
+            let zoom = ui.input(|i| i.zoom_delta()) * (scroll / 200.0).exp();
+            if zoom != 1.0
+                && let Some(pos) = resp.hover_pos()
+            {
+                let new_zoom = (self.zoom * zoom).clamp(0.2, 50.0);
+                let f = new_zoom / self.zoom;
+                // Keep the point under the pointer still.
+                self.pan = (pos - rect.center()) - (pos - centre) * f;
+                self.zoom = new_zoom;
+            }
+        }
+        if resp.double_clicked() {
+            self.zoom = 1.0;
+            self.pan = egui::Vec2::ZERO;
+        }
+        self.drawn = proj.points.iter().map(to_screen).collect();
+        let painter = painter.with_clip_rect(rect);
+        let cats = g.categories.as_ref();
+        let colour = |p: usize| cats.map_or(egui::Color32::from_rgb(120, 160, 220), |c| category_colour(c.of_pin[p] as usize));
+        let radius = if self.drawn.len() > 20_000 { 1.5 } else { 3.0 };
+        for (p, pos) in self.drawn.iter().enumerate() {
+            if rect.contains(*pos) {
+                painter.circle_filled(*pos, radius, colour(p).gamma_multiply(0.85));
+            }
+        }
+        // The selection and its two neighbour lists.
+        let sel = ctx.state.selected_pin as usize;
+        if let Some(&sp) = self.drawn.get(sel) {
+            if let Some(l) = lists.filter(|l| l.pin as usize == sel) {
+                for (list, c, r) in [(&l.visual, VISUAL_COLOUR, 8.0), (&l.model, MODEL_COLOUR, 6.0)] {
+                    for (q, _) in list {
+                        if let Some(&qp) = self.drawn.get(*q as usize) {
+                            painter.line_segment([sp, qp], egui::Stroke::new(1.0, c.gamma_multiply(0.6)));
+                            painter.circle_stroke(qp, r, egui::Stroke::new(1.8, c));
+                        }
+                    }
+                }
+            }
+            painter.circle_filled(sp, 5.0, colour(sel));
+            painter.circle_stroke(sp, 8.0, egui::Stroke::new(2.5, ui.visuals().strong_text_color()));
+        }
+        // Hover and click: the nearest pin within 10 points.
+        let near = |pos: egui::Pos2| -> Option<u32> {
+            self.drawn
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (i, p.distance_sq(pos)))
+                .filter(|(_, d)| *d <= 100.0)
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(i, _)| i as u32)
+        };
+        self.hovered = resp.hover_pos().and_then(near);
+        if resp.clicked()
+            && let Some(p) = resp.interact_pointer_pos().and_then(near)
+        {
+            ctx.send(Command::SelectPin(p));
+        }
+        let mut resp = resp;
+        if let Some(h) = self.hovered {
+            if let Some(&hp) = self.drawn.get(h as usize) {
+                painter.circle_stroke(hp, 6.0, egui::Stroke::new(1.5, ui.visuals().text_color()));
+            }
+            resp = resp.on_hover_ui_at_pointer(|ui| {
+                ui.strong(g.pin_label(h));
+                let cat = cats.map(|c| c.names[c.of_pin[h as usize] as usize].clone());
+                ui.label(format!("pin {h}{}", cat.map(|c| format!(" · {c}")).unwrap_or_default()));
+                ui.weak("click to select");
+            });
+        }
+        let _ = resp;
+        painter.text(
+            rect.left_bottom() + egui::vec2(8.0, -8.0),
+            egui::Align2::LEFT_BOTTOM,
+            "scroll to zoom · drag to pan · double-click to reset",
+            egui::FontId::proportional(11.0),
+            ui.visuals().weak_text_color(),
+        );
+    }
+
+    fn side_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx, g: &Graph, lists: Option<&NeighbourLists>, has_model: bool) {
+        ui.heading("Find a pin");
+        ui.add(egui::TextEdit::singleline(&mut self.search).hint_text("label or id")).accessible_name("Find a pin on the map");
+        if !self.search.trim().is_empty() {
+            let found = g.find_pins(&self.search, 8);
+            if found.is_empty() {
+                ui.weak("no pin matches");
+            }
+            for f in found {
+                if ui.selectable_label(f == ctx.state.selected_pin, format!("{f}: {}", g.pin_label(f))).clicked() {
+                    ctx.send(Command::SelectPin(f));
+                }
+            }
+        }
+        ui.separator();
+        let p = ctx.state.selected_pin;
+        let cat_of = |q: u32| g.categories.as_ref().map(|c| c.of_pin[q as usize]);
+        ui.label(egui::RichText::new(g.pin_label(p)).strong().size(16.0));
+        if let Some(c) = &g.categories {
+            let ci = c.of_pin[p as usize] as usize;
+            ui.horizontal(|ui| {
+                swatch(ui, category_colour(ci), true);
+                ui.label(&c.names[ci]);
+            });
+        }
+        let Some(l) = lists.filter(|l| l.pin == p) else {
+            ui.spinner();
+            return;
+        };
+        let list_ui = |ui: &mut egui::Ui, ctx: &mut Ctx, title: &str, colour: egui::Color32, list: &[(u32, f32)], id: &str| {
+            let same = list.iter().filter(|(q, _)| cat_of(*q).is_some() && cat_of(*q) == cat_of(p)).count();
+            ui.horizontal(|ui| {
+                swatch(ui, colour, false);
+                ui.strong(title);
+            });
+            if g.categories.is_some() && !list.is_empty() {
+                ui.weak(format!("{same} of {} in the same category", list.len()));
+            }
+            egui::Grid::new(id).num_columns(3).striped(true).show(ui, |ui| {
+                for (rank, (q, s)) in list.iter().enumerate() {
+                    ui.label(format!("{}", rank + 1));
+                    let mut text = egui::RichText::new(g.pin_label(*q));
+                    if let Some(c) = cat_of(*q) {
+                        text = text.color(category_colour(c as usize));
+                    }
+                    if ui.selectable_label(false, text).on_hover_text(format!("pin {q}; click to select")).clicked() {
+                        ctx.send(Command::SelectPin(*q));
+                    }
+                    ui.weak(format!("{s:.3}"));
+                    ui.end_row();
+                }
+            });
+        };
+        ui.add_space(6.0);
+        if has_model {
+            list_ui(ui, ctx, "Nearest by the trained model", MODEL_COLOUR, &l.model, "nn_model");
+        } else {
+            ui.weak("Nearest by the trained model: no embeddings yet");
+        }
+        ui.add_space(6.0);
+        if g.features.is_some() {
+            list_ui(ui, ctx, "Nearest by visual features only", VISUAL_COLOUR, &l.visual, "nn_visual");
+        } else {
+            ui.weak("This graph has no visual features.");
+        }
     }
 }

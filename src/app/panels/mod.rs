@@ -53,6 +53,11 @@ impl Panels {
         self.inference.tick(state, ctx);
     }
 
+    /// Puts the teaching views in a state worth a screenshot (the walk lab runs its walks).
+    pub fn prepare_screenshot(&mut self) {
+        self.walks.run_to_end();
+    }
+
     /// Whether any animation is running (screenshots wait for it).
     pub fn animating(&self) -> bool {
         self.graph.animating() || self.walks.animating() || self.inference.animating()
