@@ -125,7 +125,7 @@ pub fn bench_train_step(
     dump: Option<&std::path::Path>,
 ) -> Result<StepBench, crate::train::TrainError> {
     use crate::sampler::{NodeSet, Triplets, epoch_pairs, fill_triplets, hard_pools, make_batch, node_neighbourhoods};
-    use crate::train::{TrainError, batch_loss, block_tensors};
+    use crate::train::{LossRows, TrainError, block_tensors, rows_loss};
     use burn::optim::{AdamConfig, GradientsParams};
 
     let nb = node_neighbourhoods(g, cfg.neighbourhood, &cfg.walk);
@@ -147,10 +147,12 @@ pub fn bench_train_step(
     device.seed(cfg.seed);
     let mut model = cfg.model_config(g).init(&train_device);
     let mut optim = AdamConfig::new().init();
+    // The batch is uploaded once, as the PyTorch reference does; `pinsage train` uploads each step.
+    let block = block_tensors(&batch.block, &train_device);
+    let rows = LossRows::new(&batch, &train_device);
     let mut step = |model: crate::model::PinSage| {
-        let block = block_tensors(&batch.block, &train_device);
         let z = model.forward(&block);
-        let loss = batch_loss(z, &batch, cfg.loss, cfg.margin, &train_device);
+        let loss = rows_loss(z, &rows, cfg.loss, cfg.margin, cfg.temperature);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         optim.step(cfg.learning_rate, model, grads)
     };

@@ -176,6 +176,15 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Full-graph embedding of a run's graph and all-board top-20 retrieval, timed.
+    Embed {
+        #[arg(long)]
+        run: PathBuf,
+        #[arg(long, value_enum, default_value_t = DeviceChoice::Gpu)]
+        device: DeviceChoice,
+        #[arg(long, default_value_t = 3)]
+        repeats: u32,
+    },
     /// The training step alone (forward, loss, backward, Adam) on one fixed batch.
     TrainStep {
         #[command(flatten)]
@@ -281,6 +290,30 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Eval { run, baselines, device, json }) => eval_cmd(&run, baselines, device, json),
         Some(Command::Embed { run, out, top_k, device }) => embed_cmd(&run, out, top_k, device),
+        Some(Command::Bench { what: BenchCommand::Embed { run, device, repeats } }) => {
+            let cfg = TrainConfig::load(&run.join("config.json"))?;
+            let g = load_data(&cfg.data, Format::Auto)?;
+            let (dev, name, _) = train::select_device(device);
+            let (mut embed_secs, mut retrieval_secs) = (f64::INFINITY, f64::INFINITY);
+            let mut n_nodes = 0;
+            for _ in 0..repeats.max(1) {
+                let t = std::time::Instant::now();
+                let (_, emb) = train::run_embeddings(&run, &g, &dev)?;
+                embed_secs = embed_secs.min(t.elapsed().as_secs_f64());
+                n_nodes = emb.n_nodes();
+                let t = std::time::Instant::now();
+                let (r, _, _) = pinsage_explorer::eval::ranking_metrics(&g, &EmbeddingScorer { emb: &emb }, 20);
+                std::hint::black_box(r);
+                retrieval_secs = retrieval_secs.min(t.elapsed().as_secs_f64());
+            }
+            let out = serde_json::json!({
+                "device": name, "mode": cfg.mode, "nodes": n_nodes, "embed_all_secs": embed_secs,
+                "note": "embed_all_secs includes loading the model and computing neighbourhoods",
+                "all_board_top20_secs": retrieval_secs, "retrieval_threads": rayon::current_num_threads(),
+            });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(())
+        }
         Some(Command::Bench { what: BenchCommand::TrainStep { data, device, steps, batch_size, dump, json } }) => {
             let g = data.load()?;
             let mut cfg = TrainConfig { data: data.data.clone(), ..TrainConfig::default() };

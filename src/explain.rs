@@ -564,6 +564,24 @@ pub fn ego_slice(g: &Graph, centre: u32, max_nodes: usize) -> Result<EgoSlice, E
             added += 1;
         }
     }
+    // Boards beyond the centre's own that touch a single pin of the slice only add clutter.
+    let degree_in = |n: &EgoNode| match n {
+        EgoNode::Board(b) => g.pins_of(*b).iter().filter(|&&p| index.contains_key(&EgoNode::Pin(p))).count(),
+        EgoNode::Pin(_) => usize::MAX,
+    };
+    let keep: Vec<bool> = nodes.iter().zip(&depth).map(|(n, &d)| d <= 1 || degree_in(n) >= 2).collect();
+    if keep.iter().any(|k| !k) {
+        let (mut kept_nodes, mut kept_depth) = (Vec::new(), Vec::new());
+        for ((n, d), k) in nodes.iter().zip(&depth).zip(&keep) {
+            if *k {
+                kept_nodes.push(*n);
+                kept_depth.push(*d);
+            }
+        }
+        nodes = kept_nodes;
+        depth = kept_depth;
+        index = nodes.iter().enumerate().map(|(i, n)| (*n, i as u32)).collect();
+    }
     let mut edges = Vec::new();
     for (i, n) in nodes.iter().enumerate() {
         if let EgoNode::Pin(p) = n {

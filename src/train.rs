@@ -84,6 +84,8 @@ pub struct TrainConfig {
     pub loss: LossKind,
     /// Δ of the max-margin loss.
     pub margin: f32,
+    /// BPR only: scores are divided by this (cosine scores live in [-1, 1]; 1 leaves them as they are).
+    pub temperature: f32,
     pub learning_rate: f64,
     /// Share of positive pairs whose query is a board (the rest are pin–pin, the paper's).
     pub board_query_share: f32,
@@ -121,6 +123,7 @@ impl Default for TrainConfig {
             negatives: 256,
             loss: LossKind::MaxMargin,
             margin: 0.1,
+            temperature: 1.0,
             learning_rate: 1e-3,
             board_query_share: 0.5,
             hard_negatives: true,
@@ -156,6 +159,9 @@ impl TrainConfig {
         }
         if !(self.margin >= 0.0 && self.margin.is_finite()) {
             return err("margin", "must be ≥ 0");
+        }
+        if !(self.temperature > 0.0 && self.temperature.is_finite()) {
+            return err("temperature", "must be a positive number");
         }
         if !(0.0..=1.0).contains(&self.board_query_share) {
             return err("board_query_share", "must be in [0, 1]");
@@ -419,26 +425,59 @@ pub fn block_tensors(b: &HostBlock, device: &Device) -> Block {
     }
 }
 
-/// The loss of one batch.
+/// A batch's roles as rows of the target embeddings, on the device.
+///
+/// # Shapes
+/// `queries`, `positives`: `[b]`; `negatives`: `[r]`; `hard`: `[b * hard_per_query]`
+#[derive(Clone, Debug)]
+pub struct LossRows {
+    pub queries: Tensor<1, Int>,
+    pub positives: Tensor<1, Int>,
+    pub negatives: Tensor<1, Int>,
+    pub hard: Tensor<1, Int>,
+    pub hard_per_query: usize,
+}
+
+impl LossRows {
+    pub fn new(batch: &TrainBatch, device: &Device) -> LossRows {
+        LossRows {
+            queries: int_tensor(&batch.query_rows, device),
+            positives: int_tensor(&batch.positive_rows, device),
+            negatives: int_tensor(&batch.negative_rows, device),
+            hard: int_tensor(&batch.hard_rows, device),
+            hard_per_query: batch.hard_per_query,
+        }
+    }
+}
+
+/// The loss of one batch (uploads its rows, then [`rows_loss`]).
 ///
 /// # Shapes
 /// `z: [targets, d]` → `[1]`
-pub fn batch_loss(z: Tensor<2>, batch: &TrainBatch, kind: LossKind, margin: f32, device: &Device) -> Tensor<1> {
-    let q = gather_rows(z.clone(), int_tensor(&batch.query_rows, device));
-    let p = gather_rows(z.clone(), int_tensor(&batch.positive_rows, device));
-    let n = gather_rows(z.clone(), int_tensor(&batch.negative_rows, device));
-    let b = batch.query_rows.len();
+pub fn batch_loss(z: Tensor<2>, batch: &TrainBatch, kind: LossKind, margin: f32, temperature: f32, device: &Device) -> Tensor<1> {
+    rows_loss(z, &LossRows::new(batch, device), kind, margin, temperature)
+}
+
+/// Max-margin (or BPR) loss over shared random negatives plus per-query hard negatives.
+///
+/// # Shapes
+/// `z: [targets, d]` → `[1]`
+pub fn rows_loss(z: Tensor<2>, rows: &LossRows, kind: LossKind, margin: f32, temperature: f32) -> Tensor<1> {
+    let q = gather_rows(z.clone(), rows.queries.clone());
+    let p = gather_rows(z.clone(), rows.positives.clone());
+    let n = gather_rows(z.clone(), rows.negatives.clone());
+    let b = rows.queries.dims()[0];
     let pos = (q.clone() * p).sum_dim(1); // [b, 1]
     let neg = q.clone().matmul(n.transpose()); // [b, r]
     let pair_loss = |diff: Tensor<2>| match kind {
         // diff = s_neg − s_pos
         LossKind::MaxMargin => relu(diff + margin).mean(),
-        LossKind::Bpr => (-log_sigmoid(-diff)).mean(),
+        LossKind::Bpr => (-log_sigmoid(-diff / temperature)).mean(),
     };
     let mut loss = pair_loss(neg - pos.clone());
-    if batch.hard_per_query > 0 {
-        let h = batch.hard_per_query;
-        let hard = gather_rows(z, int_tensor(&batch.hard_rows, device));
+    if rows.hard_per_query > 0 {
+        let h = rows.hard_per_query;
+        let hard = gather_rows(z, rows.hard.clone());
         let d = hard.dims()[1];
         let hard = hard.reshape([b, h, d]);
         let s_hard = (q.reshape([b, 1, d]) * hard).sum_dim(2).reshape([b, h]);
@@ -634,7 +673,7 @@ fn run(
             waited += t.elapsed();
             let block = block_tensors(&batch.block, &train_device);
             let z = model.forward(&block);
-            let loss = batch_loss(z, &batch, cfg.loss, cfg.margin, &train_device);
+            let loss = batch_loss(z, &batch, cfg.loss, cfg.margin, cfg.temperature, &train_device);
             let detached = loss.clone().inner();
             loss_acc = Some(match loss_acc {
                 Some(acc) => acc + detached,

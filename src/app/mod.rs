@@ -76,7 +76,7 @@ impl ExplorerApp {
             app.state.settings.view = view;
         }
         if options.screenshot.is_some() {
-            app.panels.prepare_screenshot();
+            app.panels.prepare_screenshot(app.state.settings.view);
         }
         let open = options.data.clone().or_else(|| app.state.settings.last_file.clone());
         if let Some(spec) = open.filter(|s| s != "default") {

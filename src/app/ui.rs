@@ -102,7 +102,7 @@ fn side_panel_ui(ui: &mut egui::Ui, ctx: &mut Ctx, search: &mut PinSearch) {
             ui.label(format!("category: {}", c.names[c.of_pin[p as usize] as usize]));
         }
         ui.add_space(6.0);
-        ui.add(egui::TextEdit::singleline(&mut search.query).hint_text("Search pin by id or label"));
+        ui.add(egui::TextEdit::singleline(&mut search.query).hint_text("Search pin by id or label")).accessible_name("Search pin by id or label");
         if !search.query.trim().is_empty() {
             let found = g.find_pins(&search.query, 12);
             if found.is_empty() {

@@ -3,6 +3,8 @@
 mod common;
 mod graph_load;
 mod walks;
+mod backends;
 mod cli;
 mod training;
 mod ui_training;
+mod ui_teaching;

@@ -177,9 +177,11 @@ fn training_panel_validates_then_trains_on_cpu_and_feeds_inference_and_the_map()
     // Search by label selects a pin too.
     let wanted = expected_visual[3];
     h.get_by_label("Find a pin on the map").set_text_value_accesskit(&wanted.to_string());
-    h.step();
-    h.step();
-    h.get_by_label(&format!("{wanted}: {}", g.pin_label(wanted))).click();
+    h.remove_cursor();
+    for _ in 0..4 {
+        h.step();
+    }
+    h.get_by_label(&format!("{wanted}: {}", g.pin_label(wanted))).click_accesskit();
     h.step();
     h.step();
     assert_eq!(h.state().state.selected_pin, wanted, "search result selects the pin");

@@ -317,11 +317,6 @@ impl GraphView {
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
-        let t0 = std::time::Instant::now();
-        self.ui_inner(ui, ctx);
-
-    }
-    pub fn ui_inner(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         let state = ctx.state;
         let g = state.graph.clone();
         let centre = self.centre.unwrap_or(state.selected_pin);
@@ -577,9 +572,13 @@ impl GraphView {
             let text = match layout.slice.nodes[i] {
                 EgoNode::Pin(p) => {
                     let cat = g.categories.as_ref().map(|c| format!(" · {}", c.names[c.of_pin[p as usize] as usize])).unwrap_or_default();
-                    format!("{} (pin {p}) · {} boards{cat}", g.pin_label(p), g.boards_of(p).len())
+                    let name = if g.pin_labels.is_some() { format!("{} (pin {p})", g.pin_label(p)) } else { g.pin_label(p) };
+                    format!("{name} · {} boards{cat}", g.boards_of(p).len())
                 }
-                EgoNode::Board(b) => format!("{} (board {b}) · {} pins", g.board_label(b), g.pins_of(b).len()),
+                EgoNode::Board(b) => {
+                    let name = if g.board_labels.is_some() { format!("{} (board {b})", g.board_label(b)) } else { g.board_label(b) };
+                    format!("{name} · {} pins", g.pins_of(b).len())
+                }
             };
             resp.on_hover_text(text);
         }

@@ -172,8 +172,12 @@ impl MapPanel {
         if let Some(cats) = &g.categories {
             ui.horizontal_wrapped(|ui| {
                 for (i, name) in cats.names.iter().enumerate() {
-                    swatch(ui, category_colour(i), true);
-                    ui.label(egui::RichText::new(name).small());
+                    // Swatch and name wrap together.
+                    ui.horizontal(|ui| {
+                        ui.spacing_mut().item_spacing.x = 3.0;
+                        swatch(ui, category_colour(i), true);
+                        ui.label(egui::RichText::new(name).small());
+                    });
                 }
             });
         }

@@ -54,8 +54,13 @@ impl Panels {
     }
 
     /// Puts the teaching views in a state worth a screenshot (the walk lab runs its walks).
-    pub fn prepare_screenshot(&mut self) {
-        self.walks.run_to_end();
+    pub fn prepare_screenshot(&mut self, view: View) {
+        match view {
+            View::Walks => self.walks.run_to_end(),
+            View::Convolve => self.convolve.layer = 2,
+            View::Curriculum => self.curriculum.epoch = 4,
+            _ => {}
+        }
     }
 
     /// Whether any animation is running (screenshots wait for it).

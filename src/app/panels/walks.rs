@@ -217,12 +217,12 @@ impl WalkLab {
         });
         ui.horizontal_wrapped(|ui| {
             let mut c = cfg.clone();
-            ui.add(egui::DragValue::new(&mut c.walks).range(1..=5000).prefix("T = ")).on_hover_text("Walks from the pin");
-            ui.label("walks");
-            ui.add(egui::DragValue::new(&mut c.length).range(1..=1000).prefix("L = ")).on_hover_text("Pin-steps per walk");
-            ui.label("steps");
-            ui.add(egui::DragValue::new(&mut c.top_k).range(1..=200).prefix("K = ")).on_hover_text("Neighbours kept");
-            ui.label("neighbours");
+            let l = ui.label("T walks");
+            ui.add(egui::DragValue::new(&mut c.walks).range(1..=5000)).labelled_by(l.id).on_hover_text("Walks from the pin");
+            let l = ui.label("L steps");
+            ui.add(egui::DragValue::new(&mut c.length).range(1..=1000)).labelled_by(l.id).on_hover_text("Pin-steps per walk");
+            let l = ui.label("K neighbours");
+            ui.add(egui::DragValue::new(&mut c.top_k).range(1..=200)).labelled_by(l.id).on_hover_text("Neighbours kept");
             ui.add(egui::Slider::new(&mut c.restart, 0.0..=0.95).text("Restart"));
             if c != *cfg {
                 ctx.send(Command::SetWalkConfig(c));

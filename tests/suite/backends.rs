@@ -1,0 +1,49 @@
+//! The wgpu backend (lavapipe on CI) computes what the CPU backend computes.
+
+use pinsage_explorer::infer::embed_all;
+use pinsage_explorer::model::gather_rows;
+use pinsage_explorer::sampler::node_neighbourhoods;
+use pinsage_explorer::synthetic::{SyntheticConfig, generate};
+use pinsage_explorer::train::{DeviceChoice, TrainConfig, select_device};
+use burn::prelude::*;
+
+#[test]
+fn wgpu_and_flex_give_the_same_embeddings_and_gradients() {
+    let (gpu, name, note) = select_device(DeviceChoice::Gpu);
+    assert!(note.is_none(), "no wgpu adapter on this machine ({name}); install mesa-vulkan-drivers");
+    let cpu = burn::prelude::Device::flex();
+    // gather_rows with repeated indices, forward and backward.
+    let data: Vec<f32> = (0..12).map(|x| x as f32).collect();
+    let idx = vec![2u32, 0, 2, 3, 2];
+    let run = |dev: &Device| {
+        let dev = dev.clone().autodiff();
+        let x = Tensor::<2>::from_data(TensorData::new(data.clone(), [4, 3]), &dev).require_grad();
+        let i = Tensor::<1, Int>::from_data(TensorData::new(idx.clone(), [5]), &dev);
+        let y = gather_rows(x.clone(), i);
+        let out: Vec<f32> = y.clone().inner().try_into_vec_as::<f32>().unwrap();
+        let grads = (y * 1.0).sum().backward();
+        let g: Vec<f32> = x.grad(&grads).unwrap().try_into_vec_as::<f32>().unwrap();
+        (out, g)
+    };
+    let (out_cpu, grad_cpu) = run(&cpu);
+    let (out_gpu, grad_gpu) = run(&gpu);
+    assert_eq!(out_cpu, vec![6., 7., 8., 0., 1., 2., 6., 7., 8., 9., 10., 11., 6., 7., 8.]);
+    assert_eq!(grad_cpu, vec![1., 1., 1., 0., 0., 0., 3., 3., 3., 1., 1., 1.], "row 2 was picked three times");
+    assert_eq!(out_gpu, out_cpu);
+    assert_eq!(grad_gpu, grad_cpu);
+
+    // A whole model: same weights on both devices give the same embeddings.
+    let g = generate(&SyntheticConfig::default());
+    let cfg = TrainConfig::default();
+    let nb = node_neighbourhoods(&g, cfg.neighbourhood, &cfg.walk);
+    cpu.seed(3);
+    let model = cfg.model_config(&g).init(&cpu);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.bpk");
+    model.clone().save_file(&path).unwrap();
+    let on_gpu = cfg.model_config(&g).init(&gpu).try_load_file(&path).unwrap();
+    let a = embed_all(&model, &nb, g.features.as_ref(), &cpu, 256, |_, _| {}).unwrap();
+    let b = embed_all(&on_gpu, &nb, g.features.as_ref(), &gpu, 256, |_, _| {}).unwrap();
+    let max_diff = a.data.iter().zip(&b.data).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+    assert!(max_diff < 1e-4, "{max_diff}");
+}
