@@ -26,6 +26,9 @@ pub struct Cli {
     /// (App) render a view once the layout settles, save it as PNG here, and exit.
     #[arg(long)]
     pub screenshot: Option<PathBuf>,
+    /// (App) follow a run folder written by `pinsage train` (live) and load its model.
+    #[arg(long)]
+    pub run: Option<PathBuf>,
     /// (App) the view to open.
     #[arg(long, value_enum)]
     pub view: Option<pinsage_explorer::app::View>,
@@ -255,6 +258,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 data: cli.data,
                 screenshot: cli.screenshot,
                 view: cli.view,
+                run: cli.run,
             };
             pinsage_explorer::app::run(options).map_err(|e| anyhow::anyhow!("the window could not be opened: {e}"))
         }

@@ -370,12 +370,29 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
 }
 
 /// Saves the model atomically as `<dir>/<name>.bpk`.
-fn save_model(model: &PinSage, dir: &Path, name: &str) -> Result<PathBuf, TrainError> {
+fn save_model<M: Module>(model: &M, dir: &Path, name: &str) -> Result<PathBuf, TrainError> {
     let final_path = dir.join(format!("{name}.bpk"));
     let tmp = dir.join(format!("{name}.bpk.tmp"));
     model.clone().save_file(&tmp).map_err(|e| TrainError::Io(format!("{}: {e:?}", tmp.display())))?;
     std::fs::rename(&tmp, &final_path).map_err(|e| TrainError::Io(format!("{}: {e}", final_path.display())))?;
     Ok(final_path)
+}
+
+/// Writes the epoch's checkpoint and progress atomically and reports it.
+fn checkpoint<M: Module>(model: &M, dir: &Path, epochs_done: usize, sink: &mut EventSink) -> Result<(), TrainError> {
+    let path = save_model(model, dir, "checkpoint")?;
+    let state = serde_json::to_string(&RunState { epochs_done }).map_err(|e| TrainError::Config(e.to_string()))?;
+    write_atomic(&dir.join("state.json"), state.as_bytes())?;
+    sink.emit(TrainEvent::Checkpoint { epoch: epochs_done, path: path.display().to_string() });
+    Ok(())
+}
+
+/// The saved model of a run folder: the final `model.bpk`, else the last `checkpoint.bpk`.
+fn run_model_path(dir: &Path) -> Result<PathBuf, TrainError> {
+    [dir.join("model.bpk"), dir.join("checkpoint.bpk")]
+        .into_iter()
+        .find(|p| p.is_file())
+        .ok_or_else(|| TrainError::Io(format!("{}: no model.bpk or checkpoint.bpk", dir.display())))
 }
 
 /// Loads a PinSage model saved by a run (its `model.bpk` or `checkpoint.bpk`), for graph `g`.
@@ -384,10 +401,7 @@ pub fn load_model(dir: &Path, g: &Graph, device: &Device) -> Result<(TrainConfig
     if cfg.mode != Mode::Pinsage {
         return Err(TrainError::Config(format!("{}: a {:?} run has no PinSage model", dir.display(), cfg.mode)));
     }
-    let path = [dir.join("model.bpk"), dir.join("checkpoint.bpk")]
-        .into_iter()
-        .find(|p| p.is_file())
-        .ok_or_else(|| TrainError::Io(format!("{}: no model.bpk or checkpoint.bpk", dir.display())))?;
+    let path = run_model_path(dir)?;
     let model = cfg
         .model_config(g)
         .init(device)
@@ -748,10 +762,7 @@ fn run(
         });
         epochs_done = epoch;
         if let Some(dir) = &out {
-            let path = save_model(&model, dir, "checkpoint")?;
-            let state = serde_json::to_string(&RunState { epochs_done }).map_err(|e| TrainError::Config(e.to_string()))?;
-            write_atomic(&dir.join("state.json"), state.as_bytes())?;
-            sink.emit(TrainEvent::Checkpoint { epoch, path: path.display().to_string() });
+            checkpoint(&model, dir, epochs_done, sink)?;
         }
     }
 
@@ -901,23 +912,14 @@ fn run_lightgcn(
         });
         epochs_done = epoch;
         if let Some(dir) = out {
-            let final_path = dir.join("checkpoint.bpk");
-            let tmp = dir.join("checkpoint.bpk.tmp");
-            model.clone().save_file(&tmp).map_err(|e| TrainError::Io(format!("{}: {e:?}", tmp.display())))?;
-            std::fs::rename(&tmp, &final_path).map_err(|e| TrainError::Io(format!("{}: {e}", final_path.display())))?;
-            let state = serde_json::to_string(&RunState { epochs_done }).map_err(|e| TrainError::Config(e.to_string()))?;
-            write_atomic(&dir.join("state.json"), state.as_bytes())?;
-            sink.emit(TrainEvent::Checkpoint { epoch, path: final_path.display().to_string() });
+            checkpoint(&model, dir, epochs_done, sink)?;
         }
     }
     let embeddings = if stopped {
         None
     } else {
         if let Some(dir) = out {
-            let final_path = dir.join("model.bpk");
-            let tmp = dir.join("model.bpk.tmp");
-            model.clone().save_file(&tmp).map_err(|e| TrainError::Io(format!("{}: {e:?}", tmp.display())))?;
-            std::fs::rename(&tmp, &final_path).map_err(|e| TrainError::Io(format!("{}: {e}", final_path.display())))?;
+            save_model(&model, dir, "model")?;
         }
         Some(model.embeddings(&eval_adj, n_pins as usize).map_err(|e| TrainError::Device(e.to_string()))?)
     };
@@ -941,10 +943,7 @@ pub fn run_embeddings(dir: &Path, g: &Graph, device: &Device) -> Result<(TrainCo
             Ok((cfg, emb))
         }
         Mode::Lightgcn => {
-            let path = [dir.join("model.bpk"), dir.join("checkpoint.bpk")]
-                .into_iter()
-                .find(|p| p.is_file())
-                .ok_or_else(|| TrainError::Io(format!("{}: no model.bpk or checkpoint.bpk", dir.display())))?;
+            let path = run_model_path(dir)?;
             let model = crate::lightgcn::LightGcnConfig::new(g.n_pins() as usize, g.n_boards() as usize)
                 .with_dim(cfg.hidden_dim)
                 .with_layers(cfg.lightgcn_layers)

@@ -25,6 +25,8 @@ pub struct AppOptions {
     pub view: Option<View>,
     /// Don't read or write persisted settings (tests, screenshots).
     pub ephemeral: bool,
+    /// Follow this run folder's metrics.jsonl and load its model (e.g. a run on a GPU server).
+    pub run: Option<PathBuf>,
 }
 
 /// The eframe application: state, panels, jobs.
@@ -77,6 +79,10 @@ impl ExplorerApp {
         }
         if options.screenshot.is_some() {
             app.panels.prepare_screenshot(app.state.settings.view);
+        }
+        if let Some(run) = &options.run {
+            app.state.commands.push(Command::FollowRun(run.clone()));
+            app.state.commands.push(Command::LoadRunModel(run.clone()));
         }
         let open = options.data.clone().or_else(|| app.state.settings.last_file.clone());
         if let Some(spec) = open.filter(|s| s != "default") {

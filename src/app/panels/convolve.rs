@@ -79,10 +79,7 @@ impl ConvolvePanel {
             ui.strong(LAYER_TITLES[self.layer.min(3)]);
         });
         let Some(trace) = trace else {
-            ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label("running the model…");
-            });
+            super::waiting_ui(ui, "running the model…");
             return;
         };
         self.shown_key = Some(key);

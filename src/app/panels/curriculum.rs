@@ -90,10 +90,7 @@ impl CurriculumPanel {
         let g2 = g.clone();
         let snap = ctx.need(&key, move || curriculum_snapshot(&g2, &emb, &pools, &cfg, query, epoch, SHOWN_RANDOM).map_err(|e| e.to_string()));
         let Some(snap) = snap else {
-            ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label("drawing this epoch's negatives…");
-            });
+            super::waiting_ui(ui, "drawing this epoch's negatives…");
             return;
         };
         self.shown_key = Some(key);

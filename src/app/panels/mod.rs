@@ -68,3 +68,11 @@ impl Panels {
         self.graph.animating() || self.walks.animating() || self.inference.animating()
     }
 }
+
+/// A spinner with a line saying what is being computed in the background.
+pub fn waiting_ui(ui: &mut egui::Ui, what: &str) {
+    ui.horizontal(|ui| {
+        ui.spinner();
+        ui.label(what);
+    });
+}

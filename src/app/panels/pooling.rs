@@ -64,10 +64,7 @@ impl PoolingPanel {
         let g2 = g.clone();
         let result = ctx.need(&key, move || pooling_comparison(&g2, pin, &cfg, space, emb.as_deref(), N_RELATED).map_err(|e| e.to_string()));
         let Some(cmp) = result else {
-            ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label("pooling…");
-            });
+            super::waiting_ui(ui, "pooling…");
             return;
         };
         self.shown_key = Some(key);

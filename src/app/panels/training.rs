@@ -9,6 +9,7 @@ use egui_plot::{Legend, Line, MarkerShape, Plot, Points};
 
 use crate::app::state::{Command, Ctx, RunLog, View};
 use crate::model::Pooling;
+use crate::train::Mode;
 use crate::sampler::NeighbourhoodKind;
 use crate::train::{DeviceChoice, EndReason, LossKind, TrainCommand, TrainConfig, TrainEvent};
 
@@ -236,6 +237,13 @@ impl TrainingPanel {
         ui.add_enabled_ui(!own, |ui| {
             let d = &mut self.draft;
             egui::Grid::new("train_form").num_columns(2).spacing([10.0, 6.0]).show(ui, |ui| {
+                ui.label("Mode");
+                ui.horizontal(|ui| {
+                    ui.selectable_value(&mut d.mode, Mode::Pinsage, "PinSage").on_hover_text("convolutions over random-walk neighbourhoods (the seed)");
+                    ui.selectable_value(&mut d.mode, Mode::Lightgcn, "LightGCN")
+                        .on_hover_text("free embeddings, normalised full-graph propagation, BPR (pooling, neighbourhood and negatives settings do not apply)");
+                });
+                ui.end_row();
                 ui.label("Device");
                 ui.horizontal(|ui| {
                     ui.selectable_value(&mut d.device, DeviceChoice::Gpu, "GPU").on_hover_text("Burn's wgpu backend, sharing the UI's GPU device");
