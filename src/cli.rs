@@ -298,7 +298,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let cfg = TrainConfig::load(&run.join("config.json"))?;
             let g = load_data(&cfg.data, Format::Auto)?;
             let (dev, name, _) = train::select_device(device);
-            let (mut embed_secs, mut retrieval_secs) = (f64::INFINITY, f64::INFINITY);
+            let (mut embed_secs, mut retrieval_secs, mut device_retrieval_secs) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
+            let mut recall = (0.0, 0.0);
             let mut n_nodes = 0;
             for _ in 0..repeats.max(1) {
                 let t = std::time::Instant::now();
@@ -309,11 +310,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 let (r, _, _) = pinsage_explorer::eval::ranking_metrics(&g, &EmbeddingScorer { emb: &emb }, 20);
                 std::hint::black_box(r);
                 retrieval_secs = retrieval_secs.min(t.elapsed().as_secs_f64());
+                let t = std::time::Instant::now();
+                let (r2, _, _) = pinsage_explorer::retrieval::ranking_metrics_on_device(&g, &emb, 20, &dev)?;
+                device_retrieval_secs = device_retrieval_secs.min(t.elapsed().as_secs_f64());
+                recall = (r, r2);
             }
             let out = serde_json::json!({
                 "device": name, "mode": cfg.mode, "nodes": n_nodes, "embed_all_secs": embed_secs,
                 "note": "embed_all_secs includes loading the model and computing neighbourhoods",
                 "all_board_top20_secs": retrieval_secs, "retrieval_threads": rayon::current_num_threads(),
+                "all_board_top20_device_secs": device_retrieval_secs,
+                "recall@20_cpu": recall.0, "recall@20_device": recall.1,
             });
             println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(())

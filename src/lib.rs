@@ -20,3 +20,4 @@ pub mod ablation;
 pub mod explain;
 pub mod projection;
 pub mod lightgcn;
+pub mod retrieval;

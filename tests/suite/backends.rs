@@ -47,3 +47,33 @@ fn wgpu_and_flex_give_the_same_embeddings_and_gradients() {
     let max_diff = a.data.iter().zip(&b.data).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
     assert!(max_diff < 1e-4, "{max_diff}");
 }
+
+#[test]
+fn device_retrieval_matches_the_cpu_ranking() {
+    use pinsage_explorer::eval::{EmbeddingScorer, ranking_metrics, top_k};
+    use pinsage_explorer::infer::Embeddings;
+    use pinsage_explorer::retrieval::{ranking_metrics_on_device, top_k_for_boards};
+    use rand::{RngExt, SeedableRng};
+    let g = generate(&SyntheticConfig::default());
+    let n = (g.n_pins() + g.n_boards()) as usize;
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(5);
+    let emb = Embeddings { dim: 8, n_pins: g.n_pins() as usize, data: (0..n * 8).map(|_| rng.random::<f32>() - 0.5).collect() };
+    let cpu = Device::flex();
+    // Blocks of 7 boards exercise the blocking and the masking offsets.
+    let boards: Vec<u32> = (0..g.n_boards()).collect();
+    let ranked = top_k_for_boards(&emb, &g, &boards, 20, 7, &cpu).unwrap();
+    let scorer = EmbeddingScorer { emb: &emb };
+    for &b in &[0u32, 6, 7, 100, 239] {
+        let mut scores = vec![0f32; g.n_pins() as usize];
+        pinsage_explorer::eval::Scorer::board_scores(&scorer, b, &mut scores);
+        for &p in g.pins_of(b) {
+            scores[p as usize] = f32::NEG_INFINITY;
+        }
+        assert_eq!(ranked[b as usize], top_k(&scores, 20), "board {b}");
+        assert!(ranked[b as usize].iter().all(|p| g.pins_of(b).binary_search(p).is_err()), "training pins masked");
+    }
+    let (r_dev, n_dev, m_dev) = ranking_metrics_on_device(&g, &emb, 20, &cpu).unwrap();
+    let (r_cpu, n_cpu, m_cpu) = ranking_metrics(&g, &scorer, 20);
+    assert_eq!(m_dev, m_cpu);
+    assert!((r_dev - r_cpu).abs() < 1e-12 && (n_dev - n_cpu).abs() < 1e-12, "{r_dev} {r_cpu} {n_dev} {n_cpu}");
+}

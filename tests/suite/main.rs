@@ -5,6 +5,7 @@ mod graph_load;
 mod walks;
 mod backends;
 mod cli;
+mod metrics;
 mod training;
 mod ui_training;
 mod ui_teaching;

@@ -1,0 +1,55 @@
+//! Top-k retrieval on the device: boards × all pins by dot product in blocks, training pins
+//! masked, `topk` on the device, only the winners read back.
+
+use burn::prelude::*;
+use burn::tensor::IndexingUpdateOp;
+
+use crate::eval::recall_ndcg;
+use crate::graph::Graph;
+use crate::infer::{Embeddings, InferError};
+
+/// The top `k` pins of every board (training pins excluded), best first, computed on `device`
+/// `block` boards at a time.
+pub fn top_k_for_boards(emb: &Embeddings, g: &Graph, boards: &[u32], k: usize, block: usize, device: &Device) -> Result<Vec<Vec<u32>>, InferError> {
+    let device = device.clone().without_autodiff();
+    let (n_pins, d) = (emb.n_pins, emb.dim);
+    let pins_t = Tensor::<2>::from_data(TensorData::new(emb.pins().to_vec(), [n_pins, d]), &device).transpose();
+    let k = k.min(n_pins);
+    let mut out = Vec::with_capacity(boards.len());
+    for chunk in boards.chunks(block.max(1)) {
+        let b = chunk.len();
+        let mut q = Vec::with_capacity(b * d);
+        let mut masked = Vec::new();
+        for (row, &board) in chunk.iter().enumerate() {
+            q.extend_from_slice(emb.row(n_pins as u32 + board));
+            masked.extend(g.pins_of(board).iter().map(|&p| (row * n_pins) as i64 + p as i64));
+        }
+        let queries = Tensor::<2>::from_data(TensorData::new(q, [b, d]), &device);
+        let mut scores = queries.matmul(pins_t.clone());
+        if !masked.is_empty() {
+            let m = masked.len();
+            let idx = Tensor::<1, Int>::from_data(TensorData::new(masked, [m]), &device);
+            let penalty = Tensor::<1>::full([m], -1.0e9, &device);
+            scores = scores.reshape([b * n_pins]).scatter(0, idx, penalty, IndexingUpdateOp::Add).reshape([b, n_pins]);
+        }
+        let (_, idx) = scores.topk_with_indices(k, 1);
+        let flat: Vec<i64> = idx.try_into_vec_as::<i64>().map_err(|e| InferError(format!("reading top-k back: {e:?}")))?;
+        out.extend(flat.chunks(k).map(|r| r.iter().map(|&p| p as u32).collect()));
+    }
+    Ok(out)
+}
+
+/// The LightGCN protocol (as `eval::ranking_metrics`) with the ranking done on the device.
+/// Returns (recall@k, ndcg@k, boards evaluated).
+pub fn ranking_metrics_on_device(g: &Graph, emb: &Embeddings, k: usize, device: &Device) -> Result<(f64, f64, usize), InferError> {
+    let boards: Vec<u32> = (0..g.n_boards()).filter(|&b| !g.test_pins_of(b).is_empty()).collect();
+    let ranked = top_k_for_boards(emb, g, &boards, k, 4096, device)?;
+    let (mut r, mut n) = (0.0, 0.0);
+    for (&b, list) in boards.iter().zip(&ranked) {
+        let (ri, ni) = recall_ndcg(list, g.test_pins_of(b), k);
+        r += ri;
+        n += ni;
+    }
+    let m = boards.len().max(1) as f64;
+    Ok((r / m, n / m, boards.len()))
+}
