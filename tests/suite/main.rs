@@ -7,5 +7,6 @@ mod backends;
 mod cli;
 mod metrics;
 mod training;
+mod ui_app;
 mod ui_training;
 mod ui_teaching;
