@@ -378,6 +378,20 @@ fn save_model<M: Module>(model: &M, dir: &Path, name: &str) -> Result<PathBuf, T
     Ok(final_path)
 }
 
+/// Both protocols on freshly computed embeddings, when `epoch` is due for evaluation.
+fn evaluate_if_due(
+    g: &Graph,
+    cfg: &TrainConfig,
+    epoch: usize,
+    embed: impl FnOnce() -> Result<Embeddings, crate::infer::InferError>,
+) -> Result<Option<Metrics>, TrainError> {
+    if !((cfg.eval_each_epoch && epoch % cfg.eval_interval == 0) || epoch == cfg.epochs) {
+        return Ok(None);
+    }
+    let emb = embed().map_err(|e| TrainError::Device(e.to_string()))?;
+    Ok(Some(evaluate(g, &EmbeddingScorer { emb: &emb }, 10, 20_000, cfg.seed)))
+}
+
 /// Writes the epoch's checkpoint and progress atomically and reports it.
 fn checkpoint<M: Module>(model: &M, dir: &Path, epochs_done: usize, sink: &mut EventSink) -> Result<(), TrainError> {
     let path = save_model(model, dir, "checkpoint")?;
@@ -742,15 +756,8 @@ fn run(
             loss_reads += since_read;
         }
         let epoch_secs = epoch_start.elapsed().as_secs_f64();
-        let metrics = if (cfg.eval_each_epoch && epoch % cfg.eval_interval == 0) || epoch == cfg.epochs {
-            let emb = embed_all(&model, &nb, g.features.as_ref(), &infer_device, 8192, |_, _| {})
-                .map_err(|e| TrainError::Device(e.to_string()))?;
-            let m = evaluate(g, &EmbeddingScorer { emb: &emb }, 10, 20_000, cfg.seed);
-            last_metrics = Some(m.clone());
-            Some(m)
-        } else {
-            None
-        };
+        let metrics = evaluate_if_due(g, &cfg, epoch, || embed_all(&model, &nb, g.features.as_ref(), &infer_device, 8192, |_, _| {}))?;
+        last_metrics = metrics.clone().or(last_metrics);
         sink.emit(TrainEvent::EpochEnd {
             epoch,
             loss: (loss_sum_epoch / loss_reads.max(1) as f64) as f32,
@@ -893,14 +900,8 @@ fn run_lightgcn(
             break;
         }
         let epoch_secs = epoch_start.elapsed().as_secs_f64();
-        let metrics = if (cfg.eval_each_epoch && epoch % cfg.eval_interval == 0) || epoch == cfg.epochs {
-            let emb = model.embeddings(&eval_adj, n_pins as usize).map_err(|e| TrainError::Device(e.to_string()))?;
-            let m = evaluate(g, &EmbeddingScorer { emb: &emb }, 10, 20_000, cfg.seed);
-            last_metrics = Some(m.clone());
-            Some(m)
-        } else {
-            None
-        };
+        let metrics = evaluate_if_due(g, cfg, epoch, || model.embeddings(&eval_adj, n_pins as usize))?;
+        last_metrics = metrics.clone().or(last_metrics);
         sink.emit(TrainEvent::EpochEnd {
             epoch,
             loss: (loss_sum / loss_n.max(1) as f64) as f32,

@@ -49,10 +49,7 @@ impl ConvolvePanel {
         let pin = state.selected_pin;
         ui.heading("Convolve, step by step (Algorithm 1)");
         let Some((bundle, model_key, trained)) = current_model(ctx) else {
-            ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label("initialising an untrained model…");
-            });
+            super::waiting_ui(ui, "initialising an untrained model…");
             return;
         };
         ui.horizontal_wrapped(|ui| {

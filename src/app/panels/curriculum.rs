@@ -54,10 +54,7 @@ impl CurriculumPanel {
         });
         self.epoch = self.epoch.clamp(1, max_epoch);
         let Some((bundle, model_key, trained)) = current_model(ctx) else {
-            ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label("initialising an untrained model…");
-            });
+            super::waiting_ui(ui, "initialising an untrained model…");
             return;
         };
         ui.horizontal_wrapped(|ui| {
