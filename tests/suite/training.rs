@@ -162,3 +162,32 @@ fn invalid_configs_name_the_field() {
     assert!(matches!(&events[..], [TrainEvent::Failed { message }] if message.contains("batch_size")), "{events:?}");
     assert!(h.join().is_err());
 }
+
+#[test]
+fn a_diverging_run_stops_with_a_message_and_keeps_the_last_good_checkpoint() {
+    let g = Arc::new(generate(&SyntheticConfig::default()));
+    let dir = tempfile::tempdir().unwrap();
+    let opts = || RunOptions { out: Some(dir.path().to_path_buf()), ..RunOptions::default() };
+    // One good epoch, then resume with a learning rate that blows the weights up to infinity.
+    train::spawn(g.clone(), TrainConfig { eval_each_epoch: false, ..cpu_config(1) }, opts()).join().unwrap();
+    let good = std::fs::read(dir.path().join("checkpoint.bpk")).unwrap();
+    let final_model = std::fs::read(dir.path().join("model.bpk")).unwrap();
+    let mut cfg = TrainConfig { eval_each_epoch: false, ..cpu_config(3) };
+    cfg.learning_rate = 1e38;
+    // --resume keeps the saved settings, so write the exploding rate into the run's config.
+    let mut saved = TrainConfig::load(&dir.path().join("config.json")).unwrap();
+    saved.learning_rate = 1e38;
+    saved.epochs = 3;
+    std::fs::write(dir.path().join("config.json"), serde_json::to_string(&saved).unwrap()).unwrap();
+    let h = train::spawn(g, cfg, RunOptions { resume: true, ..opts() });
+    let events: Vec<TrainEvent> = h.events.iter().collect();
+    let failed = events.iter().find_map(|e| match e {
+        TrainEvent::Failed { message } => Some(message.clone()),
+        _ => None,
+    });
+    let message = failed.expect("a Failed event");
+    assert!(message.contains("loss became") && message.contains("last good checkpoint (epoch 1)"), "{message}");
+    assert!(h.join().is_err());
+    assert_eq!(std::fs::read(dir.path().join("checkpoint.bpk")).unwrap(), good, "the good checkpoint is untouched");
+    assert_eq!(std::fs::read(dir.path().join("model.bpk")).unwrap(), final_model, "no diverged model is saved");
+}
