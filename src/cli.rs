@@ -209,7 +209,8 @@ pub enum BenchCommand {
 /// Where the graph comes from.
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
-    /// A graph file or folder, or `default` for the embedded synthetic graph.
+    /// A graph file or folder, `default` for the embedded synthetic graph, or
+    /// `synthetic:pins=N,boards=N,topics=N,pins_per_board=N,noise=F,colour=F,seed=N`.
     #[arg(long, default_value = "default")]
     pub data: String,
     /// The file format (sniffed from the content when `auto`).

@@ -99,10 +99,11 @@ impl Jobs {
     pub fn load_graph(&self, spec: String) {
         self.spawn("load-graph", move |tx, notify| {
             let t = Instant::now();
-            let result = if spec == "default" { load_data(&spec, Format::Auto) } else { load_path(Path::new(&spec), Format::Auto) };
+            let result = load_data(&spec, Format::Auto);
             let ev = match result {
                 Ok(g) => JobEvent::GraphLoaded {
                     graph: Arc::new(g),
+                    // Remembered for next time (the embedded graph is the default anyway).
                     path: (spec != "default").then(|| PathBuf::from(&spec)),
                     secs: t.elapsed().as_secs_f64(),
                 },

@@ -46,13 +46,50 @@ pub enum Format {
 /// Ratings at or above this count as a "pin" of the movie to the user's board.
 pub const MOVIELENS_MIN_RATING: f32 = 4.0;
 
-/// Loads `spec`: the word `default` (the embedded synthetic graph), a directory holding `train.txt`
-/// (+ `test.txt`) or `ratings.csv`, or a single file.
+/// Loads `spec`: the word `default` (the embedded synthetic graph), `synthetic:key=value,…` (the
+/// generator with other parameters, e.g. `synthetic:pins=100000,boards=40000`), a directory holding
+/// `train.txt` (+ `test.txt`) or `ratings.csv`, or a single file.
 pub fn load_data(spec: &str, format: Format) -> Result<Graph, LoadError> {
     if spec == "default" {
         return Ok(generate(&SyntheticConfig::default()));
     }
+    if let Some(params) = spec.strip_prefix("synthetic:").or((spec == "synthetic").then_some("")) {
+        return Ok(generate(&parse_synthetic(params)?));
+    }
     load_path(Path::new(spec), format)
+}
+
+/// Parses `key=value,…` into a generator config; unknown keys and bad values are errors.
+pub fn parse_synthetic(params: &str) -> Result<SyntheticConfig, LoadError> {
+    let mut cfg = SyntheticConfig::default();
+    let bad = |problem: String| LoadError::File { path: PathBuf::from(format!("synthetic:{params}")), problem };
+    for item in params.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (key, value) = item.split_once('=').ok_or_else(|| bad(format!("`{item}` is not key=value")))?;
+        let int = || value.parse::<u32>().map_err(|_| bad(format!("{key}: `{value}` is not a whole number")));
+        let frac = || {
+            value
+                .parse::<f32>()
+                .ok()
+                .filter(|v| (0.0..=1.0).contains(v))
+                .ok_or_else(|| bad(format!("{key}: `{value}` is not a number in [0, 1]")))
+        };
+        match key {
+            "seed" => cfg.seed = value.parse().map_err(|_| bad(format!("seed: `{value}` is not a whole number")))?,
+            "pins" => cfg.pins = int()?,
+            "boards" => cfg.boards = int()?,
+            "topics" => cfg.topics = int()?,
+            "pins_per_board" => cfg.pins_per_board = int()?,
+            "noise" => cfg.noise = frac()?,
+            "colour" | "colour_informativeness" => cfg.colour_informativeness = frac()?,
+            "test" | "test_fraction" => cfg.test_fraction = frac()?,
+            _ => {
+                return Err(bad(format!(
+                    "unknown parameter `{key}` (seed, pins, boards, topics, pins_per_board, noise, colour, test)"
+                )));
+            }
+        }
+    }
+    Ok(cfg)
 }
 
 /// Loads a graph from a file or a directory.

@@ -156,3 +156,14 @@ fn synthetic_scales_to_a_million_edges() {
     assert!(g.n_edges() + g.n_test_edges() > 1_000_000, "{}", g.n_edges());
     assert!(g.stats().bytes_per_edge <= 12.0);
 }
+
+#[test]
+fn synthetic_spec_adjusts_the_generator_and_rejects_bad_parameters() {
+    let g = load_data("synthetic:pins=900,boards=300,topics=6,seed=3", Format::Auto).expect("loads");
+    assert_eq!((g.n_pins(), g.n_boards()), (900, 300));
+    assert_eq!(g.categories.as_ref().unwrap().names.len(), 6);
+    for (spec, problem) in [("synthetic:pins=many", "not a whole number"), ("synthetic:noise=2", "[0, 1]"), ("synthetic:colour", "key=value"), ("synthetic:size=3", "unknown parameter")] {
+        let e = load_data(spec, Format::Auto).expect_err(spec).to_string();
+        assert!(e.contains(problem) && e.contains("synthetic:"), "{spec}: {e}");
+    }
+}
