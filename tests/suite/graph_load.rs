@@ -167,3 +167,11 @@ fn synthetic_spec_adjusts_the_generator_and_rejects_bad_parameters() {
         assert!(e.contains(problem) && e.contains("synthetic:"), "{spec}: {e}");
     }
 }
+
+#[test]
+fn the_example_edge_list_in_assets_loads_with_labels() {
+    let g = load_path(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/example_edges.csv"), Format::Auto).expect("loads");
+    assert_eq!((g.n_boards(), g.n_edges()), (6, 20));
+    let lamp = g.find_pins("arc floor lamp", 1)[0];
+    assert_eq!(g.boards_of(lamp).len(), 3, "the lamp is on three boards");
+}
