@@ -378,6 +378,19 @@ fn save_model<M: Module>(model: &M, dir: &Path, name: &str) -> Result<PathBuf, T
     Ok(final_path)
 }
 
+/// The first event of a run.
+fn started_event(g: &Graph, cfg: &TrainConfig, start_epoch: usize, device: String) -> TrainEvent {
+    TrainEvent::Started {
+        device,
+        epochs: cfg.epochs,
+        start_epoch,
+        steps_per_epoch: g.n_edges().div_ceil(cfg.batch_size),
+        pins: g.n_pins(),
+        boards: g.n_boards(),
+        edges: g.n_edges(),
+    }
+}
+
 /// Both protocols on freshly computed embeddings, when `epoch` is due for evaluation.
 fn evaluate_if_due(
     g: &Graph,
@@ -647,15 +660,7 @@ fn run(
 
     let nb = Arc::new(node_neighbourhoods(g, cfg.neighbourhood, &cfg.walk));
     let steps_per_epoch = g.n_edges().div_ceil(cfg.batch_size);
-    sink.emit(TrainEvent::Started {
-        device: device_name,
-        epochs: cfg.epochs,
-        start_epoch,
-        steps_per_epoch,
-        pins: g.n_pins(),
-        boards: g.n_boards(),
-        edges: g.n_edges(),
-    });
+    sink.emit(started_event(g, &cfg, start_epoch, device_name));
 
     // Hard-negative pools are only needed from epoch 2: build them in the background meanwhile.
     let band = cfg.hard_band.unwrap_or_else(|| default_band(g.n_pins()));
@@ -822,15 +827,7 @@ fn run_lightgcn(
     let eval_adj = Adjacency::new(g, &device);
     let mut optim = AdamConfig::new().init();
     let steps_per_epoch = g.n_edges().div_ceil(cfg.batch_size);
-    sink.emit(TrainEvent::Started {
-        device: device_name,
-        epochs: cfg.epochs,
-        start_epoch,
-        steps_per_epoch,
-        pins: g.n_pins(),
-        boards: g.n_boards(),
-        edges: g.n_edges(),
-    });
+    sink.emit(started_event(g, cfg, start_epoch, device_name));
     let mut edges: Vec<(u32, u32)> = (0..g.n_boards()).flat_map(|b| g.pins_of(b).iter().map(move |&p| (b, p))).collect();
     let started = Instant::now();
     let mut epochs_done = start_epoch - 1;

@@ -21,3 +21,20 @@ pub fn temp_file(name: &str, contents: &[u8]) -> (tempfile::TempDir, PathBuf) {
 pub fn tiny() -> Graph {
     Graph::from_edges(5, 3, &[(0, 0), (0, 1), (1, 0), (1, 2), (1, 3), (2, 3), (2, 4)], &[])
 }
+
+/// Steps the app's frames (sleeping briefly, as background jobs run on their own threads) until
+/// `done` holds; fails after `limit_secs`.
+pub fn wait_for_app(
+    h: &mut egui_kittest::Harness<'_, pinsage_explorer::app::ExplorerApp>,
+    what: &str,
+    limit_secs: u64,
+    mut done: impl FnMut(&pinsage_explorer::app::ExplorerApp) -> bool,
+) {
+    let t = std::time::Instant::now();
+    while !done(h.state()) {
+        assert!(t.elapsed() < std::time::Duration::from_secs(limit_secs), "timed out waiting for {what}; errors: {:?}", h.state().state.errors);
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    h.step();
+}

@@ -1,7 +1,5 @@
 //! The app frame: opening files (good and bad) on a background thread, keyboard shortcuts.
 
-use std::time::{Duration, Instant};
-
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
@@ -16,13 +14,7 @@ fn harness() -> Harness<'static, ExplorerApp> {
 }
 
 fn wait_for(h: &mut Harness<'static, ExplorerApp>, what: &str, done: impl Fn(&ExplorerApp) -> bool) {
-    let t = Instant::now();
-    while !done(h.state()) {
-        assert!(t.elapsed() < Duration::from_secs(30), "timed out waiting for {what}");
-        h.step();
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    h.step();
+    crate::common::wait_for_app(h, what, 30, done);
 }
 
 #[test]

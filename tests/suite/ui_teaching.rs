@@ -1,7 +1,6 @@
 //! The teaching views: their computations (explain.rs) against independent expectations, and one
 //! UI test that drives every view through its labels.
 
-use std::time::{Duration, Instant};
 
 use eframe::egui;
 use egui_kittest::Harness;
@@ -145,14 +144,8 @@ fn pooling_weights_and_related_pins() {
 }
 
 /// Steps frames (with a short sleep, as background jobs finish on their own threads) until `done`.
-fn wait_until(h: &mut Harness<'_, ExplorerApp>, what: &str, mut done: impl FnMut(&ExplorerApp) -> bool) {
-    let t = Instant::now();
-    while !done(h.state()) {
-        assert!(t.elapsed() < Duration::from_secs(60), "timed out waiting for {what}");
-        h.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    h.step();
+fn wait_until(h: &mut Harness<'_, ExplorerApp>, what: &str, done: impl FnMut(&ExplorerApp) -> bool) {
+    crate::common::wait_for_app(h, what, 60, done);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use eframe::egui;
 use egui::accesskit::Role;
@@ -28,13 +28,7 @@ fn harness(view: View, wgpu: bool) -> Harness<'static, ExplorerApp> {
 
 /// Steps frames (with short sleeps, so background jobs progress) until `done` holds; 60 s at most.
 fn wait_for(h: &mut Harness<'static, ExplorerApp>, what: &str, done: impl Fn(&ExplorerApp) -> bool) {
-    let t = Instant::now();
-    while !done(h.state()) {
-        assert!(t.elapsed() < Duration::from_secs(60), "timed out waiting for {what}; errors: {:?}", h.state().state.errors);
-        h.step();
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    h.step();
+    crate::common::wait_for_app(h, what, 60, done);
 }
 
 /// Sets the draft to a small CPU run through the panel's widgets (sizes directly).
