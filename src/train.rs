@@ -391,18 +391,72 @@ fn started_event(g: &Graph, cfg: &TrainConfig, start_epoch: usize, device: Strin
     }
 }
 
-/// Both protocols on freshly computed embeddings, when `epoch` is due for evaluation.
+/// Both protocols on freshly computed embeddings, when `epoch` is due for evaluation (always the
+/// last epoch). The embeddings come back too, so the last epoch's serve as the run's output.
 fn evaluate_if_due(
     g: &Graph,
     cfg: &TrainConfig,
     epoch: usize,
     embed: impl FnOnce() -> Result<Embeddings, crate::infer::InferError>,
-) -> Result<Option<Metrics>, TrainError> {
+) -> Result<Option<(Metrics, Embeddings)>, TrainError> {
     if !((cfg.eval_each_epoch && epoch % cfg.eval_interval == 0) || epoch == cfg.epochs) {
         return Ok(None);
     }
     let emb = embed().map_err(|e| TrainError::Device(e.to_string()))?;
-    Ok(Some(evaluate(g, &EmbeddingScorer { emb: &emb }, 10, 20_000, cfg.seed)))
+    Ok(Some((evaluate(g, &EmbeddingScorer { emb: &emb }, 10, 20_000, cfg.seed), emb)))
+}
+
+/// Sums the loss on the device and reads it back only every `every` steps and at an epoch's last
+/// step; a non-finite mean ends the run.
+struct LossMeter {
+    every: usize,
+    pending: Option<Tensor<1>>,
+    since_read: usize,
+    sum: f64,
+    steps_read: usize,
+}
+
+impl LossMeter {
+    fn new(every: usize) -> LossMeter {
+        LossMeter { every, pending: None, since_read: 0, sum: 0.0, steps_read: 0 }
+    }
+
+    fn add(&mut self, loss: &Tensor<1>) {
+        let detached = loss.clone().inner();
+        self.pending = Some(match self.pending.take() {
+            Some(acc) => acc + detached,
+            None => detached,
+        });
+        self.since_read += 1;
+    }
+
+    /// The mean loss since the last read, when a read is due after `step` (1-based).
+    fn read_if_due(&mut self, step: usize, steps_per_epoch: usize, epoch: usize, epochs_done: usize) -> Result<Option<f32>, TrainError> {
+        if self.since_read < self.every && step != steps_per_epoch {
+            return Ok(None);
+        }
+        self.read(epoch, step, epochs_done).map(Some)
+    }
+
+    fn read(&mut self, epoch: usize, step: usize, epochs_done: usize) -> Result<f32, TrainError> {
+        let Some(acc) = self.pending.take() else { return Ok(0.0) };
+        let mean = acc.into_scalar::<f32>() / self.since_read as f32;
+        if !mean.is_finite() {
+            return Err(TrainError::Diverged(format!(
+                "loss became {mean} at epoch {epoch}, step {step}; stopped, keeping the last good checkpoint (epoch {epochs_done})"
+            )));
+        }
+        self.sum += mean as f64 * self.since_read as f64;
+        self.steps_read += self.since_read;
+        self.since_read = 0;
+        Ok(mean)
+    }
+
+    /// The epoch's mean loss, reading back whatever is still pending.
+    fn epoch_mean(&mut self, epoch: usize, step: usize, epochs_done: usize) -> Result<f32, TrainError> {
+        self.read(epoch, step, epochs_done)?;
+        Ok((self.sum / self.steps_read.max(1) as f64) as f32)
+    }
 }
 
 /// Writes the epoch's checkpoint and progress atomically and reports it.
@@ -675,6 +729,8 @@ fn run(
     let started = Instant::now();
     let mut epochs_done = start_epoch - 1;
     let mut last_metrics = None;
+    // The last epoch's embeddings (it is always evaluated), reused as the run's output.
+    let mut last_embeddings: Option<Embeddings> = None;
     let mut stopped = false;
     let infer_device = device.clone();
     'epochs: for epoch in start_epoch..=cfg.epochs {
@@ -689,10 +745,7 @@ fn run(
         let workers = spawn_samplers(g.clone(), nb.clone(), pools.clone(), &cfg, epoch, queue_tx, stop.clone());
         let epoch_start = Instant::now();
         let mut waited = Duration::ZERO;
-        let mut loss_acc: Option<Tensor<1>> = None;
-        let mut loss_sum_epoch = 0.0f64;
-        let mut loss_reads = 0usize;
-        let mut since_read = 0usize;
+        let mut meter = LossMeter::new(cfg.log_every_steps);
         let mut triplets = 0usize;
         let mut step = 0usize;
         loop {
@@ -707,31 +760,23 @@ fn run(
             let block = block_tensors(&batch.block, &train_device);
             let z = model.forward(&block);
             let loss = batch_loss(z, &batch, cfg.loss, cfg.margin, cfg.temperature, &train_device);
-            let detached = loss.clone().inner();
-            loss_acc = Some(match loss_acc {
-                Some(acc) => acc + detached,
-                None => detached,
-            });
+            meter.add(&loss);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(cfg.learning_rate, model, grads);
             triplets += batch.query_rows.len();
             step += 1;
-            since_read += 1;
-            if since_read == cfg.log_every_steps || step == steps_per_epoch {
-                let mean = loss_acc.take().map_or(0.0, |acc| acc.into_scalar::<f32>()) / since_read as f32;
-                if !mean.is_finite() {
+            let read = match meter.read_if_due(step, steps_per_epoch, epoch, epochs_done) {
+                Ok(read) => read,
+                Err(e) => {
                     stop.store(true, Ordering::Relaxed);
                     drop(queue_rx);
                     for w in workers {
                         let _ = w.join();
                     }
-                    return Err(TrainError::Diverged(format!(
-                        "loss became {mean} at epoch {epoch}, step {step}; stopped, keeping the last good checkpoint (epoch {epochs_done})"
-                    )));
+                    return Err(e);
                 }
-                loss_sum_epoch += mean as f64 * since_read as f64;
-                loss_reads += since_read;
-                since_read = 0;
+            };
+            if let Some(mean) = read {
                 let elapsed = epoch_start.elapsed().as_secs_f64();
                 let rate = triplets as f64 / elapsed.max(1e-9);
                 let remaining_steps = (steps_per_epoch - step.min(steps_per_epoch)) + (cfg.epochs - epoch) * steps_per_epoch;
@@ -755,17 +800,15 @@ fn run(
         if stopped {
             break 'epochs;
         }
-        if let Some(acc) = loss_acc.take() {
-            let mean = acc.into_scalar::<f32>() / since_read.max(1) as f32;
-            loss_sum_epoch += mean as f64 * since_read as f64;
-            loss_reads += since_read;
-        }
+        let loss = meter.epoch_mean(epoch, step, epochs_done)?;
         let epoch_secs = epoch_start.elapsed().as_secs_f64();
-        let metrics = evaluate_if_due(g, &cfg, epoch, || embed_all(&model, &nb, g.features.as_ref(), &infer_device, 8192, |_, _| {}))?;
+        let evaluated = evaluate_if_due(g, &cfg, epoch, || embed_all(&model, &nb, g.features.as_ref(), &infer_device, 8192, |_, _| {}))?;
+        let metrics = evaluated.as_ref().map(|(m, _)| m.clone());
         last_metrics = metrics.clone().or(last_metrics);
+        last_embeddings = evaluated.map(|(_, e)| e);
         sink.emit(TrainEvent::EpochEnd {
             epoch,
-            loss: (loss_sum_epoch / loss_reads.max(1) as f64) as f32,
+            loss,
             epoch_secs,
             triplets_per_sec: triplets as f64 / epoch_secs.max(1e-9),
             gpu_wait_share: waited.as_secs_f64() / epoch_secs.max(1e-9),
@@ -781,8 +824,11 @@ fn run(
     let embeddings = if stopped {
         None
     } else {
-        let emb = embed_all(&model, &nb, g.features.as_ref(), &infer_device, 8192, |_, _| {})
-            .map_err(|e| TrainError::Device(e.to_string()))?;
+        let emb = match last_embeddings {
+            Some(emb) => emb,
+            // No epoch ran in this call (a resumed run that was already complete).
+            None => embed_all(&model, &nb, g.features.as_ref(), &infer_device, 8192, |_, _| {}).map_err(|e| TrainError::Device(e.to_string()))?,
+        };
         if let Some(dir) = &out {
             save_model(&model, dir, "model")?;
         }
@@ -832,6 +878,7 @@ fn run_lightgcn(
     let started = Instant::now();
     let mut epochs_done = start_epoch - 1;
     let mut last_metrics = None;
+    let mut last_embeddings: Option<Embeddings> = None;
     let mut stopped = false;
     let n_pins = g.n_pins();
     for epoch in start_epoch..=cfg.epochs {
@@ -841,7 +888,8 @@ fn run_lightgcn(
             edges.swap(i, j);
         }
         let epoch_start = Instant::now();
-        let (mut loss_acc, mut since_read, mut loss_sum, mut loss_n) = (None::<Tensor<1>>, 0usize, 0f64, 0usize);
+        let mut meter = LossMeter::new(cfg.log_every_steps);
+        let mut steps_done = 0;
         for (step, chunk) in edges.chunks(cfg.batch_size).enumerate() {
             if handle_commands(cmds, sink) {
                 stopped = true;
@@ -859,25 +907,12 @@ fn run_lightgcn(
                 ns.push(n);
             }
             let loss = model.loss(&adj, int_tensor(&bs, &train_device), int_tensor(&ps, &train_device), int_tensor(&ns, &train_device), cfg.l2);
-            let detached = loss.clone().inner();
-            loss_acc = Some(match loss_acc {
-                Some(acc) => acc + detached,
-                None => detached,
-            });
+            meter.add(&loss);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(cfg.learning_rate, model, grads);
-            since_read += 1;
             let step = step + 1;
-            if since_read == cfg.log_every_steps || step == steps_per_epoch {
-                let mean = loss_acc.take().map_or(0.0, |acc| acc.into_scalar::<f32>()) / since_read as f32;
-                if !mean.is_finite() {
-                    return Err(TrainError::Diverged(format!(
-                        "loss became {mean} at epoch {epoch}, step {step}; stopped, keeping the last good checkpoint (epoch {epochs_done})"
-                    )));
-                }
-                loss_sum += mean as f64 * since_read as f64;
-                loss_n += since_read;
-                since_read = 0;
+            steps_done = step;
+            if let Some(mean) = meter.read_if_due(step, steps_per_epoch, epoch, epochs_done)? {
                 let elapsed = epoch_start.elapsed().as_secs_f64();
                 let remaining = (steps_per_epoch - step) + (cfg.epochs - epoch) * steps_per_epoch;
                 sink.emit(TrainEvent::Progress {
@@ -896,12 +931,15 @@ fn run_lightgcn(
         if stopped {
             break;
         }
+        let loss = meter.epoch_mean(epoch, steps_done, epochs_done)?;
         let epoch_secs = epoch_start.elapsed().as_secs_f64();
-        let metrics = evaluate_if_due(g, cfg, epoch, || model.embeddings(&eval_adj, n_pins as usize))?;
+        let evaluated = evaluate_if_due(g, cfg, epoch, || model.embeddings(&eval_adj, n_pins as usize))?;
+        let metrics = evaluated.as_ref().map(|(m, _)| m.clone());
         last_metrics = metrics.clone().or(last_metrics);
+        last_embeddings = evaluated.map(|(_, e)| e);
         sink.emit(TrainEvent::EpochEnd {
             epoch,
-            loss: (loss_sum / loss_n.max(1) as f64) as f32,
+            loss,
             epoch_secs,
             triplets_per_sec: g.n_edges() as f64 / epoch_secs.max(1e-9),
             gpu_wait_share: 0.0,
@@ -919,7 +957,10 @@ fn run_lightgcn(
         if let Some(dir) = out {
             save_model(&model, dir, "model")?;
         }
-        Some(model.embeddings(&eval_adj, n_pins as usize).map_err(|e| TrainError::Device(e.to_string()))?)
+        match last_embeddings {
+            Some(emb) => Some(emb),
+            None => Some(model.embeddings(&eval_adj, n_pins as usize).map_err(|e| TrainError::Device(e.to_string()))?),
+        }
     };
     sink.emit(TrainEvent::Finished {
         reason: if stopped { EndReason::Stopped } else { EndReason::Completed },
