@@ -265,12 +265,6 @@ impl Graph {
         found
     }
 
-    /// Removes the test edges (used after they were copied elsewhere, or to hide them from a view).
-    pub fn without_test(mut self) -> Graph {
-        self.test = Csr::from_pairs(self.n_boards as usize, &[]);
-        self
-    }
-
     /// Heap bytes of the adjacency (train both ways, and test).
     pub fn adjacency_bytes(&self) -> usize {
         self.pin_boards.heap_bytes() + self.board_pins.heap_bytes() + self.test.heap_bytes()

@@ -205,7 +205,7 @@ impl Jobs {
     }
 
     /// Follows a run folder's `metrics.jsonl` (from the start), polling for new lines until
-    /// [`Jobs::stop_following`] or another folder is followed.
+    /// another folder is followed.
     pub fn follow_run(&mut self, run: PathBuf) {
         if let Some(stop) = self.follow_stop.take() {
             let _ = stop.send(());
@@ -252,12 +252,6 @@ impl Jobs {
                 }
             }
         });
-    }
-
-    pub fn stop_following(&mut self) {
-        if let Some(stop) = self.follow_stop.take() {
-            let _ = stop.send(());
-        }
     }
 
     /// Events that arrived, taking at most `budget` of wall time.

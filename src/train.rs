@@ -291,10 +291,6 @@ impl TrainHandle {
             None => Err(TrainError::Device("already joined".into())),
         }
     }
-    /// Whether the training thread has ended.
-    pub fn is_finished(&self) -> bool {
-        self.thread.as_ref().is_none_or(|t| t.is_finished())
-    }
 }
 
 /// Picks the device: wgpu if an adapter can be had (else the CPU, with a note), or flex.

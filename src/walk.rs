@@ -295,11 +295,6 @@ impl WalkAnimation {
         self.walk >= self.cfg.walks
     }
 
-    /// Index of the walk now running and its step.
-    pub fn position(&self) -> (u32, u32, u32) {
-        (self.walk, self.step, self.current)
-    }
-
     /// Advances one pin-step; None once finished (or when the start pin has no boards).
     pub fn advance(&mut self, g: &Graph) -> Option<WalkStep> {
         if self.finished() {
