@@ -129,7 +129,7 @@ pub fn bench_train_step(
     use burn::optim::{AdamConfig, GradientsParams};
 
     let nb = node_neighbourhoods(g, cfg.neighbourhood, &cfg.walk);
-    let pairs = epoch_pairs(g, cfg.board_query_share, cfg.seed, 1);
+    let pairs = epoch_pairs(g, cfg.pair_sampling, cfg.board_query_share, cfg.seed, 1);
     let chunk = &pairs[..cfg.batch_size.min(pairs.len())];
     let h = if cfg.hard_negatives { 1 } else { 0 };
     let pools = (h > 0).then(|| hard_pools(g, cfg.hard_band.unwrap_or_else(|| crate::sampler::default_band(g.n_pins())), 4, cfg.seed));

@@ -11,7 +11,7 @@ use pinsage_explorer::eval::{EmbeddingScorer, Metrics, PopularityScorer, VisualS
 use pinsage_explorer::graph::Graph;
 use pinsage_explorer::load::{Format, load_data};
 use pinsage_explorer::model::Pooling;
-use pinsage_explorer::sampler::NeighbourhoodKind;
+use pinsage_explorer::sampler::{NeighbourhoodKind, PairSampling};
 use pinsage_explorer::train::{self, DeviceChoice, LossKind, Mode, RunOptions, TrainConfig, TrainEvent};
 use pinsage_explorer::walk::WalkConfig;
 
@@ -68,6 +68,9 @@ pub enum Command {
     Ablate {
         #[command(flatten)]
         data: DataArgs,
+        /// A JSON file with TrainConfig fields: the base every variant starts from.
+        #[arg(long)]
+        config: Option<PathBuf>,
         #[arg(long, default_value_t = 5)]
         epochs: usize,
         #[arg(long, value_enum, default_value_t = DeviceChoice::Gpu)]
@@ -126,11 +129,20 @@ pub struct TrainArgs {
     pub neighbourhood: Option<NeighbourhoodKind>,
     #[arg(long, value_enum)]
     pub loss: Option<LossKind>,
+    /// Random negatives shared by each batch.
+    #[arg(long)]
+    pub negatives: Option<usize>,
+    /// τ of the BPR and softmax losses (scores are divided by it).
+    #[arg(long)]
+    pub temperature: Option<f32>,
     /// Turn the hard-negative curriculum off.
     #[arg(long)]
     pub no_hard_negatives: bool,
     #[arg(long)]
     pub board_query_share: Option<f32>,
+    /// How each epoch draws its positive pairs: every edge once, or uniform boards (LightGCN's).
+    #[arg(long, value_enum)]
+    pub pair_sampling: Option<PairSampling>,
     #[arg(long)]
     pub sampler_threads: Option<usize>,
     /// Evaluate only at the end, not after every epoch.
@@ -156,7 +168,10 @@ impl TrainArgs {
         if let Some(v) = self.pooling { cfg.pooling = v; }
         if let Some(v) = self.neighbourhood { cfg.neighbourhood = v; }
         if let Some(v) = self.loss { cfg.loss = v; }
+        if let Some(v) = self.negatives { cfg.negatives = v; }
+        if let Some(v) = self.temperature { cfg.temperature = v; }
         if let Some(v) = self.board_query_share { cfg.board_query_share = v; }
+        if let Some(v) = self.pair_sampling { cfg.pair_sampling = v; }
         if let Some(v) = self.sampler_threads { cfg.sampler_threads = v; }
         if self.no_hard_negatives { cfg.hard_negatives = false; }
         if self.eval_at_end { cfg.eval_each_epoch = false; }
@@ -268,9 +283,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             print_stats(&g, json)
         }
         Some(Command::Train(args)) => train_cmd(&args),
-        Some(Command::Ablate { data, epochs, device, out, batch_size }) => {
+        Some(Command::Ablate { data, config, epochs, device, out, batch_size }) => {
             let g = Arc::new(data.load()?);
-            let mut base = TrainConfig { data: data.data.clone(), epochs, device, ..TrainConfig::default() };
+            let file = match &config {
+                Some(p) => TrainConfig::load(p)?,
+                None => TrainConfig::default(),
+            };
+            let mut base = TrainConfig { data: data.data.clone(), epochs, device, mode: Mode::Pinsage, ..file };
             if let Some(b) = batch_size {
                 base.batch_size = b;
             }

@@ -237,7 +237,7 @@ pub fn curriculum_snapshot(
     if emb.n_pins != g.n_pins() as usize || emb.n_nodes() != (g.n_pins() + g.n_boards()) as usize {
         return Err(ExplainError::Mismatch(format!("embeddings of {} nodes for a graph of {} pins", emb.n_nodes(), g.n_pins())));
     }
-    let positive = epoch_pairs(g, config.board_query_share, config.seed, epoch)
+    let positive = epoch_pairs(g, config.pair_sampling, config.board_query_share, config.seed, epoch)
         .iter()
         .find(|&&(q, _)| q == query)
         .map(|&(_, p)| p)

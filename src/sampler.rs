@@ -22,6 +22,18 @@ pub enum NeighbourhoodKind {
     Uniform,
 }
 
+/// How an epoch's positive pairs are drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum PairSampling {
+    /// Every training edge once per epoch, shuffled: large boards dominate.
+    #[default]
+    Edges,
+    /// As many draws as edges, each a board drawn uniformly and then one of its pins (LightGCN's
+    /// reference sampler): every board weighs the same, as in the per-board recall average.
+    Boards,
+}
+
 /// Every node's neighbourhood in the shared index space (pins, then boards): `k` pin ids and their
 /// weights per node, padded with the node's own id and weight 0.
 #[derive(Clone, Debug, Default)]
@@ -344,24 +356,43 @@ pub fn make_batch(
     TrainBatch { epoch: 0, step: 0, block, query_rows, positive_rows, negative_rows, hard_rows, hard_per_query: t.hard_per_query }
 }
 
-/// Draws the positive pairs of one epoch: for every training edge (board, pin), either the board
+/// Draws the positive pairs of one epoch: for each drawn training edge (board, pin) (every edge
+/// once, or a uniformly drawn board and one of its pins, see [`PairSampling`]), either the board
 /// queries the pin (with probability `board_query_share`) or the pin queries another pin of that
 /// board. Shuffled; deterministic for (seed, epoch).
-pub fn epoch_pairs(g: &Graph, board_query_share: f32, seed: u64, epoch: usize) -> Vec<(u32, u32)> {
+pub fn epoch_pairs(g: &Graph, sampling: PairSampling, board_query_share: f32, seed: u64, epoch: usize) -> Vec<(u32, u32)> {
     let mut rng = SmallRng::seed_from_u64(seed ^ (epoch as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407));
     let threshold = (board_query_share.clamp(0.0, 1.0) as f64 * u32::MAX as f64) as u32;
     let mut pairs = Vec::with_capacity(g.n_edges());
-    for b in 0..g.n_boards() {
+    let mut push = |rng: &mut SmallRng, b: u32, p: u32| {
         let pins = g.pins_of(b);
-        for &p in pins {
-            if pins.len() < 2 || rng.next_u32() < threshold {
-                pairs.push((g.n_pins() + b, p));
-            } else {
-                let mut q = pins[rng.random_range(0..pins.len())];
-                while q == p {
-                    q = pins[rng.random_range(0..pins.len())];
+        if pins.len() < 2 || rng.next_u32() < threshold {
+            pairs.push((g.n_pins() + b, p));
+        } else {
+            let mut q = pins[rng.random_range(0..pins.len())];
+            while q == p {
+                q = pins[rng.random_range(0..pins.len())];
+            }
+            pairs.push((p, q));
+        }
+    };
+    match sampling {
+        PairSampling::Edges => {
+            for b in 0..g.n_boards() {
+                for &p in g.pins_of(b) {
+                    push(&mut rng, b, p);
                 }
-                pairs.push((p, q));
+            }
+        }
+        PairSampling::Boards => {
+            let boards: Vec<u32> = (0..g.n_boards()).filter(|&b| !g.pins_of(b).is_empty()).collect();
+            if !boards.is_empty() {
+                for _ in 0..g.n_edges() {
+                    let b = boards[rng.random_range(0..boards.len())];
+                    let pins = g.pins_of(b);
+                    let p = pins[rng.random_range(0..pins.len())];
+                    push(&mut rng, b, p);
+                }
             }
         }
     }

@@ -22,7 +22,7 @@ use crate::infer::{Embeddings, embed_all};
 use crate::model::{Block, LayerIndex, PinSage, PinSageConfig, Pooling, gather_rows};
 use crate::sampler::{
     HardPools, HostBlock, HostLayer, NeighbourhoodKind, NodeNeighbourhoods, NodeSet, TrainBatch, Triplets, default_band,
-    epoch_pairs, fill_triplets, hard_per_query, hard_pools, make_batch, node_neighbourhoods,
+    PairSampling, epoch_pairs, fill_triplets, hard_per_query, hard_pools, make_batch, node_neighbourhoods,
 };
 use crate::walk::{ParamError, WalkConfig};
 
@@ -57,6 +57,9 @@ pub enum LossKind {
     MaxMargin,
     /// −log σ(z_q·z_p − z_q·z_n).
     Bpr,
+    /// Sampled softmax: −log of the positive's share of exp(score/τ) over the positive and all
+    /// the batch's negatives (the shared random ones and the query's hard ones).
+    Softmax,
 }
 
 /// Everything that defines a run; saved as `config.json` in the run folder.
@@ -84,11 +87,13 @@ pub struct TrainConfig {
     pub loss: LossKind,
     /// Δ of the max-margin loss.
     pub margin: f32,
-    /// BPR only: scores are divided by this (cosine scores live in [-1, 1]; 1 leaves them as they are).
+    /// BPR and softmax: scores are divided by this (cosine scores live in [-1, 1]; 1 leaves them as they are).
     pub temperature: f32,
     pub learning_rate: f64,
     /// Share of positive pairs whose query is a board (the rest are pin–pin, the paper's).
     pub board_query_share: f32,
+    /// How each epoch draws its positive pairs (LightGCN runs use the same choice).
+    pub pair_sampling: PairSampling,
     /// The hard-negative curriculum: none in epoch 1, n−1 per query in epoch n.
     pub hard_negatives: bool,
     pub max_hard_per_query: usize,
@@ -126,6 +131,7 @@ impl Default for TrainConfig {
             temperature: 1.0,
             learning_rate: 1e-3,
             board_query_share: 0.5,
+            pair_sampling: PairSampling::Edges,
             hard_negatives: true,
             max_hard_per_query: 6,
             hard_band: None,
@@ -563,8 +569,21 @@ pub fn rows_loss(z: Tensor<2>, rows: &LossRows, kind: LossKind, margin: f32, tem
     let pair_loss = |diff: Tensor<2>| match kind {
         // diff = s_neg − s_pos
         LossKind::MaxMargin => relu(diff + margin).mean(),
-        LossKind::Bpr => (-log_sigmoid(-diff / temperature)).mean(),
+        LossKind::Bpr | LossKind::Softmax => (-log_sigmoid(-diff / temperature)).mean(),
     };
+    if kind == LossKind::Softmax {
+        // logits [b, 1 + r (+ h)]: the positive in column 0.
+        let mut cols = vec![pos, neg];
+        if rows.hard_per_query > 0 {
+            let h = rows.hard_per_query;
+            let hard = gather_rows(z, rows.hard.clone());
+            let d = hard.dims()[1];
+            cols.push((q.reshape([b, 1, d]) * hard.reshape([b, h, d])).sum_dim(2).reshape([b, h]));
+        }
+        let logits = Tensor::cat(cols, 1) / temperature;
+        let log_p = burn::tensor::activation::log_softmax(logits, 1);
+        return -log_p.narrow(1, 0, 1).mean();
+    }
     let mut loss = pair_loss(neg - pos.clone());
     if rows.hard_per_query > 0 {
         let h = rows.hard_per_query;
@@ -589,7 +608,7 @@ fn spawn_samplers(
     queue: Sender<TrainBatch>,
     stop: Arc<AtomicBool>,
 ) -> Vec<std::thread::JoinHandle<()>> {
-    let pairs = Arc::new(epoch_pairs(&g, cfg.board_query_share, cfg.seed, epoch));
+    let pairs = Arc::new(epoch_pairs(&g, cfg.pair_sampling, cfg.board_query_share, cfg.seed, epoch));
     let n_batches = pairs.len().div_ceil(cfg.batch_size);
     let h = if pools.is_some() { hard_per_query(epoch, cfg.hard_negatives, cfg.max_hard_per_query) } else { 0 };
     let threads = cfg.sampler_threads.max(1);
@@ -871,6 +890,7 @@ fn run_lightgcn(
     let steps_per_epoch = g.n_edges().div_ceil(cfg.batch_size);
     sink.emit(started_event(g, cfg, start_epoch, device_name));
     let mut edges: Vec<(u32, u32)> = (0..g.n_boards()).flat_map(|b| g.pins_of(b).iter().map(move |&p| (b, p))).collect();
+    let boards_with_pins: Vec<u32> = (0..g.n_boards()).filter(|&b| !g.pins_of(b).is_empty()).collect();
     let started = Instant::now();
     let mut epochs_done = start_epoch - 1;
     let mut last_metrics = None;
@@ -879,9 +899,21 @@ fn run_lightgcn(
     let n_pins = g.n_pins();
     for epoch in start_epoch..=cfg.epochs {
         let mut rng = SmallRng::seed_from_u64(cfg.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        for i in (1..edges.len()).rev() {
-            let j = rng.random_range(0..=i);
-            edges.swap(i, j);
+        match cfg.pair_sampling {
+            PairSampling::Edges => {
+                for i in (1..edges.len()).rev() {
+                    let j = rng.random_range(0..=i);
+                    edges.swap(i, j);
+                }
+            }
+            PairSampling::Boards => {
+                // As many draws as edges: a uniformly drawn board, then one of its pins.
+                for e in edges.iter_mut() {
+                    let b = boards_with_pins[rng.random_range(0..boards_with_pins.len())];
+                    let pins = g.pins_of(b);
+                    *e = (b, pins[rng.random_range(0..pins.len())]);
+                }
+            }
         }
         let epoch_start = Instant::now();
         let mut meter = LossMeter::new(cfg.log_every_steps);

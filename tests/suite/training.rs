@@ -6,7 +6,7 @@ use std::sync::Arc;
 use pinsage_explorer::eval::{EmbeddingScorer, PopularityScorer, evaluate, pair_ranks, pin_pairs};
 use pinsage_explorer::graph::Graph;
 use pinsage_explorer::infer::embed_all;
-use pinsage_explorer::sampler::node_neighbourhoods;
+use pinsage_explorer::sampler::{PairSampling, epoch_pairs, node_neighbourhoods};
 use pinsage_explorer::synthetic::{SyntheticConfig, generate};
 use pinsage_explorer::train::{self, DeviceChoice, EndReason, RunOptions, TrainCommand, TrainConfig, TrainEvent};
 
@@ -190,4 +190,109 @@ fn a_diverging_run_stops_with_a_message_and_keeps_the_last_good_checkpoint() {
     assert!(h.join().is_err());
     assert_eq!(std::fs::read(dir.path().join("checkpoint.bpk")).unwrap(), good, "the good checkpoint is untouched");
     assert_eq!(std::fs::read(dir.path().join("model.bpk")).unwrap(), final_model, "no diverged model is saved");
+}
+
+#[test]
+fn softmax_loss_matches_hand_computation() {
+    use burn::prelude::{Device, Int, Tensor, TensorData};
+    use pinsage_explorer::train::{LossKind, LossRows, rows_loss};
+
+    // Five unit rows of dim 2, so every score is a simple cosine.
+    let z_host: [[f64; 2]; 5] = [[1.0, 0.0], [0.0, 1.0], [0.6, 0.8], [-0.8, 0.6], [-0.6, -0.8]];
+    let queries = [0u32, 1];
+    let positives = [2u32, 2];
+    let negatives = [3u32, 4];
+    let hard = [1u32, 0]; // one per query: query 0's is row 1, query 1's is row 0
+    let tau = 0.5f32;
+    let margin = 0.1f32; // unused by the softmax loss
+
+    let device = Device::flex();
+    let flat: Vec<f32> = z_host.iter().flatten().map(|&x| x as f32).collect();
+    let z = Tensor::<2>::from_data(TensorData::new(flat, [z_host.len(), 2]), &device);
+    let ints = |v: &[u32]| Tensor::<1, Int>::from_data(TensorData::new(v.to_vec(), [v.len()]), &device);
+    let loss_of = |rows: &LossRows| -> f64 {
+        let loss = rows_loss(z.clone(), rows, LossKind::Softmax, margin, tau);
+        assert_eq!(loss.dims(), [1]);
+        loss.try_into_vec_as::<f32>().unwrap()[0] as f64
+    };
+
+    // By hand: −mean over queries of log(exp(s_pos/τ) / (exp(s_pos/τ) + Σ exp(s_neg/τ))).
+    let dot = |a: u32, b: u32| z_host[a as usize][0] * z_host[b as usize][0] + z_host[a as usize][1] * z_host[b as usize][1];
+    let t = tau as f64;
+    let expected = |with_hard: bool| -> f64 {
+        let mut total = 0.0;
+        for (i, (&q, &p)) in queries.iter().zip(&positives).enumerate() {
+            let e_pos = (dot(q, p) / t).exp();
+            let mut denom = e_pos;
+            for &n in &negatives {
+                denom += (dot(q, n) / t).exp();
+            }
+            if with_hard {
+                denom += (dot(q, hard[i]) / t).exp();
+            }
+            total += -(e_pos / denom).ln();
+        }
+        total / queries.len() as f64
+    };
+    // Scores, for the record: query 0 → pos 0.6, negs −0.8, −0.6, hard 0; query 1 → pos 0.8, negs 0.6, −0.8, hard 0.
+    assert!((dot(0, 2) - 0.6).abs() < 1e-12 && (dot(1, 3) - 0.6).abs() < 1e-12);
+
+    // Shared negatives only.
+    let rows = LossRows { queries: ints(&queries), positives: ints(&positives), negatives: ints(&negatives), hard: ints(&[]), hard_per_query: 0 };
+    let got = loss_of(&rows);
+    let want = expected(false);
+    assert!((got - want).abs() < 1e-5, "softmax without hard negatives: got {got}, want {want}");
+
+    // One hard negative per query: it joins the denominator.
+    let rows = LossRows { queries: ints(&queries), positives: ints(&positives), negatives: ints(&negatives), hard: ints(&hard), hard_per_query: 1 };
+    let got_hard = loss_of(&rows);
+    let want_hard = expected(true);
+    assert!((got_hard - want_hard).abs() < 1e-5, "softmax with hard negatives: got {got_hard}, want {want_hard}");
+    assert!(want_hard > want + 0.1, "the hard negatives must raise the loss ({want} → {want_hard})");
+    assert!(got_hard > got + 0.1, "the library's loss must include the hard negatives ({got} → {got_hard})");
+}
+
+/// A graph with one big board (50 pins) and nine boards of 2 pins: 68 edges.
+fn skewed_graph() -> Graph {
+    let mut train: Vec<(u32, u32)> = (0..50).map(|p| (0, p)).collect();
+    for b in 1..10u32 {
+        train.push((b, 50 + 2 * b));
+        train.push((b, 51 + 2 * b));
+    }
+    Graph::from_edges(80, 10, &train, &[])
+}
+
+#[test]
+fn edge_sampling_yields_every_edge_once_per_epoch() {
+    let g = skewed_graph();
+    let mut pairs = epoch_pairs(&g, PairSampling::Edges, 1.0, 7, 3);
+    pairs.sort_unstable();
+    let n_pins = g.n_pins();
+    let mut expected: Vec<(u32, u32)> = (0..g.n_boards()).flat_map(|b| g.pins_of(b).iter().map(move |&p| (n_pins + b, p))).collect();
+    expected.sort_unstable();
+    assert_eq!(pairs, expected);
+}
+
+#[test]
+fn board_sampling_weighs_every_board_the_same() {
+    let g = skewed_graph();
+    let n_boards = g.n_boards() as f64;
+    let (mut draws, mut big) = (0usize, 0usize);
+    for epoch in 1..=200 {
+        for (q, p) in epoch_pairs(&g, PairSampling::Boards, 1.0, 11, epoch) {
+            let b = q - g.n_pins();
+            assert!(g.pins_of(b).contains(&p), "pair ({q}, {p}) is not a training edge");
+            draws += 1;
+            big += usize::from(b == 0);
+        }
+    }
+    assert_eq!(draws, 200 * g.n_edges(), "as many draws as edges per epoch");
+    // Board 0 holds 50/68 of the edges but should get 1/10 of the draws: binomial(13 600, 0.1).
+    let share = big as f64 / draws as f64;
+    let sd = (0.1 * 0.9 / draws as f64).sqrt();
+    assert!((share - 1.0 / n_boards).abs() < 5.0 * sd, "board 0 drew {share:.4} of the pairs, expected 0.1 ± {sd:.4}");
+    // With pin queries allowed, a pin–pin pair's two pins share a board.
+    for (q, p) in epoch_pairs(&g, PairSampling::Boards, 0.0, 5, 1) {
+        assert!(q < g.n_pins() && q != p && g.boards_of(q).iter().any(|b| g.pins_of(*b).contains(&p)));
+    }
 }

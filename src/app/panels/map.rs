@@ -146,10 +146,28 @@ impl MapPanel {
         };
         self.shown = lists.map(|l| (l.pin, l.model.iter().map(|x| x.0).collect(), l.visual.iter().map(|x| x.0).collect()));
 
-        egui::Panel::right("map_side").resizable(true).default_size(330.0).show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| self.side_ui(ui, ctx, &g, lists, emb.is_some()));
+        // Two fixed columns, each clipped to its own rect: the map and its legend on the left, the
+        // search and neighbour lists on the right (an egui side panel nested in the view let the
+        // legend and canvas spill under the lists on some frames).
+        let full = ui.available_rect_before_wrap();
+        let side_w = 340.0_f32.min(full.width() * 0.4);
+        let gap = ui.spacing().item_spacing.x;
+        let side_rect = egui::Rect::from_min_max(egui::pos2(full.max.x - side_w, full.min.y), full.max);
+        let main_rect = egui::Rect::from_min_max(full.min, egui::pos2(side_rect.min.x - 2.0 * gap, full.max.y));
+        ui.scope_builder(egui::UiBuilder::new().max_rect(main_rect), |ui| {
+            ui.set_clip_rect(main_rect.intersect(ui.clip_rect()));
+            self.main_ui(ui, ctx, &g, data, lists, emb.is_some());
         });
+        ui.painter().vline(side_rect.min.x - gap, full.y_range(), ui.visuals().widgets.noninteractive.bg_stroke);
+        ui.scope_builder(egui::UiBuilder::new().max_rect(side_rect), |ui| {
+            ui.set_clip_rect(side_rect.intersect(ui.clip_rect()));
+            egui::ScrollArea::vertical().id_salt("map_side").show(ui, |ui| self.side_ui(ui, ctx, &g, lists, emb.is_some()));
+        });
+        ui.advance_cursor_after_rect(full);
+    }
 
+    /// Everything left of the side panel: the title row, the legend and the canvas.
+    fn main_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx, g: &Graph, data: Option<&MapData>, lists: Option<&NeighbourLists>, has_emb: bool) {
         ui.horizontal_wrapped(|ui| {
             ui.heading("Embedding map");
             ui.label("Project:");
@@ -171,23 +189,26 @@ impl MapPanel {
         });
         if let Some(cats) = &g.categories {
             ui.horizontal_wrapped(|ui| {
+                let font = egui::TextStyle::Small.resolve(ui.style());
+                let text_colour = ui.visuals().text_color();
                 for (i, name) in cats.names.iter().enumerate() {
-                    // Swatch and name wrap together.
-                    ui.horizontal(|ui| {
-                        ui.spacing_mut().item_spacing.x = 3.0;
-                        swatch(ui, category_colour(i), true);
-                        ui.label(egui::RichText::new(name).small());
-                    });
+                    // Swatch and name are one allocation, so they wrap to the next row together (a
+                    // nested `horizontal` takes the whole remaining row and never wraps).
+                    let galley = ui.painter().layout_no_wrap(name.clone(), font.clone(), text_colour);
+                    let size = egui::vec2(13.0 + galley.size().x, galley.size().y.max(10.0));
+                    let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+                    ui.painter().circle_filled(egui::pos2(rect.min.x + 5.0, rect.center().y), 4.0, category_colour(i));
+                    ui.painter().galley(egui::pos2(rect.min.x + 13.0, rect.center().y - galley.size().y / 2.0), galley, text_colour);
                 }
             });
         }
         match data {
-            Some(d) => self.canvas_ui(ui, ctx, &g, &d.projection, lists),
+            Some(d) => self.canvas_ui(ui, ctx, g, &d.projection, lists),
             None => {
                 self.drawn.clear();
                 ui.add_space(20.0);
                 match self.space {
-                    Space::Model if emb.is_none() => {
+                    Space::Model if !has_emb => {
                         ui.label("No pin embeddings yet. Train a model in the Training view, or load a run folder's model and run inference.");
                         if ctx.state.model.is_some() && ui.button("Compute embeddings (full-graph inference)").clicked() {
                             ctx.send(Command::RunInference);

@@ -111,9 +111,17 @@ impl ResultsPanel {
             if report.device.is_empty() { "device not recorded" } else { &report.device },
             report.rows.first().map_or(0, |r| r.metrics.hit_k)
         ));
+        let mut side_left = None;
         if let Some(i) = self.config_row.filter(|&i| i < report.rows.len()) {
-            egui::Panel::right("results_config").resizable(true).default_size(320.0).show(ui, |ui| self.config_ui(ui, &report.rows[i]));
+            let side = egui::Panel::right("results_config").resizable(true).default_size(320.0).show(ui, |ui| self.config_ui(ui, &report.rows[i]));
+            side_left = Some(side.response.rect.min.x);
         }
+        // Lay the charts out strictly left of the config panel.
+        let mut rest = ui.available_rect_before_wrap();
+        if let Some(x) = side_left {
+            rest.max.x = rest.max.x.min(x - ui.spacing().item_spacing.x);
+        }
+        ui.scope_builder(egui::UiBuilder::new().max_rect(rest), |ui| {
         egui::ScrollArea::vertical().show(ui, |ui| {
             self.drawn.clear();
             let w = (ui.available_width() - 16.0) / 2.0;
@@ -154,6 +162,7 @@ impl ResultsPanel {
                 }
             });
         });
+        });
     }
 
     fn config_ui(&mut self, ui: &mut egui::Ui, row: &AblationRow) {
@@ -178,7 +187,12 @@ impl ResultsPanel {
             line("negatives", c.negatives.to_string());
             line("learning rate", format!("{}", c.learning_rate));
             line("dims (input, hidden)", format!("{}, {}", c.input_dim, c.hidden_dim));
-            line("loss", format!("{:?}", c.loss));
+            line("loss", match c.loss {
+                crate::train::LossKind::MaxMargin => format!("max-margin, Δ {}", c.margin),
+                crate::train::LossKind::Bpr => format!("BPR, τ {}", c.temperature),
+                crate::train::LossKind::Softmax => format!("softmax, τ {}", c.temperature),
+            });
+            line("pairs", format!("{:?}, {:.0} % board queries", c.pair_sampling, 100.0 * c.board_query_share).to_lowercase());
             line("K, walks, length", format!("{}, {}, {}", c.walk.top_k, c.walk.walks, c.walk.length));
             line("seed", c.seed.to_string());
         });
@@ -208,7 +222,7 @@ fn chart_ui(ui: &mut egui::Ui, title: &str, hint: &str, bars: &[(String, f64)], 
     let font = egui::FontId::proportional(12.0);
     let widest = bars.iter().map(|b| painter.layout_no_wrap(b.0.clone(), font.clone(), v.text_color()).size().x).fold(0.0f32, f32::max);
     let label_w = (widest + 16.0).min(rect.width() * 0.5);
-    let (x0, x1) = (rect.left() + label_w, rect.right() - 90.0);
+    let (x0, x1) = (rect.left() + label_w, rect.right() - 110.0);
     let best = bars.iter().map(|b| b.1).fold(f64::NEG_INFINITY, f64::max);
     let mut variant = 0;
     for (i, (name, val)) in bars.iter().enumerate() {

@@ -10,7 +10,7 @@ use egui_plot::{Legend, Line, MarkerShape, Plot, Points};
 use crate::app::state::{Command, Ctx, RunLog, View};
 use crate::model::Pooling;
 use crate::train::Mode;
-use crate::sampler::NeighbourhoodKind;
+use crate::sampler::{NeighbourhoodKind, PairSampling};
 use crate::train::{DeviceChoice, EndReason, LossKind, TrainCommand, TrainConfig, TrainEvent};
 
 /// A native path dialog run in the background (through `Ctx::need`), remembered by key.
@@ -277,6 +277,21 @@ impl TrainingPanel {
                 ui.horizontal(|ui| {
                     ui.selectable_value(&mut d.loss, LossKind::MaxMargin, "Max-margin").on_hover_text("max(0, z_q·z_n − z_q·z_p + Δ), the paper's");
                     ui.selectable_value(&mut d.loss, LossKind::Bpr, "BPR");
+                    ui.selectable_value(&mut d.loss, LossKind::Softmax, "Softmax")
+                        .on_hover_text("sampled softmax over the shared (and hard) negatives, scores / τ");
+                });
+                ui.end_row();
+                // Margin Δ (max-margin) is always under "More settings"; τ only matters for BPR and softmax.
+                if matches!(d.loss, LossKind::Bpr | LossKind::Softmax) {
+                    row(ui, "Temperature τ", "scores are divided by τ", |ui| {
+                        ui.add(egui::DragValue::new(&mut d.temperature).speed(0.01).range(0.01..=10.0))
+                    });
+                }
+                ui.label("Pairs").on_hover_text("how each epoch draws its positive pairs");
+                ui.horizontal(|ui| {
+                    ui.selectable_value(&mut d.pair_sampling, PairSampling::Edges, "Every edge").on_hover_text("each training edge once per epoch: big boards dominate");
+                    ui.selectable_value(&mut d.pair_sampling, PairSampling::Boards, "Uniform boards")
+                        .on_hover_text("a random board, then one of its pins (LightGCN's sampler): every board counts the same, as in recall@20");
                 });
                 ui.end_row();
                 ui.label("Curriculum");
