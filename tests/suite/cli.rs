@@ -36,3 +36,24 @@ fn bench_walks_prints_json_with_rates() {
     assert!(v["steps_per_sec"].as_f64().is_some_and(|x| x > 0.0));
     assert!(v["all_neighbourhoods_secs"].as_f64().is_some_and(|x| x > 0.0));
 }
+
+/// The measured configs in `configs/` and reports in `assets/ablations/` stay loadable as the
+/// types evolve, and say what BENCHMARKS.md says they do.
+#[test]
+fn shipped_configs_and_ablation_reports_load() {
+    use pinsage_explorer::ablation::AblationReport;
+    use pinsage_explorer::train::{LossKind, Mode, TrainConfig};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ps = TrainConfig::load(&root.join("configs/gowalla-pinsage.json")).expect("pinsage config loads");
+    ps.validate().expect("pinsage config is valid");
+    assert_eq!((ps.mode, ps.loss, ps.temperature, ps.negatives), (Mode::Pinsage, LossKind::Softmax, 0.1, 1024));
+    let lg = TrainConfig::load(&root.join("configs/gowalla-lightgcn.json")).expect("lightgcn config loads");
+    lg.validate().expect("lightgcn config is valid");
+    assert_eq!(lg.mode, Mode::Lightgcn);
+    for name in ["gowalla-h100", "default-softmax-h100", "default-paper-h100"] {
+        let r = AblationReport::load(&root.join(format!("assets/ablations/{name}.json"))).expect("report loads");
+        let recall = |n: &str| r.rows.iter().find(|row| row.name == n).map(|row| row.metrics.recall_at_20).expect(n);
+        assert!(recall("importance pooling") > recall("uniform pooling"), "{name}: importance beats uniform");
+        assert!(recall("uniform pooling") > recall("most popular"), "{name}: trained beats popularity");
+    }
+}
