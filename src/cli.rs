@@ -535,7 +535,14 @@ fn embed_cmd(run: &std::path::Path, out: Option<PathBuf>, top_k: usize, device: 
     let ids = out.with_file_name("ids.csv");
     pinsage_explorer::export::write_ids(&ids, &g)?;
     let nbrs = out.with_file_name("neighbours.csv");
-    pinsage_explorer::export::write_neighbours(&nbrs, &g, &emb, top_k)?;
+    // Pin-to-pin top-k in blocks on the run's device (the CPU's flex backend with --device cpu).
+    let (dev, _, note) = train::select_device(device);
+    if let Some(n) = note {
+        eprintln!("note: {n}");
+    }
+    let pins: Vec<u32> = (0..g.n_pins()).collect();
+    let lists = pinsage_explorer::retrieval::top_k_for_pins(&emb, &pins, top_k, 4096, &dev)?;
+    pinsage_explorer::export::write_neighbours(&nbrs, &g, &lists)?;
     println!("wrote {} ({} nodes × {}), {} and {}", out.display(), emb.n_nodes(), emb.dim, ids.display(), nbrs.display());
     Ok(())
 }

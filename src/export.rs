@@ -80,9 +80,9 @@ pub fn nearest_pins(emb: &Embeddings, k: usize) -> Vec<Vec<(u32, f32)>> {
         .collect()
 }
 
-/// Writes [`nearest_pins`] as CSV.
-pub fn write_neighbours(path: &Path, g: &Graph, emb: &Embeddings, k: usize) -> Result<(), ExportError> {
-    let all = nearest_pins(emb, k);
+/// Writes each pin's neighbour list (pin `i`'s is `all[i]`, e.g. from [`nearest_pins`] or
+/// `retrieval::top_k_for_pins`) as CSV: `pin,rank,neighbour,score,label,neighbour_label`.
+pub fn write_neighbours(path: &Path, g: &Graph, all: &[Vec<(u32, f32)>]) -> Result<(), ExportError> {
     atomically(path, |w| {
         let mut csv = csv::Writer::from_writer(w);
         csv.write_record(["pin", "rank", "neighbour", "score", "label", "neighbour_label"])?;

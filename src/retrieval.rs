@@ -1,5 +1,5 @@
-//! Top-k retrieval on the device: boards × all pins by dot product in blocks, training pins
-//! masked, `topk` on the device, only the winners read back.
+//! Top-k retrieval on the device: boards (or pins) × all pins by dot product in blocks, training
+//! pins (or the query pin itself) masked, `topk` on the device, only the winners read back.
 
 use burn::prelude::*;
 use burn::tensor::IndexingUpdateOp;
@@ -35,6 +35,38 @@ pub fn top_k_for_boards(emb: &Embeddings, g: &Graph, boards: &[u32], k: usize, b
         let (_, idx) = scores.topk_with_indices(k, 1);
         let flat: Vec<i64> = idx.try_into_vec_as::<i64>().map_err(|e| InferError(format!("reading top-k back: {e:?}")))?;
         out.extend(flat.chunks(k).map(|r| r.iter().map(|&p| p as u32).collect()));
+    }
+    Ok(out)
+}
+
+/// The top `k` pins of every pin in `pins` (the pin itself excluded), best first, with their scores,
+/// computed on `device` `block` pins at a time.
+pub fn top_k_for_pins(emb: &Embeddings, pins: &[u32], k: usize, block: usize, device: &Device) -> Result<Vec<Vec<(u32, f32)>>, InferError> {
+    let device = device.clone().without_autodiff();
+    let (n_pins, d) = (emb.n_pins, emb.dim);
+    let pins_t = Tensor::<2>::from_data(TensorData::new(emb.pins().to_vec(), [n_pins, d]), &device).transpose();
+    let k = k.min(n_pins.saturating_sub(1));
+    let mut out = Vec::with_capacity(pins.len());
+    if k == 0 {
+        out.resize(pins.len(), Vec::new());
+        return Ok(out);
+    }
+    for chunk in pins.chunks(block.max(1)) {
+        let b = chunk.len();
+        let mut q = Vec::with_capacity(b * d);
+        let mut own = Vec::with_capacity(b);
+        for (row, &pin) in chunk.iter().enumerate() {
+            q.extend_from_slice(emb.row(pin));
+            own.push((row * n_pins) as i64 + pin as i64);
+        }
+        let queries = Tensor::<2>::from_data(TensorData::new(q, [b, d]), &device);
+        let idx = Tensor::<1, Int>::from_data(TensorData::new(own, [b]), &device);
+        let penalty = Tensor::<1>::full([b], -1.0e9, &device);
+        let scores = queries.matmul(pins_t.clone()).reshape([b * n_pins]).scatter(0, idx, penalty, IndexingUpdateOp::Add).reshape([b, n_pins]);
+        let (values, idx) = scores.topk_with_indices(k, 1);
+        let idx: Vec<i64> = idx.try_into_vec_as::<i64>().map_err(|e| InferError(format!("reading top-k back: {e:?}")))?;
+        let values: Vec<f32> = values.try_into_vec_as::<f32>().map_err(|e| InferError(format!("reading top-k back: {e:?}")))?;
+        out.extend(idx.chunks(k).zip(values.chunks(k)).map(|(i, v)| i.iter().zip(v).map(|(&p, &s)| (p as u32, s)).collect()));
     }
     Ok(out)
 }

@@ -77,3 +77,27 @@ fn device_retrieval_matches_the_cpu_ranking() {
     assert_eq!(m_dev, m_cpu);
     assert!((r_dev - r_cpu).abs() < 1e-12 && (n_dev - n_cpu).abs() < 1e-12, "{r_dev} {r_cpu} {n_dev} {n_cpu}");
 }
+
+#[test]
+fn device_pin_neighbours_match_the_cpu_ones() {
+    use pinsage_explorer::export::nearest_pins;
+    use pinsage_explorer::infer::Embeddings;
+    use pinsage_explorer::retrieval::top_k_for_pins;
+    use rand::{RngExt, SeedableRng};
+    let g = generate(&SyntheticConfig::default());
+    let n = (g.n_pins() + g.n_boards()) as usize;
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(9);
+    let emb = Embeddings { dim: 8, n_pins: g.n_pins() as usize, data: (0..n * 8).map(|_| rng.random::<f32>() - 0.5).collect() };
+    let pins: Vec<u32> = (0..g.n_pins()).collect();
+    // Blocks of 13 pins exercise the blocking and the self-mask offsets.
+    let device = top_k_for_pins(&emb, &pins, 10, 13, &Device::flex()).unwrap();
+    let cpu = nearest_pins(&emb, 10);
+    assert_eq!(device.len(), pins.len());
+    for (p, (d, c)) in device.iter().zip(&cpu).enumerate() {
+        assert!(d.iter().all(|&(q, _)| q != p as u32), "pin {p} is not its own neighbour");
+        assert_eq!(d.iter().map(|x| x.0).collect::<Vec<_>>(), c.iter().map(|x| x.0).collect::<Vec<_>>(), "pin {p}");
+        for ((_, a), (_, b)) in d.iter().zip(c) {
+            assert!((a - b).abs() < 1e-5, "pin {p}: score {a} vs {b}");
+        }
+    }
+}
