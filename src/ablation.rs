@@ -32,10 +32,23 @@ pub struct AblationReport {
     pub rows: Vec<AblationRow>,
 }
 
+/// Reports measured for BENCHMARKS.md, built into the binary so the Results view can show them
+/// without files: (name, JSON).
+pub const MEASURED: [(&str, &str); 3] = [
+    ("Gowalla · H100", include_str!("../assets/ablations/gowalla-h100.json")),
+    ("default · softmax · H100", include_str!("../assets/ablations/default-softmax-h100.json")),
+    ("default · paper loss · H100", include_str!("../assets/ablations/default-paper-h100.json")),
+];
+
 impl AblationReport {
     pub fn load(path: &Path) -> Result<AblationReport, TrainError> {
         let text = std::fs::read_to_string(path).map_err(|e| TrainError::Io(format!("{}: {e}", path.display())))?;
-        serde_json::from_str(&text).map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses a report's JSON; `source` names it in errors.
+    pub fn parse(text: &str, source: &str) -> Result<AblationReport, TrainError> {
+        serde_json::from_str(text).map_err(|e| TrainError::Config(format!("{source}: {e}")))
     }
 }
 

@@ -412,5 +412,27 @@ fn views_render_with_a_trained_model() {
     let trained_rows = report.rows.iter().filter(|r| r.config.is_some()).count();
     assert_eq!(h.get_all_by_label("Config").count(), trained_rows);
     h.get_all_by_label("Config").last().unwrap().click();
+    render(&mut h, "results-own");
+    // The README shows the measured Gowalla table with the curriculum run's config open.
+    h.get_by_label("Gowalla · H100").click();
+    wait_for(&mut h, "the measured bars", |a| a.panels.results.drawn.first().is_some_and(|d| d.1.len() == 4));
+    h.get_all_by_label("Config").last().unwrap().click();
     render(&mut h, "results");
+}
+
+#[test]
+fn measured_reports_open_from_the_results_view() {
+    let mut h = harness(View::Results, false);
+    h.step();
+    h.get_by_label("Gowalla · H100").click();
+    wait_for(&mut h, "the measured bars", |a| !a.panels.results.drawn.is_empty());
+    let expected = AblationReport::parse(pinsage_explorer::ablation::MEASURED[0].1, "gowalla").unwrap();
+    let (title, bars) = h.state().panels.results.drawn[0].clone();
+    assert_eq!(title, "recall@20");
+    let names: Vec<&str> = bars.iter().map(|b| b.0.as_str()).collect();
+    assert_eq!(names, expected.rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>());
+    for (b, r) in bars.iter().zip(&expected.rows) {
+        assert!((b.1 - r.metrics.recall_at_20).abs() < 1e-12, "{}: bar {} vs report {}", r.name, b.1, r.metrics.recall_at_20);
+    }
+    assert!(h.state().panels.results.path.is_empty(), "the file path is cleared for a built-in report");
 }

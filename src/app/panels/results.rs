@@ -83,12 +83,25 @@ impl ResultsPanel {
                 self.picker.open(ctx, "results", 0, "An ablation report (ablation.json)", false);
             }
         });
+        ui.horizontal_wrapped(|ui| {
+            ui.weak("Measured:");
+            for (name, text) in crate::ablation::MEASURED {
+                if ui.small_button(name).on_hover_text("A report measured for BENCHMARKS.md, built into the app").clicked() {
+                    self.loads += 1;
+                    let key = format!("results:measured:{name}:{}", self.loads);
+                    let _ = ctx.need::<AblationReport>(&key, move || AblationReport::parse(text, name).map_err(|e| e.to_string()));
+                    self.key = Some(key);
+                    self.config_row = None;
+                    self.path.clear();
+                }
+            }
+        });
         let Some(key) = self.key.clone() else {
             self.drawn.clear();
             ui.add_space(12.0);
             ui.label("No report loaded. Measure one with");
-            ui.code("pinsage ablate --out runs/ablation   # writes runs/ablation/ablation.json");
-            ui.label("then open its ablation.json here.");
+            ui.code("pinsage ablate --data default --out ablation.json");
+            ui.label("then open that file here, or show one of the measured reports above.");
             return;
         };
         let Some(report) = ctx.state.result::<AblationReport>(&key) else {
