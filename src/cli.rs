@@ -490,7 +490,8 @@ fn metrics_line(m: &Metrics) -> String {
 }
 
 /// Loads a run's graph, model and neighbourhoods, and embeds every node.
-fn load_run(run: &std::path::Path, device: DeviceChoice) -> anyhow::Result<(Graph, TrainConfig, pinsage_explorer::infer::Embeddings)> {
+/// A run's graph, config and embeddings, and the device they were computed on.
+fn load_run(run: &std::path::Path, device: DeviceChoice) -> anyhow::Result<(Graph, TrainConfig, pinsage_explorer::infer::Embeddings, burn::prelude::Device)> {
     let cfg = TrainConfig::load(&run.join("config.json"))?;
     let g = load_data(&cfg.data, Format::Auto).with_context(|| format!("loading the run's graph `{}`", cfg.data))?;
     let (dev, _, note) = train::select_device(device);
@@ -498,11 +499,11 @@ fn load_run(run: &std::path::Path, device: DeviceChoice) -> anyhow::Result<(Grap
         eprintln!("note: {n}");
     }
     let (cfg, emb) = train::run_embeddings(run, &g, &dev)?;
-    Ok((g, cfg, emb))
+    Ok((g, cfg, emb, dev))
 }
 
 fn eval_cmd(run: &std::path::Path, baselines: bool, device: DeviceChoice, json: bool) -> anyhow::Result<()> {
-    let (g, cfg, emb) = load_run(run, device)?;
+    let (g, cfg, emb, _) = load_run(run, device)?;
     let mut results: Vec<(String, Metrics)> = vec![("pinsage".into(), evaluate(&g, &EmbeddingScorer { emb: &emb }, 10, 20_000, cfg.seed))];
     if baselines {
         results.push(("most_popular".into(), evaluate(&g, &PopularityScorer::new(&g), 10, 20_000, cfg.seed)));
@@ -529,17 +530,13 @@ fn eval_cmd(run: &std::path::Path, baselines: bool, device: DeviceChoice, json: 
 }
 
 fn embed_cmd(run: &std::path::Path, out: Option<PathBuf>, top_k: usize, device: DeviceChoice) -> anyhow::Result<()> {
-    let (g, _cfg, emb) = load_run(run, device)?;
+    let (g, _cfg, emb, dev) = load_run(run, device)?;
     let out = out.unwrap_or_else(|| run.join("embeddings.npy"));
     pinsage_explorer::export::write_npy(&out, &emb)?;
     let ids = out.with_file_name("ids.csv");
     pinsage_explorer::export::write_ids(&ids, &g)?;
     let nbrs = out.with_file_name("neighbours.csv");
     // Pin-to-pin top-k in blocks on the run's device (the CPU's flex backend with --device cpu).
-    let (dev, _, note) = train::select_device(device);
-    if let Some(n) = note {
-        eprintln!("note: {n}");
-    }
     let pins: Vec<u32> = (0..g.n_pins()).collect();
     let lists = pinsage_explorer::retrieval::top_k_for_pins(&emb, &pins, top_k, 4096, &dev)?;
     pinsage_explorer::export::write_neighbours(&nbrs, &g, &lists)?;

@@ -11,61 +11,58 @@ use crate::infer::{Embeddings, InferError};
 /// The top `k` pins of every board (training pins excluded), best first, computed on `device`
 /// `block` boards at a time.
 pub fn top_k_for_boards(emb: &Embeddings, g: &Graph, boards: &[u32], k: usize, block: usize, device: &Device) -> Result<Vec<Vec<u32>>, InferError> {
-    let device = device.clone().without_autodiff();
+    let queries: Vec<u32> = boards.iter().map(|&b| emb.n_pins as u32 + b).collect();
+    let ranked = top_k_blocks(emb, &queries, k, block, device, |node, masked| masked.extend_from_slice(g.pins_of(node - emb.n_pins as u32)))?;
+    Ok(ranked.into_iter().map(|list| list.into_iter().map(|(p, _)| p).collect()).collect())
+}
+
+/// The top `k` pins of every pin in `pins` (the pin itself excluded), best first, with their scores,
+/// computed on `device` `block` pins at a time.
+pub fn top_k_for_pins(emb: &Embeddings, pins: &[u32], k: usize, block: usize, device: &Device) -> Result<Vec<Vec<(u32, f32)>>, InferError> {
+    top_k_blocks(emb, pins, k.min(emb.n_pins.saturating_sub(1)), block, device, |pin, masked| masked.push(pin))
+}
+
+/// The top `k` pins by dot product for each query node, `block` queries at a time: one matmul
+/// against all pins, the pins `mask(query, &mut out)` names pushed to −10⁹, `topk` on the device,
+/// only the winners and their scores read back.
+fn top_k_blocks(
+    emb: &Embeddings,
+    queries: &[u32],
+    k: usize,
+    block: usize,
+    device: &Device,
+    mask: impl Fn(u32, &mut Vec<u32>),
+) -> Result<Vec<Vec<(u32, f32)>>, InferError> {
     let (n_pins, d) = (emb.n_pins, emb.dim);
-    let pins_t = Tensor::<2>::from_data(TensorData::new(emb.pins().to_vec(), [n_pins, d]), &device).transpose();
     let k = k.min(n_pins);
-    let mut out = Vec::with_capacity(boards.len());
-    for chunk in boards.chunks(block.max(1)) {
+    if k == 0 {
+        return Ok(vec![Vec::new(); queries.len()]);
+    }
+    let device = device.clone().without_autodiff();
+    let pins_t = Tensor::<2>::from_data(TensorData::new(emb.pins().to_vec(), [n_pins, d]), &device).transpose();
+    let read = |e| InferError(format!("reading top-k back: {e:?}"));
+    let mut out = Vec::with_capacity(queries.len());
+    let mut masked_pins = Vec::new();
+    for chunk in queries.chunks(block.max(1)) {
         let b = chunk.len();
         let mut q = Vec::with_capacity(b * d);
         let mut masked = Vec::new();
-        for (row, &board) in chunk.iter().enumerate() {
-            q.extend_from_slice(emb.row(n_pins as u32 + board));
-            masked.extend(g.pins_of(board).iter().map(|&p| (row * n_pins) as i64 + p as i64));
+        for (row, &node) in chunk.iter().enumerate() {
+            q.extend_from_slice(emb.row(node));
+            masked_pins.clear();
+            mask(node, &mut masked_pins);
+            masked.extend(masked_pins.iter().map(|&p| (row * n_pins) as i64 + p as i64));
         }
-        let queries = Tensor::<2>::from_data(TensorData::new(q, [b, d]), &device);
-        let mut scores = queries.matmul(pins_t.clone());
+        let mut scores = Tensor::<2>::from_data(TensorData::new(q, [b, d]), &device).matmul(pins_t.clone());
         if !masked.is_empty() {
             let m = masked.len();
             let idx = Tensor::<1, Int>::from_data(TensorData::new(masked, [m]), &device);
             let penalty = Tensor::<1>::full([m], -1.0e9, &device);
             scores = scores.reshape([b * n_pins]).scatter(0, idx, penalty, IndexingUpdateOp::Add).reshape([b, n_pins]);
         }
-        let (_, idx) = scores.topk_with_indices(k, 1);
-        let flat: Vec<i64> = idx.try_into_vec_as::<i64>().map_err(|e| InferError(format!("reading top-k back: {e:?}")))?;
-        out.extend(flat.chunks(k).map(|r| r.iter().map(|&p| p as u32).collect()));
-    }
-    Ok(out)
-}
-
-/// The top `k` pins of every pin in `pins` (the pin itself excluded), best first, with their scores,
-/// computed on `device` `block` pins at a time.
-pub fn top_k_for_pins(emb: &Embeddings, pins: &[u32], k: usize, block: usize, device: &Device) -> Result<Vec<Vec<(u32, f32)>>, InferError> {
-    let device = device.clone().without_autodiff();
-    let (n_pins, d) = (emb.n_pins, emb.dim);
-    let pins_t = Tensor::<2>::from_data(TensorData::new(emb.pins().to_vec(), [n_pins, d]), &device).transpose();
-    let k = k.min(n_pins.saturating_sub(1));
-    let mut out = Vec::with_capacity(pins.len());
-    if k == 0 {
-        out.resize(pins.len(), Vec::new());
-        return Ok(out);
-    }
-    for chunk in pins.chunks(block.max(1)) {
-        let b = chunk.len();
-        let mut q = Vec::with_capacity(b * d);
-        let mut own = Vec::with_capacity(b);
-        for (row, &pin) in chunk.iter().enumerate() {
-            q.extend_from_slice(emb.row(pin));
-            own.push((row * n_pins) as i64 + pin as i64);
-        }
-        let queries = Tensor::<2>::from_data(TensorData::new(q, [b, d]), &device);
-        let idx = Tensor::<1, Int>::from_data(TensorData::new(own, [b]), &device);
-        let penalty = Tensor::<1>::full([b], -1.0e9, &device);
-        let scores = queries.matmul(pins_t.clone()).reshape([b * n_pins]).scatter(0, idx, penalty, IndexingUpdateOp::Add).reshape([b, n_pins]);
         let (values, idx) = scores.topk_with_indices(k, 1);
-        let idx: Vec<i64> = idx.try_into_vec_as::<i64>().map_err(|e| InferError(format!("reading top-k back: {e:?}")))?;
-        let values: Vec<f32> = values.try_into_vec_as::<f32>().map_err(|e| InferError(format!("reading top-k back: {e:?}")))?;
+        let idx: Vec<i64> = idx.try_into_vec_as::<i64>().map_err(read)?;
+        let values: Vec<f32> = values.try_into_vec_as::<f32>().map_err(read)?;
         out.extend(idx.chunks(k).zip(values.chunks(k)).map(|(i, v)| i.iter().zip(v).map(|(&p, &s)| (p as u32, s)).collect()));
     }
     Ok(out)

@@ -362,11 +362,12 @@ pub fn make_batch(
 /// board. Shuffled; deterministic for (seed, epoch).
 pub fn epoch_pairs(g: &Graph, sampling: PairSampling, board_query_share: f32, seed: u64, epoch: usize) -> Vec<(u32, u32)> {
     let mut rng = SmallRng::seed_from_u64(seed ^ (epoch as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407));
-    let threshold = (board_query_share.clamp(0.0, 1.0) as f64 * u32::MAX as f64) as u32;
+    // Out of 2³² so that a share of 1 (LightGCN, board-only runs) never draws a pin–pin pair.
+    let threshold = (board_query_share.clamp(0.0, 1.0) as f64 * 4_294_967_296.0) as u64;
     let mut pairs = Vec::with_capacity(g.n_edges());
     let mut push = |rng: &mut SmallRng, b: u32, p: u32| {
         let pins = g.pins_of(b);
-        if pins.len() < 2 || rng.next_u32() < threshold {
+        if pins.len() < 2 || u64::from(rng.next_u32()) < threshold {
             pairs.push((g.n_pins() + b, p));
         } else {
             let mut q = pins[rng.random_range(0..pins.len())];

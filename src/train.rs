@@ -566,34 +566,28 @@ pub fn rows_loss(z: Tensor<2>, rows: &LossRows, kind: LossKind, margin: f32, tem
     let b = rows.queries.dims()[0];
     let pos = (q.clone() * p).sum_dim(1); // [b, 1]
     let neg = q.clone().matmul(n.transpose()); // [b, r]
-    let pair_loss = |diff: Tensor<2>| match kind {
-        // diff = s_neg − s_pos
-        LossKind::MaxMargin => relu(diff + margin).mean(),
-        LossKind::Bpr | LossKind::Softmax => (-log_sigmoid(-diff / temperature)).mean(),
-    };
-    if kind == LossKind::Softmax {
-        // logits [b, 1 + r (+ h)]: the positive in column 0.
-        let mut cols = vec![pos, neg];
-        if rows.hard_per_query > 0 {
-            let h = rows.hard_per_query;
-            let hard = gather_rows(z, rows.hard.clone());
-            let d = hard.dims()[1];
-            cols.push((q.reshape([b, 1, d]) * hard.reshape([b, h, d])).sum_dim(2).reshape([b, h]));
-        }
-        let logits = Tensor::cat(cols, 1) / temperature;
-        let log_p = burn::tensor::activation::log_softmax(logits, 1);
-        return -log_p.narrow(1, 0, 1).mean();
-    }
-    let mut loss = pair_loss(neg - pos.clone());
-    if rows.hard_per_query > 0 {
+    // [b, h]: each query against its own hard negatives.
+    let hard = (rows.hard_per_query > 0).then(|| {
         let h = rows.hard_per_query;
         let hard = gather_rows(z, rows.hard.clone());
         let d = hard.dims()[1];
-        let hard = hard.reshape([b, h, d]);
-        let s_hard = (q.reshape([b, 1, d]) * hard).sum_dim(2).reshape([b, h]);
-        loss = loss + pair_loss(s_hard - pos);
+        (q.reshape([b, 1, d]) * hard.reshape([b, h, d])).sum_dim(2).reshape([b, h])
+    });
+    if kind == LossKind::Softmax {
+        // logits [b, 1 + r (+ h)]: the positive in column 0.
+        let logits = Tensor::cat([pos, neg].into_iter().chain(hard).collect(), 1) / temperature;
+        return -burn::tensor::activation::log_softmax(logits, 1).narrow(1, 0, 1).mean();
     }
-    loss
+    // diff = s_neg − s_pos
+    let pair_loss = |diff: Tensor<2>| match kind {
+        LossKind::MaxMargin => relu(diff + margin).mean(),
+        LossKind::Bpr | LossKind::Softmax => (-log_sigmoid(-diff / temperature)).mean(), // softmax returned above
+    };
+    let loss = pair_loss(neg - pos.clone());
+    match hard {
+        Some(s_hard) => loss + pair_loss(s_hard - pos),
+        None => loss,
+    }
 }
 
 /// Samples one epoch's batches on `threads` CPU workers into a bounded queue. Each batch's content
@@ -889,8 +883,6 @@ fn run_lightgcn(
     let mut optim = AdamConfig::new().init();
     let steps_per_epoch = g.n_edges().div_ceil(cfg.batch_size);
     sink.emit(started_event(g, cfg, start_epoch, device_name));
-    let mut edges: Vec<(u32, u32)> = (0..g.n_boards()).flat_map(|b| g.pins_of(b).iter().map(move |&p| (b, p))).collect();
-    let boards_with_pins: Vec<u32> = (0..g.n_boards()).filter(|&b| !g.pins_of(b).is_empty()).collect();
     let started = Instant::now();
     let mut epochs_done = start_epoch - 1;
     let mut last_metrics = None;
@@ -899,38 +891,24 @@ fn run_lightgcn(
     let n_pins = g.n_pins();
     for epoch in start_epoch..=cfg.epochs {
         let mut rng = SmallRng::seed_from_u64(cfg.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        match cfg.pair_sampling {
-            PairSampling::Edges => {
-                for i in (1..edges.len()).rev() {
-                    let j = rng.random_range(0..=i);
-                    edges.swap(i, j);
-                }
-            }
-            PairSampling::Boards => {
-                // As many draws as edges: a uniformly drawn board, then one of its pins.
-                for e in edges.iter_mut() {
-                    let b = boards_with_pins[rng.random_range(0..boards_with_pins.len())];
-                    let pins = g.pins_of(b);
-                    *e = (b, pins[rng.random_range(0..pins.len())]);
-                }
-            }
-        }
+        // (board node, pin) pairs: every board is the query (share 1).
+        let pairs = epoch_pairs(g, cfg.pair_sampling, 1.0, cfg.seed, epoch);
         let epoch_start = Instant::now();
         let mut meter = LossMeter::new(cfg.log_every_steps);
         let mut steps_done = 0;
-        for (step, chunk) in edges.chunks(cfg.batch_size).enumerate() {
+        for (step, chunk) in pairs.chunks(cfg.batch_size).enumerate() {
             if handle_commands(cmds, sink) {
                 stopped = true;
                 break;
             }
             let (mut bs, mut ps, mut ns) = (Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()));
             for &(b, p) in chunk {
-                let pins = g.pins_of(b);
+                let pins = g.pins_of(b - n_pins);
                 let mut n = rng.random_range(0..n_pins);
                 while pins.binary_search(&n).is_ok() {
                     n = rng.random_range(0..n_pins);
                 }
-                bs.push(n_pins + b);
+                bs.push(b);
                 ps.push(p);
                 ns.push(n);
             }

@@ -146,24 +146,11 @@ impl MapPanel {
         };
         self.shown = lists.map(|l| (l.pin, l.model.iter().map(|x| x.0).collect(), l.visual.iter().map(|x| x.0).collect()));
 
-        // Two fixed columns, each clipped to its own rect: the map and its legend on the left, the
-        // search and neighbour lists on the right (an egui side panel nested in the view let the
-        // legend and canvas spill under the lists on some frames).
-        let full = ui.available_rect_before_wrap();
-        let side_w = 340.0_f32.min(full.width() * 0.4);
-        let gap = ui.spacing().item_spacing.x;
-        let side_rect = egui::Rect::from_min_max(egui::pos2(full.max.x - side_w, full.min.y), full.max);
-        let main_rect = egui::Rect::from_min_max(full.min, egui::pos2(side_rect.min.x - 2.0 * gap, full.max.y));
-        ui.scope_builder(egui::UiBuilder::new().max_rect(main_rect), |ui| {
-            ui.set_clip_rect(main_rect.intersect(ui.clip_rect()));
-            self.main_ui(ui, ctx, &g, data, lists, emb.is_some());
+        let side = egui::Panel::right("map_side").resizable(true).default_size(330.0).show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| self.side_ui(ui, ctx, &g, lists, emb.is_some()));
         });
-        ui.painter().vline(side_rect.min.x - gap, full.y_range(), ui.visuals().widgets.noninteractive.bg_stroke);
-        ui.scope_builder(egui::UiBuilder::new().max_rect(side_rect), |ui| {
-            ui.set_clip_rect(side_rect.intersect(ui.clip_rect()));
-            egui::ScrollArea::vertical().id_salt("map_side").show(ui, |ui| self.side_ui(ui, ctx, &g, lists, emb.is_some()));
-        });
-        ui.advance_cursor_after_rect(full);
+        let rest = super::rect_left_of(ui, side.response.rect);
+        ui.scope_builder(egui::UiBuilder::new().max_rect(rest), |ui| self.main_ui(ui, ctx, &g, data, lists, emb.is_some()));
     }
 
     /// Everything left of the side panel: the title row, the legend and the canvas.

@@ -15,6 +15,15 @@ use eframe::egui;
 use super::state::{AppState, Ctx, View};
 use super::ui::PinSearch;
 
+/// The rest of `ui`'s space, strictly left of a right-hand `Panel` just shown in it (at
+/// `panel`). A panel nested in a view only moves the cursor, so wide content laid out after it
+/// could still spill under it; lay that content out in this rect instead.
+pub fn rect_left_of(ui: &egui::Ui, panel: egui::Rect) -> egui::Rect {
+    let mut rest = ui.available_rect_before_wrap();
+    rest.max.x = rest.max.x.min(panel.min.x - ui.spacing().item_spacing.x);
+    rest
+}
+
 /// Every view's state.
 #[derive(Default)]
 pub struct Panels {

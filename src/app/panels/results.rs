@@ -52,11 +52,17 @@ fn default_path(ctx: &Ctx) -> String {
 }
 
 impl ResultsPanel {
+    /// Reads the report in the path field.
     fn load(&mut self, ctx: &mut Ctx) {
-        self.loads += 1;
         let path = PathBuf::from(self.path.trim());
-        let key = format!("results:ablation:{}:{}", path.display(), self.loads);
-        let _ = ctx.need::<AblationReport>(&key, move || AblationReport::load(&path).map_err(|e| e.to_string()));
+        self.show(ctx, format!("ablation:{}", path.display()), move || AblationReport::load(&path));
+    }
+
+    /// Shows the report `read` gives (read in the background; `what` names it in the cache key).
+    fn show(&mut self, ctx: &mut Ctx, what: String, read: impl FnOnce() -> Result<AblationReport, crate::train::TrainError> + Send + 'static) {
+        self.loads += 1;
+        let key = format!("results:{what}:{}", self.loads);
+        let _ = ctx.need::<AblationReport>(&key, move || read().map_err(|e| e.to_string()));
         self.key = Some(key);
         self.config_row = None;
     }
@@ -87,11 +93,7 @@ impl ResultsPanel {
             ui.weak("Measured:");
             for (name, text) in crate::ablation::MEASURED {
                 if ui.small_button(name).on_hover_text("A report measured for BENCHMARKS.md, built into the app").clicked() {
-                    self.loads += 1;
-                    let key = format!("results:measured:{name}:{}", self.loads);
-                    let _ = ctx.need::<AblationReport>(&key, move || AblationReport::parse(text, name).map_err(|e| e.to_string()));
-                    self.key = Some(key);
-                    self.config_row = None;
+                    self.show(ctx, format!("measured:{name}"), move || AblationReport::parse(text, name));
                     self.path.clear();
                 }
             }
@@ -124,57 +126,54 @@ impl ResultsPanel {
             if report.device.is_empty() { "device not recorded" } else { &report.device },
             report.rows.first().map_or(0, |r| r.metrics.hit_k)
         ));
-        let mut side_left = None;
-        if let Some(i) = self.config_row.filter(|&i| i < report.rows.len()) {
-            let side = egui::Panel::right("results_config").resizable(true).default_size(320.0).show(ui, |ui| self.config_ui(ui, &report.rows[i]));
-            side_left = Some(side.response.rect.min.x);
-        }
-        // Lay the charts out strictly left of the config panel.
-        let mut rest = ui.available_rect_before_wrap();
-        if let Some(x) = side_left {
-            rest.max.x = rest.max.x.min(x - ui.spacing().item_spacing.x);
-        }
+        let rest = match self.config_row.filter(|&i| i < report.rows.len()) {
+            Some(i) => {
+                let side = egui::Panel::right("results_config").resizable(true).default_size(320.0).show(ui, |ui| self.config_ui(ui, &report.rows[i]));
+                super::rect_left_of(ui, side.response.rect)
+            }
+            None => ui.available_rect_before_wrap(),
+        };
         ui.scope_builder(egui::UiBuilder::new().max_rect(rest), |ui| {
-        egui::ScrollArea::vertical().show(ui, |ui| {
-            self.drawn.clear();
-            let w = (ui.available_width() - 16.0) / 2.0;
-            let bar_h = 22.0;
-            let chart_h = 30.0 + report.rows.len() as f32 * bar_h;
-            egui::Grid::new("results_bars").num_columns(2).spacing([16.0, 16.0]).show(ui, |ui| {
-                for m in 0..METRICS.len() {
-                    let b = bars(report, m);
-                    chart_ui(ui, METRICS[m].0, METRICS[m].1, &b, egui::vec2(w, chart_h));
-                    self.drawn.push((METRICS[m].0.to_string(), b));
-                    if m % 2 == 1 {
-                        ui.end_row();
-                    }
-                }
-            });
-            ui.add_space(8.0);
-            ui.heading("Table");
-            egui::Grid::new("results_table").num_columns(8).striped(true).spacing([14.0, 4.0]).show(ui, |ui| {
-                for h in ["method", "recall@20", "ndcg@20", "hit rate", "MRR", "MRR (scaled)", "training", "config"] {
-                    ui.strong(h);
-                }
-                ui.end_row();
-                for (i, r) in report.rows.iter().enumerate() {
-                    ui.label(&r.name);
-                    for v in [r.metrics.recall_at_20, r.metrics.ndcg_at_20, r.metrics.hit_rate, r.metrics.mrr, r.metrics.mrr_scaled] {
-                        ui.monospace(format!("{v:.4}"));
-                    }
-                    ui.label(if r.config.is_some() { crate::app::panels::training::format_secs(r.train_secs) } else { "—".into() });
-                    if r.config.is_some() {
-                        let open = self.config_row == Some(i);
-                        if ui.selectable_label(open, "Config").on_hover_text(format!("Show the training config of “{}”", r.name)).clicked() {
-                            self.config_row = if open { None } else { Some(i) };
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                self.drawn.clear();
+                let w = (ui.available_width() - 16.0) / 2.0;
+                let bar_h = 22.0;
+                let chart_h = 30.0 + report.rows.len() as f32 * bar_h;
+                egui::Grid::new("results_bars").num_columns(2).spacing([16.0, 16.0]).show(ui, |ui| {
+                    for m in 0..METRICS.len() {
+                        let b = bars(report, m);
+                        chart_ui(ui, METRICS[m].0, METRICS[m].1, &b, egui::vec2(w, chart_h));
+                        self.drawn.push((METRICS[m].0.to_string(), b));
+                        if m % 2 == 1 {
+                            ui.end_row();
                         }
-                    } else {
-                        ui.weak("baseline");
+                    }
+                });
+                ui.add_space(8.0);
+                ui.heading("Table");
+                egui::Grid::new("results_table").num_columns(8).striped(true).spacing([14.0, 4.0]).show(ui, |ui| {
+                    for h in ["method", "recall@20", "ndcg@20", "hit rate", "MRR", "MRR (scaled)", "training", "config"] {
+                        ui.strong(h);
                     }
                     ui.end_row();
-                }
+                    for (i, r) in report.rows.iter().enumerate() {
+                        ui.label(&r.name);
+                        for v in [r.metrics.recall_at_20, r.metrics.ndcg_at_20, r.metrics.hit_rate, r.metrics.mrr, r.metrics.mrr_scaled] {
+                            ui.monospace(format!("{v:.4}"));
+                        }
+                        ui.label(if r.config.is_some() { crate::app::panels::training::format_secs(r.train_secs) } else { "—".into() });
+                        if r.config.is_some() {
+                            let open = self.config_row == Some(i);
+                            if ui.selectable_label(open, "Config").on_hover_text(format!("Show the training config of “{}”", r.name)).clicked() {
+                                self.config_row = if open { None } else { Some(i) };
+                            }
+                        } else {
+                            ui.weak("baseline");
+                        }
+                        ui.end_row();
+                    }
+                });
             });
-        });
         });
     }
 
