@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::activation::{log_sigmoid, relu};
 use crossbeam_channel::{Receiver, Sender, bounded};
@@ -90,6 +90,9 @@ pub struct TrainConfig {
     /// BPR and softmax: scores are divided by this (cosine scores live in [-1, 1]; 1 leaves them as they are).
     pub temperature: f32,
     pub learning_rate: f64,
+    /// Adam's ε, added to √v. PyTorch's and TensorFlow's 1e-8, not Burn's 1e-5: with Burn's, the
+    /// rarely sampled embedding rows (tiny gradients) learn several times slower.
+    pub adam_epsilon: f32,
     /// Share of positive pairs whose query is a board (the rest are pin–pin, the paper's).
     pub board_query_share: f32,
     /// How each epoch draws its positive pairs (LightGCN runs use the same choice).
@@ -130,6 +133,7 @@ impl Default for TrainConfig {
             margin: 0.1,
             temperature: 1.0,
             learning_rate: 1e-3,
+            adam_epsilon: 1e-8,
             board_query_share: 0.5,
             pair_sampling: PairSampling::Edges,
             hard_negatives: true,
@@ -162,6 +166,9 @@ impl TrainConfig {
         }
         if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
             return err("learning_rate", "must be a positive number");
+        }
+        if !(self.adam_epsilon > 0.0 && self.adam_epsilon.is_finite()) {
+            return err("adam_epsilon", "must be a positive number");
         }
         if !(self.margin >= 0.0 && self.margin.is_finite()) {
             return err("margin", "must be ≥ 0");
@@ -461,13 +468,29 @@ impl LossMeter {
     }
 }
 
-/// Writes the epoch's checkpoint and progress atomically and reports it.
-fn checkpoint<M: Module>(model: &M, dir: &Path, epochs_done: usize, sink: &mut EventSink) -> Result<(), TrainError> {
+/// Writes the epoch's checkpoint (model and Adam's moments) and progress atomically and reports it.
+fn checkpoint<M: Module>(model: &M, optim: &ModuleOptimizer, dir: &Path, epochs_done: usize, sink: &mut EventSink) -> Result<(), TrainError> {
     let path = save_model(model, dir, "checkpoint")?;
+    let optim_path = dir.join("optimizer.bpk");
+    let tmp = dir.join("optimizer.bpk.tmp");
+    optim.save(&tmp).map_err(|e| TrainError::Io(format!("{}: {e:?}", tmp.display())))?;
+    std::fs::rename(&tmp, &optim_path).map_err(|e| TrainError::Io(format!("{}: {e}", optim_path.display())))?;
     let state = serde_json::to_string(&RunState { epochs_done }).map_err(|e| TrainError::Config(e.to_string()))?;
     write_atomic(&dir.join("state.json"), state.as_bytes())?;
     sink.emit(TrainEvent::Checkpoint { epoch: epochs_done, path: path.display().to_string() });
     Ok(())
+}
+
+/// The model and optimizer a run starts from: fresh, or on `resume` the last checkpoint with
+/// Adam's moments (a checkpoint written before they were saved resumes with fresh moments).
+fn start_state<M: Module>(model: M, cfg: &TrainConfig, resume_from: Option<&Path>) -> Result<(M, ModuleOptimizer), TrainError> {
+    let optim = AdamConfig::new().with_epsilon(cfg.adam_epsilon).init();
+    let Some(dir) = resume_from else { return Ok((model, optim)) };
+    let path = dir.join("checkpoint.bpk");
+    let model = model.try_load_file(&path).map_err(|e| TrainError::Io(format!("{}: {e:?}", path.display())))?;
+    let optim_path = dir.join("optimizer.bpk");
+    let optim = if optim_path.is_file() { optim.load(&optim_path).map_err(|e| TrainError::Io(format!("{}: {e:?}", optim_path.display())))? } else { optim };
+    Ok((model, optim))
 }
 
 /// The saved model of a run folder: the final `model.bpk`, else the last `checkpoint.bpk`.
@@ -711,15 +734,10 @@ fn run(
     }
     let model_cfg = cfg.model_config(g);
     model_cfg.validate()?;
-    let mut model = model_cfg.init(&train_device);
-    if resume && let Some(dir) = &out {
-        let path = dir.join("checkpoint.bpk");
-        model = model.try_load_file(&path).map_err(|e| TrainError::Io(format!("{}: {e:?}", path.display())))?;
-    }
+    let (mut model, mut optim) = start_state(model_cfg.init(&train_device), &cfg, out.as_deref().filter(|_| resume))?;
     if let Some(dir) = &out {
         model_cfg.save(dir.join("model_config.json")).map_err(|e| TrainError::Io(format!("model_config.json: {e}")))?;
     }
-    let mut optim = AdamConfig::new().init();
 
     let nb = Arc::new(node_neighbourhoods(g, cfg.neighbourhood, &cfg.walk));
     let steps_per_epoch = g.n_edges().div_ceil(cfg.batch_size);
@@ -826,7 +844,7 @@ fn run(
         });
         epochs_done = epoch;
         if let Some(dir) = &out {
-            checkpoint(&model, dir, epochs_done, sink)?;
+            checkpoint(&model, &optim, dir, epochs_done, sink)?;
         }
     }
 
@@ -870,17 +888,12 @@ fn run_lightgcn(
     let model_cfg = LightGcnConfig::new(g.n_pins() as usize, g.n_boards() as usize)
         .with_dim(cfg.hidden_dim)
         .with_layers(cfg.lightgcn_layers);
-    let mut model = model_cfg.init(&train_device);
-    if resume && let Some(dir) = out {
-        let path = dir.join("checkpoint.bpk");
-        model = model.try_load_file(&path).map_err(|e| TrainError::Io(format!("{}: {e:?}", path.display())))?;
-    }
+    let (mut model, mut optim) = start_state(model_cfg.init(&train_device), cfg, out.filter(|_| resume))?;
     if let Some(dir) = out {
         model_cfg.save(dir.join("model_config.json")).map_err(|e| TrainError::Io(format!("model_config.json: {e}")))?;
     }
     let adj = Adjacency::new(g, &train_device);
     let eval_adj = Adjacency::new(g, &device);
-    let mut optim = AdamConfig::new().init();
     let steps_per_epoch = g.n_edges().div_ceil(cfg.batch_size);
     sink.emit(started_event(g, cfg, start_epoch, device_name));
     let started = Instant::now();
@@ -954,7 +967,7 @@ fn run_lightgcn(
         });
         epochs_done = epoch;
         if let Some(dir) = out {
-            checkpoint(&model, dir, epochs_done, sink)?;
+            checkpoint(&model, &optim, dir, epochs_done, sink)?;
         }
     }
     let embeddings = if stopped {

@@ -46,14 +46,19 @@ fn shipped_configs_and_ablation_reports_load() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let ps = TrainConfig::load(&root.join("configs/gowalla-pinsage.json")).expect("pinsage config loads");
     ps.validate().expect("pinsage config is valid");
-    assert_eq!((ps.mode, ps.loss, ps.temperature, ps.negatives), (Mode::Pinsage, LossKind::Softmax, 0.1, 1024));
+    assert_eq!((ps.mode, ps.loss, ps.temperature, ps.negatives, ps.learning_rate, ps.epochs), (Mode::Pinsage, LossKind::Softmax, 0.1, 1024, 0.003, 120));
     let lg = TrainConfig::load(&root.join("configs/gowalla-lightgcn.json")).expect("lightgcn config loads");
     lg.validate().expect("lightgcn config is valid");
-    assert_eq!(lg.mode, Mode::Lightgcn);
-    for name in ["gowalla-h100", "default-softmax-h100", "default-paper-h100"] {
+    assert_eq!((lg.mode, lg.batch_size, lg.learning_rate, lg.epochs), (Mode::Lightgcn, 8192, 0.002, 1000));
+    // BENCHMARKS.md: importance beats uniform on recall@20 everywhere but the default graph with
+    // the softmax loss, where the two are level (−0.0014 recall, +0.005 ndcg).
+    for (name, importance_wins) in [("gowalla-h100", true), ("default-softmax-h100", false), ("default-paper-h100", true)] {
         let r = AblationReport::load(&root.join(format!("assets/ablations/{name}.json"))).expect("report loads");
         let recall = |n: &str| r.rows.iter().find(|row| row.name == n).map(|row| row.metrics.recall_at_20).expect(n);
-        assert!(recall("importance pooling") > recall("uniform pooling"), "{name}: importance beats uniform");
+        assert_eq!(recall("importance pooling") > recall("uniform pooling"), importance_wins, "{name}: importance vs uniform");
         assert!(recall("uniform pooling") > recall("most popular"), "{name}: trained beats popularity");
     }
+    // The Gowalla report was measured before Adam's ε became PyTorch's 1e-8, and says so.
+    let gowalla = AblationReport::load(&root.join("assets/ablations/gowalla-h100.json")).unwrap();
+    assert!(gowalla.rows.iter().filter_map(|r| r.config.as_ref()).all(|c| c.adam_epsilon == 1e-5));
 }

@@ -8,7 +8,7 @@ use pinsage_explorer::graph::Graph;
 use pinsage_explorer::infer::embed_all;
 use pinsage_explorer::sampler::{PairSampling, epoch_pairs, node_neighbourhoods};
 use pinsage_explorer::synthetic::{SyntheticConfig, generate};
-use pinsage_explorer::train::{self, DeviceChoice, EndReason, RunOptions, TrainCommand, TrainConfig, TrainEvent};
+use pinsage_explorer::train::{self, DeviceChoice, EndReason, Mode, RunOptions, TrainCommand, TrainConfig, TrainEvent};
 
 pub fn cpu_config(epochs: usize) -> TrainConfig {
     TrainConfig {
@@ -112,6 +112,28 @@ fn resume_continues_from_the_checkpoint() {
 }
 
 #[test]
+fn resuming_restores_adams_moments_so_a_split_run_equals_an_unbroken_one() {
+    // LightGCN's sampling is seeded per epoch, so 1 epoch + resume must land exactly where 2
+    // straight epochs do — but only if Adam's moments come back with the weights.
+    let g = Arc::new(generate(&SyntheticConfig::default()));
+    let cfg = TrainConfig { mode: Mode::Lightgcn, eval_each_epoch: false, batch_size: 64, ..cpu_config(2) };
+    let straight = train::spawn(g.clone(), cfg.clone(), RunOptions::default()).join().unwrap().embeddings.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = || RunOptions { out: Some(dir.path().to_path_buf()), ..RunOptions::default() };
+    train::spawn(g.clone(), TrainConfig { epochs: 1, ..cfg.clone() }, opts()).join().unwrap();
+    assert!(dir.path().join("optimizer.bpk").is_file(), "the checkpoint saves the optimizer");
+    let split = train::spawn(g.clone(), cfg.clone(), RunOptions { resume: true, ..opts() }).join().unwrap().embeddings.unwrap();
+    let diff = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+    assert!(diff(&straight.data, &split.data) < 1e-5, "resumed run drifted by {}", diff(&straight.data, &split.data));
+    // Without the moments (an old checkpoint), the second epoch starts Adam afresh and lands elsewhere.
+    std::fs::remove_file(dir.path().join("optimizer.bpk")).unwrap();
+    train::spawn(g.clone(), TrainConfig { epochs: 1, ..cfg.clone() }, opts()).join().unwrap();
+    std::fs::remove_file(dir.path().join("optimizer.bpk")).unwrap();
+    let fresh = train::spawn(g, cfg, RunOptions { resume: true, ..opts() }).join().unwrap().embeddings.unwrap();
+    assert!(diff(&straight.data, &fresh.data) > 1e-4, "fresh moments should change the second epoch");
+}
+
+#[test]
 fn stop_command_ends_the_run_and_keeps_the_checkpoint() {
     let g = Arc::new(generate(&SyntheticConfig::default()));
     let dir = tempfile::tempdir().unwrap();
@@ -149,6 +171,7 @@ fn invalid_configs_name_the_field() {
     for (cfg, field) in [
         (TrainConfig { epochs: 0, ..TrainConfig::default() }, "epochs"),
         (TrainConfig { learning_rate: -1.0, ..TrainConfig::default() }, "learning_rate"),
+        (TrainConfig { adam_epsilon: 0.0, ..TrainConfig::default() }, "adam_epsilon"),
         (TrainConfig { board_query_share: 2.0, ..TrainConfig::default() }, "board_query_share"),
         (TrainConfig { hard_band: Some((50, 10)), ..TrainConfig::default() }, "hard_band"),
     ] {

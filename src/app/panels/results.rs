@@ -197,7 +197,7 @@ impl ResultsPanel {
             line("epochs", c.epochs.to_string());
             line("batch size", c.batch_size.to_string());
             line("negatives", c.negatives.to_string());
-            line("learning rate", format!("{}", c.learning_rate));
+            line("lr, Adam ε", format!("{}, {:e}", c.learning_rate, c.adam_epsilon));
             line("dims (input, hidden)", format!("{}, {}", c.input_dim, c.hidden_dim));
             line("loss", match c.loss {
                 crate::train::LossKind::MaxMargin => format!("max-margin, Δ {}", c.margin),
