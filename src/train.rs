@@ -415,6 +415,90 @@ fn evaluate_if_due(
     Ok(Some((evaluate(g, &EmbeddingScorer { emb: &emb }, 10, 20_000, cfg.seed), emb)))
 }
 
+/// What both training loops carry across epochs and do at an epoch's end (evaluate when due,
+/// report, checkpoint) and at the run's end (save the model, report how it ended).
+struct Ledger<'a> {
+    g: &'a Graph,
+    cfg: &'a TrainConfig,
+    out: Option<&'a Path>,
+    epochs_done: usize,
+    last_metrics: Option<Metrics>,
+    /// The last evaluated epoch's embeddings (the final epoch always is), reused as the run's output.
+    last_embeddings: Option<Embeddings>,
+}
+
+/// One epoch's numbers for its `EpochEnd` event.
+struct EpochSummary {
+    epoch: usize,
+    loss: f32,
+    epoch_secs: f64,
+    triplets: usize,
+    waited_secs: f64,
+    hard_per_query: usize,
+}
+
+impl<'a> Ledger<'a> {
+    fn new(g: &'a Graph, cfg: &'a TrainConfig, out: Option<&'a Path>, start_epoch: usize) -> Ledger<'a> {
+        Ledger { g, cfg, out, epochs_done: start_epoch - 1, last_metrics: None, last_embeddings: None }
+    }
+
+    fn end_epoch<M: Module>(
+        &mut self,
+        e: EpochSummary,
+        model: &M,
+        optim: &ModuleOptimizer,
+        sink: &mut EventSink,
+        embed: impl FnOnce() -> Result<Embeddings, crate::infer::InferError>,
+    ) -> Result<(), TrainError> {
+        let evaluated = evaluate_if_due(self.g, self.cfg, e.epoch, embed)?;
+        let metrics = evaluated.as_ref().map(|(m, _)| m.clone());
+        self.last_metrics = metrics.clone().or(self.last_metrics.take());
+        self.last_embeddings = evaluated.map(|(_, emb)| emb);
+        sink.emit(TrainEvent::EpochEnd {
+            epoch: e.epoch,
+            loss: e.loss,
+            epoch_secs: e.epoch_secs,
+            triplets_per_sec: e.triplets as f64 / e.epoch_secs.max(1e-9),
+            gpu_wait_share: e.waited_secs / e.epoch_secs.max(1e-9),
+            hard_per_query: e.hard_per_query,
+            metrics,
+        });
+        self.epochs_done = e.epoch;
+        if let Some(dir) = self.out {
+            checkpoint(model, optim, dir, self.epochs_done, sink)?;
+        }
+        Ok(())
+    }
+
+    /// Unless the run was stopped: saves the final model and returns the final embeddings
+    /// (computed here when no epoch ran in this call, as when resuming a finished run).
+    fn finish<M: Module>(
+        self,
+        stopped: bool,
+        model: &M,
+        sink: &mut EventSink,
+        embed: impl FnOnce() -> Result<Embeddings, crate::infer::InferError>,
+    ) -> Result<(Option<Embeddings>, usize), TrainError> {
+        let embeddings = if stopped {
+            None
+        } else {
+            if let Some(dir) = self.out {
+                save_model(model, dir, "model")?;
+            }
+            Some(match self.last_embeddings {
+                Some(emb) => emb,
+                None => embed().map_err(|e| TrainError::Device(e.to_string()))?,
+            })
+        };
+        sink.emit(TrainEvent::Finished {
+            reason: if stopped { EndReason::Stopped } else { EndReason::Completed },
+            epochs_done: self.epochs_done,
+            metrics: self.last_metrics,
+        });
+        Ok((embeddings, self.epochs_done))
+    }
+}
+
 /// Sums the loss on the device and reads it back only every `every` steps and at an epoch's last
 /// step; a non-finite mean ends the run.
 struct LossMeter {
@@ -754,10 +838,7 @@ fn run(
     let mut pools_job = pools_job;
 
     let started = Instant::now();
-    let mut epochs_done = start_epoch - 1;
-    let mut last_metrics = None;
-    // The last epoch's embeddings (it is always evaluated), reused as the run's output.
-    let mut last_embeddings: Option<Embeddings> = None;
+    let mut ledger = Ledger::new(g, &cfg, out.as_deref(), start_epoch);
     let mut stopped = false;
     let infer_device = device.clone();
     'epochs: for epoch in start_epoch..=cfg.epochs {
@@ -792,7 +873,7 @@ fn run(
             model = optim.step(cfg.learning_rate, model, grads);
             triplets += batch.query_rows.len();
             step += 1;
-            let read = match meter.read_if_due(step, steps_per_epoch, epoch, epochs_done) {
+            let read = match meter.read_if_due(step, steps_per_epoch, epoch, ledger.epochs_done) {
                 Ok(read) => read,
                 Err(e) => {
                     stop.store(true, Ordering::Relaxed);
@@ -827,45 +908,17 @@ fn run(
         if stopped {
             break 'epochs;
         }
-        let loss = meter.epoch_mean(epoch, step, epochs_done)?;
-        let epoch_secs = epoch_start.elapsed().as_secs_f64();
-        let evaluated = evaluate_if_due(g, &cfg, epoch, || embed_all(&model, &nb, g.features.as_ref(), &infer_device, 8192, |_, _| {}))?;
-        let metrics = evaluated.as_ref().map(|(m, _)| m.clone());
-        last_metrics = metrics.clone().or(last_metrics);
-        last_embeddings = evaluated.map(|(_, e)| e);
-        sink.emit(TrainEvent::EpochEnd {
+        let summary = EpochSummary {
             epoch,
-            loss,
-            epoch_secs,
-            triplets_per_sec: triplets as f64 / epoch_secs.max(1e-9),
-            gpu_wait_share: waited.as_secs_f64() / epoch_secs.max(1e-9),
+            loss: meter.epoch_mean(epoch, step, ledger.epochs_done)?,
+            epoch_secs: epoch_start.elapsed().as_secs_f64(),
+            triplets,
+            waited_secs: waited.as_secs_f64(),
             hard_per_query: if pools.is_some() { hard_per_query(epoch, cfg.hard_negatives, cfg.max_hard_per_query) } else { 0 },
-            metrics,
-        });
-        epochs_done = epoch;
-        if let Some(dir) = &out {
-            checkpoint(&model, &optim, dir, epochs_done, sink)?;
-        }
-    }
-
-    let embeddings = if stopped {
-        None
-    } else {
-        let emb = match last_embeddings {
-            Some(emb) => emb,
-            // No epoch ran in this call (a resumed run that was already complete).
-            None => embed_all(&model, &nb, g.features.as_ref(), &infer_device, 8192, |_, _| {}).map_err(|e| TrainError::Device(e.to_string()))?,
         };
-        if let Some(dir) = &out {
-            save_model(&model, dir, "model")?;
-        }
-        Some(emb)
-    };
-    sink.emit(TrainEvent::Finished {
-        reason: if stopped { EndReason::Stopped } else { EndReason::Completed },
-        epochs_done,
-        metrics: last_metrics,
-    });
+        ledger.end_epoch(summary, &model, &optim, sink, || embed_all(&model, &nb, g.features.as_ref(), &infer_device, 8192, |_, _| {}))?;
+    }
+    let (embeddings, epochs_done) = ledger.finish(stopped, &model, sink, || embed_all(&model, &nb, g.features.as_ref(), &infer_device, 8192, |_, _| {}))?;
     Ok(TrainOutput { model: Some(model), neighbourhoods: nb, embeddings, epochs_done })
 }
 
@@ -897,9 +950,7 @@ fn run_lightgcn(
     let steps_per_epoch = g.n_edges().div_ceil(cfg.batch_size);
     sink.emit(started_event(g, cfg, start_epoch, device_name));
     let started = Instant::now();
-    let mut epochs_done = start_epoch - 1;
-    let mut last_metrics = None;
-    let mut last_embeddings: Option<Embeddings> = None;
+    let mut ledger = Ledger::new(g, cfg, out, start_epoch);
     let mut stopped = false;
     let n_pins = g.n_pins();
     for epoch in start_epoch..=cfg.epochs {
@@ -931,7 +982,7 @@ fn run_lightgcn(
             model = optim.step(cfg.learning_rate, model, grads);
             let step = step + 1;
             steps_done = step;
-            if let Some(mean) = meter.read_if_due(step, steps_per_epoch, epoch, epochs_done)? {
+            if let Some(mean) = meter.read_if_due(step, steps_per_epoch, epoch, ledger.epochs_done)? {
                 let elapsed = epoch_start.elapsed().as_secs_f64();
                 let remaining = (steps_per_epoch - step) + (cfg.epochs - epoch) * steps_per_epoch;
                 sink.emit(TrainEvent::Progress {
@@ -950,42 +1001,17 @@ fn run_lightgcn(
         if stopped {
             break;
         }
-        let loss = meter.epoch_mean(epoch, steps_done, epochs_done)?;
-        let epoch_secs = epoch_start.elapsed().as_secs_f64();
-        let evaluated = evaluate_if_due(g, cfg, epoch, || model.embeddings(&eval_adj, n_pins as usize))?;
-        let metrics = evaluated.as_ref().map(|(m, _)| m.clone());
-        last_metrics = metrics.clone().or(last_metrics);
-        last_embeddings = evaluated.map(|(_, e)| e);
-        sink.emit(TrainEvent::EpochEnd {
+        let summary = EpochSummary {
             epoch,
-            loss,
-            epoch_secs,
-            triplets_per_sec: g.n_edges() as f64 / epoch_secs.max(1e-9),
-            gpu_wait_share: 0.0,
+            loss: meter.epoch_mean(epoch, steps_done, ledger.epochs_done)?,
+            epoch_secs: epoch_start.elapsed().as_secs_f64(),
+            triplets: g.n_edges(),
+            waited_secs: 0.0,
             hard_per_query: 0,
-            metrics,
-        });
-        epochs_done = epoch;
-        if let Some(dir) = out {
-            checkpoint(&model, &optim, dir, epochs_done, sink)?;
-        }
+        };
+        ledger.end_epoch(summary, &model, &optim, sink, || model.embeddings(&eval_adj, n_pins as usize))?;
     }
-    let embeddings = if stopped {
-        None
-    } else {
-        if let Some(dir) = out {
-            save_model(&model, dir, "model")?;
-        }
-        match last_embeddings {
-            Some(emb) => Some(emb),
-            None => Some(model.embeddings(&eval_adj, n_pins as usize).map_err(|e| TrainError::Device(e.to_string()))?),
-        }
-    };
-    sink.emit(TrainEvent::Finished {
-        reason: if stopped { EndReason::Stopped } else { EndReason::Completed },
-        epochs_done,
-        metrics: last_metrics,
-    });
+    let (embeddings, epochs_done) = ledger.finish(stopped, &model, sink, || model.embeddings(&eval_adj, n_pins as usize))?;
     Ok(TrainOutput { model: None, neighbourhoods: Arc::new(NodeNeighbourhoods::default()), embeddings, epochs_done })
 }
 
