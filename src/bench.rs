@@ -146,7 +146,7 @@ pub fn bench_train_step(
     let train_device = device.clone().autodiff();
     device.seed(cfg.seed);
     let mut model = cfg.model_config(g).init(&train_device);
-    let mut optim = AdamConfig::new().init();
+    let mut optim = AdamConfig::new().with_epsilon(cfg.adam_epsilon).init();
     // The batch is uploaded once, as the PyTorch reference does; `pinsage train` uploads each step.
     let block = block_tensors(&batch.block, &train_device);
     let rows = LossRows::new(&batch, &train_device);
