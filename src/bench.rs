@@ -126,7 +126,7 @@ pub fn bench_train_step(
 ) -> Result<StepBench, crate::train::TrainError> {
     use crate::sampler::{NodeSet, Triplets, epoch_pairs, fill_triplets, hard_pools, make_batch, node_neighbourhoods};
     use crate::train::{LossRows, TrainError, block_tensors, rows_loss};
-    use burn::optim::{AdamConfig, GradientsParams};
+    use burn::optim::GradientsParams;
 
     let nb = node_neighbourhoods(g, cfg.neighbourhood, &cfg.walk);
     let pairs = epoch_pairs(g, cfg.pair_sampling, cfg.board_query_share, cfg.seed, 1);
@@ -146,7 +146,7 @@ pub fn bench_train_step(
     let train_device = device.clone().autodiff();
     device.seed(cfg.seed);
     let mut model = cfg.model_config(g).init(&train_device);
-    let mut optim = AdamConfig::new().with_epsilon(cfg.adam_epsilon).init();
+    let mut optim = cfg.optimizer();
     // The batch is uploaded once, as the PyTorch reference does; `pinsage train` uploads each step.
     let block = block_tensors(&batch.block, &train_device);
     let rows = LossRows::new(&batch, &train_device);

@@ -199,6 +199,11 @@ impl TrainConfig {
         Ok(())
     }
 
+    /// Adam with this run's ε.
+    pub fn optimizer(&self) -> ModuleOptimizer {
+        AdamConfig::new().with_epsilon(self.adam_epsilon).init()
+    }
+
     /// The model configuration for graph `g`.
     pub fn model_config(&self, g: &Graph) -> PinSageConfig {
         PinSageConfig::new(g.n_pins() as usize, g.n_boards() as usize, g.features.as_ref().map_or(0, |f| f.dim))
@@ -371,19 +376,24 @@ impl EventSink {
     }
 }
 
-/// Writes `bytes` to `path` atomically (write to a temp file, then rename).
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| TrainError::Io(format!("{}: {e}", tmp.display())))?;
+/// Replaces `path` atomically: `write` fills a temp file beside it, which is then renamed over it.
+fn replace_atomically<E: std::fmt::Debug>(path: &Path, write: impl FnOnce(&Path) -> Result<(), E>) -> Result<(), TrainError> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    write(&tmp).map_err(|e| TrainError::Io(format!("{}: {e:?}", tmp.display())))?;
     std::fs::rename(&tmp, path).map_err(|e| TrainError::Io(format!("{}: {e}", path.display())))
+}
+
+/// Writes `bytes` to `path` atomically.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
+    replace_atomically(path, |tmp| std::fs::write(tmp, bytes))
 }
 
 /// Saves the model atomically as `<dir>/<name>.bpk`.
 fn save_model<M: Module>(model: &M, dir: &Path, name: &str) -> Result<PathBuf, TrainError> {
     let final_path = dir.join(format!("{name}.bpk"));
-    let tmp = dir.join(format!("{name}.bpk.tmp"));
-    model.clone().save_file(&tmp).map_err(|e| TrainError::Io(format!("{}: {e:?}", tmp.display())))?;
-    std::fs::rename(&tmp, &final_path).map_err(|e| TrainError::Io(format!("{}: {e}", final_path.display())))?;
+    replace_atomically(&final_path, |tmp| model.clone().save_file(tmp))?;
     Ok(final_path)
 }
 
@@ -555,10 +565,7 @@ impl LossMeter {
 /// Writes the epoch's checkpoint (model and Adam's moments) and progress atomically and reports it.
 fn checkpoint<M: Module>(model: &M, optim: &ModuleOptimizer, dir: &Path, epochs_done: usize, sink: &mut EventSink) -> Result<(), TrainError> {
     let path = save_model(model, dir, "checkpoint")?;
-    let optim_path = dir.join("optimizer.bpk");
-    let tmp = dir.join("optimizer.bpk.tmp");
-    optim.save(&tmp).map_err(|e| TrainError::Io(format!("{}: {e:?}", tmp.display())))?;
-    std::fs::rename(&tmp, &optim_path).map_err(|e| TrainError::Io(format!("{}: {e}", optim_path.display())))?;
+    replace_atomically(&dir.join("optimizer.bpk"), |tmp| optim.save(tmp))?;
     let state = serde_json::to_string(&RunState { epochs_done }).map_err(|e| TrainError::Config(e.to_string()))?;
     write_atomic(&dir.join("state.json"), state.as_bytes())?;
     sink.emit(TrainEvent::Checkpoint { epoch: epochs_done, path: path.display().to_string() });
@@ -568,7 +575,7 @@ fn checkpoint<M: Module>(model: &M, optim: &ModuleOptimizer, dir: &Path, epochs_
 /// The model and optimizer a run starts from: fresh, or on `resume` the last checkpoint with
 /// Adam's moments (a checkpoint written before they were saved resumes with fresh moments).
 fn start_state<M: Module>(model: M, cfg: &TrainConfig, resume_from: Option<&Path>) -> Result<(M, ModuleOptimizer), TrainError> {
-    let optim = AdamConfig::new().with_epsilon(cfg.adam_epsilon).init();
+    let optim = cfg.optimizer();
     let Some(dir) = resume_from else { return Ok((model, optim)) };
     let path = dir.join("checkpoint.bpk");
     let model = model.try_load_file(&path).map_err(|e| TrainError::Io(format!("{}: {e:?}", path.display())))?;

@@ -48,16 +48,20 @@ fn wgpu_and_flex_give_the_same_embeddings_and_gradients() {
     assert!(max_diff < 1e-4, "{max_diff}");
 }
 
+/// 8-d embeddings, uniform in [-0.5, 0.5), for every node of `g`.
+fn random_embeddings(g: &pinsage_explorer::graph::Graph, seed: u64) -> pinsage_explorer::infer::Embeddings {
+    use rand::{RngExt, SeedableRng};
+    let n = (g.n_pins() + g.n_boards()) as usize;
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
+    pinsage_explorer::infer::Embeddings { dim: 8, n_pins: g.n_pins() as usize, data: (0..n * 8).map(|_| rng.random::<f32>() - 0.5).collect() }
+}
+
 #[test]
 fn device_retrieval_matches_the_cpu_ranking() {
     use pinsage_explorer::eval::{EmbeddingScorer, ranking_metrics, top_k};
-    use pinsage_explorer::infer::Embeddings;
     use pinsage_explorer::retrieval::{ranking_metrics_on_device, top_k_for_boards};
-    use rand::{RngExt, SeedableRng};
     let g = generate(&SyntheticConfig::default());
-    let n = (g.n_pins() + g.n_boards()) as usize;
-    let mut rng = rand::rngs::SmallRng::seed_from_u64(5);
-    let emb = Embeddings { dim: 8, n_pins: g.n_pins() as usize, data: (0..n * 8).map(|_| rng.random::<f32>() - 0.5).collect() };
+    let emb = random_embeddings(&g, 5);
     let cpu = Device::flex();
     // Blocks of 7 boards exercise the blocking and the masking offsets.
     let boards: Vec<u32> = (0..g.n_boards()).collect();
@@ -81,13 +85,9 @@ fn device_retrieval_matches_the_cpu_ranking() {
 #[test]
 fn device_pin_neighbours_match_the_cpu_ones() {
     use pinsage_explorer::export::nearest_pins;
-    use pinsage_explorer::infer::Embeddings;
     use pinsage_explorer::retrieval::top_k_for_pins;
-    use rand::{RngExt, SeedableRng};
     let g = generate(&SyntheticConfig::default());
-    let n = (g.n_pins() + g.n_boards()) as usize;
-    let mut rng = rand::rngs::SmallRng::seed_from_u64(9);
-    let emb = Embeddings { dim: 8, n_pins: g.n_pins() as usize, data: (0..n * 8).map(|_| rng.random::<f32>() - 0.5).collect() };
+    let emb = random_embeddings(&g, 9);
     let pins: Vec<u32> = (0..g.n_pins()).collect();
     // Blocks of 13 pins exercise the blocking and the self-mask offsets.
     let device = top_k_for_pins(&emb, &pins, 10, 13, &Device::flex()).unwrap();
