@@ -1,4 +1,4 @@
-//! The seed's ablation table, measured: baselines and PinSage variants trained with the same
+//! The paper's ablation (Ying et al., KDD 2018, the component study), measured: baselines and PinSage variants trained with the same
 //! budget on the same graph, evaluated with the same protocols. Saved as JSON for the GUI.
 
 use std::path::Path;
@@ -52,7 +52,7 @@ impl AblationReport {
     }
 }
 
-/// The trained variants, in the seed's order: uniform pooling over uniform neighbourhoods,
+/// The trained variants, in the paper's order: uniform pooling over uniform neighbourhoods,
 /// importance pooling, importance + the hard-negative curriculum.
 pub fn variants(base: &TrainConfig) -> Vec<(String, TrainConfig)> {
     vec![

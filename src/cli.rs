@@ -7,9 +7,12 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use pinsage_explorer::bench;
-use pinsage_explorer::eval::{EmbeddingScorer, Metrics, PopularityScorer, VisualScorer, evaluate};
+use pinsage_explorer::baselines::{EASE_LAMBDAS, Ease, ItemKnn, fit_ease_best};
+use pinsage_explorer::eval::{EmbeddingScorer, HIT_K, MAX_PIN_PAIRS, Metrics, PopularityScorer, VisualScorer, evaluate_on, ranking_metrics_on};
+use pinsage_explorer::graph::Split;
 use pinsage_explorer::graph::Graph;
-use pinsage_explorer::load::{Format, load_data};
+use pinsage_explorer::load::Format;
+use pinsage_explorer::split::{HoldoutBy, SplitConfig};
 use pinsage_explorer::model::Pooling;
 use pinsage_explorer::sampler::{NeighbourhoodKind, PairSampling};
 use pinsage_explorer::train::{self, DeviceChoice, LossKind, Mode, RunOptions, TrainConfig, TrainEvent};
@@ -56,15 +59,20 @@ pub enum Command {
         /// The run folder written by `pinsage train --out`.
         #[arg(long)]
         run: PathBuf,
-        /// Also evaluate the MostPopular and visual-only baselines.
+        /// Also evaluate the baselines on the same split: MostPopular, ItemKNN, EASE^R (λ chosen on
+        /// the validation split) and, with features, visual only.
         #[arg(long)]
         baselines: bool,
+        /// The λ values EASE^R tries on the validation split (each is one pins × pins inversion).
+        #[arg(long, value_delimiter = ',', default_values_t = EASE_LAMBDAS.to_vec())]
+        ease_lambdas: Vec<f32>,
         #[arg(long, value_enum, default_value_t = DeviceChoice::Gpu)]
         device: DeviceChoice,
         #[arg(long)]
         json: bool,
     },
-    /// The seed's ablation table: baselines and PinSage variants with the same budget; JSON + table.
+    /// The paper's ablation (Ying et al., KDD 2018, the component study): baselines and PinSage variants
+    /// (uniform vs importance pooling, hard negatives) with the same budget; JSON + table.
     Ablate {
         #[command(flatten)]
         data: DataArgs,
@@ -81,6 +89,9 @@ pub enum Command {
         #[arg(long)]
         batch_size: Option<usize>,
     },
+    /// Recommendations from a trained run: the top pins for a board (its known pins excluded) or
+    /// the pins most related to a pin.
+    Recommend(RecommendArgs),
     /// Write every node's embedding (.npy), an id/label map (CSV) and each pin's top-k neighbours (CSV).
     Embed {
         #[arg(long)]
@@ -94,6 +105,26 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = DeviceChoice::Gpu)]
         device: DeviceChoice,
     },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RecommendArgs {
+    /// The run folder written by `pinsage train --out`.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// The board (user) to recommend for: its label as in the data file, or its number.
+    #[arg(long, conflicts_with = "pin")]
+    pub board: Option<String>,
+    /// The pin (item) to find related pins for: its label or id.
+    #[arg(long)]
+    pub pin: Option<String>,
+    /// How many to list.
+    #[arg(short, long, default_value_t = 20)]
+    pub k: usize,
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Gpu)]
+    pub device: DeviceChoice,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -136,8 +167,14 @@ pub struct TrainArgs {
     #[arg(long)]
     pub temperature: Option<f32>,
     /// Turn the hard-negative curriculum off.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "hard_negatives")]
     pub no_hard_negatives: bool,
+    /// Turn the paper's hard-negative curriculum on (off by default for real data).
+    #[arg(long)]
+    pub hard_negatives: bool,
+    /// Stop after this many evaluations without a better validation recall@20 (0: never).
+    #[arg(long)]
+    pub patience: Option<usize>,
     #[arg(long)]
     pub board_query_share: Option<f32>,
     /// How each epoch draws its positive pairs: every edge once, or uniform boards (LightGCN's).
@@ -159,6 +196,15 @@ impl TrainArgs {
             None => TrainConfig::default(),
         };
         cfg.data = self.data.data.clone();
+        cfg.split = self.data.split(cfg.split);
+        if let Some(s) = self.data.seed {
+            cfg.seed = s;
+        }
+        if let Some(f) = &self.data.pin_features {
+            cfg.pin_features = Some(f.display().to_string());
+        }
+        if let Some(v) = self.patience { cfg.patience = v; }
+        if self.hard_negatives { cfg.hard_negatives = true; }
         if let Some(v) = self.device { cfg.device = v; }
         if let Some(v) = self.epochs { cfg.epochs = v; }
         if let Some(v) = self.batch_size { cfg.batch_size = v; }
@@ -221,7 +267,7 @@ pub enum BenchCommand {
     },
 }
 
-/// Where the graph comes from.
+/// Where the graph comes from and how its held-out edges are made.
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
     /// A graph file or folder, `default` for the embedded synthetic graph, or
@@ -231,11 +277,44 @@ pub struct DataArgs {
     /// The file format (sniffed from the content when `auto`).
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub format: Format,
+    /// Share of each board's pins held out for testing when the data has no test edges [default: 0.2].
+    #[arg(long)]
+    pub holdout: Option<f32>,
+    /// Hold out random pins, or each board's latest (needs timestamps) [default: random].
+    #[arg(long, value_enum)]
+    pub holdout_by: Option<HoldoutBy>,
+    /// Share of each board's training pins kept aside for validation (early stopping, model
+    /// choice; 0 for none) [default: 0.1].
+    #[arg(long)]
+    pub validation: Option<f32>,
+    /// Seed of the splits (and of training).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Pin features: `.npy` [pins, d] in pin order, or CSV `pin,f1,…,fd` keyed by the file's pin ids.
+    #[arg(long)]
+    pub pin_features: Option<PathBuf>,
 }
 
 impl DataArgs {
+    /// The split these flags ask for, on top of `base`.
+    pub fn split(&self, base: SplitConfig) -> SplitConfig {
+        SplitConfig {
+            holdout: self.holdout.unwrap_or(base.holdout),
+            holdout_by: self.holdout_by.unwrap_or(base.holdout_by),
+            validation: self.validation.unwrap_or(base.validation),
+            seed: self.seed.unwrap_or(base.seed),
+        }
+    }
+
+    /// The graph, split, with its features.
     pub fn load(&self) -> anyhow::Result<Graph> {
-        Ok(load_data(&self.data, self.format)?)
+        let cfg = TrainConfig {
+            data: self.data.clone(),
+            split: self.split(SplitConfig::default()),
+            pin_features: self.pin_features.as_ref().map(|p| p.display().to_string()),
+            ..TrainConfig::default()
+        };
+        Ok(train::run_graph(&cfg, self.format)?)
     }
 }
 
@@ -254,7 +333,8 @@ pub struct WalkArgs {
     /// Restart probability after each step.
     #[arg(long, default_value_t = WalkConfig::default().restart)]
     pub restart: f32,
-    #[arg(long, default_value_t = WalkConfig::default().seed)]
+    /// Seed of the walks.
+    #[arg(long = "walk-seed", default_value_t = WalkConfig::default().seed)]
     pub seed: u64,
 }
 
@@ -287,7 +367,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let g = Arc::new(data.load()?);
             let file = match &config {
                 Some(p) => TrainConfig::load(p)?,
-                None => TrainConfig::default(),
+                None => TrainConfig::paper(),
             };
             let mut base = TrainConfig { data: data.data.clone(), epochs, device, mode: Mode::Pinsage, ..file };
             if let Some(b) = batch_size {
@@ -304,6 +384,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             })?;
             let json = serde_json::to_string_pretty(&report)?;
+            pinsage_explorer::export::create_parent(&out).with_context(|| format!("creating the folder for {}", out.display()))?;
             std::fs::write(&out, json).with_context(|| format!("writing {}", out.display()))?;
             println!("{:<30} {:>9} {:>8} {:>8} {:>8}", "variant", "recall@20", "ndcg@20", "hit@10", "MRR");
             for r in &report.rows {
@@ -312,11 +393,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("({} on {}, {} epochs each; written to {})", report.device, report.data, report.epochs, out.display());
             Ok(())
         }
-        Some(Command::Eval { run, baselines, device, json }) => eval_cmd(&run, baselines, device, json),
+        Some(Command::Eval { run, baselines, ease_lambdas, device, json }) => eval_cmd(&run, baselines.then_some(&ease_lambdas[..]), device, json),
+        Some(Command::Recommend(args)) => recommend_cmd(&args),
         Some(Command::Embed { run, out, top_k, device }) => embed_cmd(&run, out, top_k, device),
         Some(Command::Bench { what: BenchCommand::Embed { run, device, repeats } }) => {
             let cfg = TrainConfig::load(&run.join("config.json"))?;
-            let g = load_data(&cfg.data, Format::Auto)?;
+            let g = train::run_graph(&cfg, Format::Auto)?;
             let (dev, name, _) = train::select_device(device);
             let (mut embed_secs, mut retrieval_secs, mut device_retrieval_secs) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
             let mut pin_top20_secs = f64::INFINITY;
@@ -353,7 +435,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Bench { what: BenchCommand::TrainStep { data, device, steps, batch_size, dump, json } }) => {
             let g = data.load()?;
-            let mut cfg = TrainConfig { data: data.data.clone(), ..TrainConfig::default() };
+            let mut cfg = TrainConfig { data: data.data.clone(), ..TrainConfig::paper() };
             if let Some(b) = batch_size {
                 cfg.batch_size = b;
             }
@@ -430,11 +512,14 @@ fn print_stats(g: &Graph, json: bool) -> anyhow::Result<()> {
 fn train_cmd(args: &TrainArgs) -> anyhow::Result<()> {
     let mut cfg = args.config()?;
     if args.resume {
-        // The saved run decides which graph it was trained on.
+        // The saved run decides its graph: the data, its split and its features.
         let dir = args.out.as_ref().context("--resume needs --out")?;
-        cfg.data = TrainConfig::load(&dir.join("config.json"))?.data;
+        let saved = TrainConfig::load(&dir.join("config.json")).context("--resume refuses a run folder whose config.json cannot be read")?;
+        cfg.data = saved.data;
+        cfg.split = saved.split;
+        cfg.pin_features = saved.pin_features;
     }
-    let g = Arc::new(load_data(&cfg.data, args.data.format)?);
+    let g = Arc::new(train::run_graph(&cfg, args.data.format)?);
     let handle = train::spawn(g, cfg, RunOptions { out: args.out.clone(), resume: args.resume, ..RunOptions::default() });
     let bar = (!args.json).then(|| {
         let b = indicatif::ProgressBar::new(0);
@@ -499,7 +584,7 @@ fn metrics_line(m: &Metrics) -> String {
 /// A run's graph, config and embeddings, and the device they were computed on.
 fn load_run(run: &std::path::Path, device: DeviceChoice) -> anyhow::Result<(Graph, TrainConfig, pinsage_explorer::infer::Embeddings, burn::prelude::Device)> {
     let cfg = TrainConfig::load(&run.join("config.json"))?;
-    let g = load_data(&cfg.data, Format::Auto).with_context(|| format!("loading the run's graph `{}`", cfg.data))?;
+    let g = train::run_graph(&cfg, Format::Auto).with_context(|| format!("loading the run's graph `{}`", cfg.data))?;
     let (dev, _, note) = train::select_device(device);
     if let Some(n) = note {
         eprintln!("note: {n}");
@@ -508,31 +593,149 @@ fn load_run(run: &std::path::Path, device: DeviceChoice) -> anyhow::Result<(Grap
     Ok((g, cfg, emb, dev))
 }
 
-fn eval_cmd(run: &std::path::Path, baselines: bool, device: DeviceChoice, json: bool) -> anyhow::Result<()> {
+/// `baselines`: the EASE^R λ grid when the baselines are wanted.
+fn eval_cmd(run: &std::path::Path, baselines: Option<&[f32]>, device: DeviceChoice, json: bool) -> anyhow::Result<()> {
     let (g, cfg, emb, _) = load_run(run, device)?;
-    let mut results: Vec<(String, Metrics)> = vec![("pinsage".into(), evaluate(&g, &EmbeddingScorer { emb: &emb }, 10, 20_000, cfg.seed))];
-    if baselines {
-        results.push(("most_popular".into(), evaluate(&g, &PopularityScorer::new(&g), 10, 20_000, cfg.seed)));
-        if let Some(v) = VisualScorer::new(&g) {
-            results.push(("visual_only".into(), evaluate(&g, &v, 10, 20_000, cfg.seed)));
-        }
-    }
+    let model_name = match cfg.mode {
+        Mode::Pinsage => "pinsage",
+        Mode::Lightgcn => "lightgcn",
+    };
+    let model = train::evaluate_embeddings(&g, &emb, cfg.seed, Split::Test);
+    let rows: Vec<BaselineRow> = baselines.map(|lambdas| baseline_rows(&g, cfg.seed, lambdas)).unwrap_or_default();
     if json {
-        let map: serde_json::Map<String, serde_json::Value> =
-            results.iter().map(|(k, m)| Ok((k.clone(), serde_json::to_value(m)?))).collect::<anyhow::Result<_>>()?;
-        // The run's own metrics at the top level, baselines beside them.
-        let mut top = serde_json::to_value(&results[0].1)?;
-        if baselines {
+        let mut top = serde_json::to_value(&model)?;
+        top["model"] = model_name.into();
+        if baselines.is_some() {
+            let mut map = serde_json::Map::new();
+            for r in &rows {
+                let mut v = match &r.metrics {
+                    Some(m) => serde_json::to_value(m)?,
+                    None => serde_json::json!({}),
+                };
+                if let Some(note) = &r.note {
+                    v["note"] = note.clone().into();
+                }
+                if let Some(l) = r.lambda {
+                    v["lambda"] = l.into();
+                }
+                map.insert(r.key.to_string(), v);
+            }
             top["baselines"] = serde_json::Value::Object(map);
         }
         println!("{}", serde_json::to_string_pretty(&top)?);
     } else {
-        for (name, m) in &results {
-            println!("{name:<13} {}", metrics_line(m));
+        println!("{model_name:<13} {}", metrics_line(&model));
+        for r in &rows {
+            match &r.metrics {
+                Some(m) => println!("{:<13} {}{}", r.key, metrics_line(m), r.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default()),
+                None => println!("{:<13} skipped: {}", r.key, r.note.clone().unwrap_or_default()),
+            }
         }
-        println!("({} test boards; {} held-out pin pairs, candidates: {})", results[0].1.boards_evaluated, results[0].1.pairs_evaluated, results[0].1.candidates);
+        println!(
+            "(test split: {} boards; {} held-out pin pairs, candidates: {}; training{} pins masked)",
+            model.boards_evaluated,
+            model.pairs_evaluated,
+            model.candidates,
+            if g.n_validation_edges() > 0 { " and validation" } else { "" }
+        );
     }
     Ok(())
+}
+
+/// One baseline's test metrics (None when it could not run, with the reason in `note`).
+struct BaselineRow {
+    key: &'static str,
+    metrics: Option<Metrics>,
+    note: Option<String>,
+    lambda: Option<f32>,
+}
+
+/// MostPopular, ItemKNN, EASE^R (λ chosen on the validation split) and, with features, visual
+/// only: each fitted on the training edges and evaluated on the test edges.
+fn baseline_rows(g: &Graph, seed: u64, lambdas: &[f32]) -> Vec<BaselineRow> {
+    let test = |s: &dyn pinsage_explorer::eval::Scorer| evaluate_on(g, s, HIT_K, MAX_PIN_PAIRS, seed, Split::Test);
+    let mut rows = vec![
+        BaselineRow { key: "mostpop", metrics: Some(test(&PopularityScorer::new(g))), note: None, lambda: None },
+        BaselineRow { key: "itemknn", metrics: Some(test(&ItemKnn::new(g))), note: Some("cosine item-item over all co-occurrences".into()), lambda: None },
+    ];
+    let budget = pinsage_explorer::memory::available_bytes().unwrap_or(u64::MAX);
+    let ease = if g.n_validation_edges() > 0 {
+        fit_ease_best(g, lambdas, budget, |e| ranking_metrics_on(g, e, 20, Split::Validation).0)
+            .map(|(e, l, _)| (e, l, format!("λ {l} chosen on the validation split")))
+    } else {
+        Ease::fit(g, DEFAULT_EASE_LAMBDA, budget).map(|e| (e, DEFAULT_EASE_LAMBDA, format!("λ {DEFAULT_EASE_LAMBDA}: no validation split to choose it on")))
+    };
+    rows.push(match ease {
+        Ok((e, l, note)) => BaselineRow { key: "ease", metrics: Some(test(&e)), note: Some(note), lambda: Some(l) },
+        Err(err) => BaselineRow { key: "ease", metrics: None, note: Some(err.to_string()), lambda: None },
+    });
+    if let Some(v) = VisualScorer::new(g) {
+        rows.push(BaselineRow { key: "visual_only", metrics: Some(test(&v)), note: None, lambda: None });
+    }
+    rows
+}
+
+/// EASE^R's λ when there is no validation split to choose it on.
+const DEFAULT_EASE_LAMBDA: f32 = 500.0;
+
+fn recommend_cmd(args: &RecommendArgs) -> anyhow::Result<()> {
+    let (g, _cfg, emb, _) = load_run(&args.run, args.device)?;
+    let k = args.k.min(g.n_pins() as usize);
+    let (query, title, known): (u32, String, Vec<u32>) = match (&args.board, &args.pin) {
+        (Some(label), _) => {
+            let b = find_board(&g, label).with_context(|| format!("no board `{label}` in {}", g.source))?;
+            let mut known = Vec::new();
+            g.known_pins_of(b, Split::Test, &mut known);
+            (g.n_pins() + b, g.board_label(b), known)
+        }
+        (None, Some(label)) => {
+            let p = find_pin(&g, label).with_context(|| format!("no pin `{label}` in {}", g.source))?;
+            (p, g.pin_label(p), vec![p])
+        }
+        (None, None) => anyhow::bail!("say which query: --board LABEL or --pin LABEL"),
+    };
+    let mut scores: Vec<f32> = (0..g.n_pins()).map(|p| emb.dot(query, p)).collect();
+    for &p in &known {
+        scores[p as usize] = f32::NEG_INFINITY;
+    }
+    let top = pinsage_explorer::eval::top_k(&scores, k);
+    if args.json {
+        let list: Vec<serde_json::Value> = top
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| serde_json::json!({"rank": i + 1, "pin": p, "label": g.pin_label(p), "score": scores[p as usize]}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"query": title, "excluded": known.len(), "recommendations": list}))?);
+    } else {
+        println!("top {} for {title} ({} known pins excluded):", top.len(), known.len());
+        for (i, &p) in top.iter().enumerate() {
+            println!("{:>3}. {:<50} {:.4}", i + 1, g.pin_label(p), scores[p as usize]);
+        }
+    }
+    Ok(())
+}
+
+/// A board by exact label, by `board N`, or by number.
+fn find_board(g: &Graph, label: &str) -> Option<u32> {
+    let label = label.trim();
+    if let Some(labels) = &g.board_labels
+        && let Some(i) = labels.iter().position(|l| l == label || l.strip_prefix("user ").or(l.strip_prefix("board ")) == Some(label))
+    {
+        return Some(i as u32);
+    }
+    let n = label.strip_prefix("board ").unwrap_or(label).parse::<u32>().ok()?;
+    (g.board_labels.is_none() && n < g.n_boards()).then_some(n)
+}
+
+/// A pin by exact label (or the file's own id), else by the first label that contains the text.
+fn find_pin(g: &Graph, label: &str) -> Option<u32> {
+    let label = label.trim();
+    for keys in [&g.pin_keys, &g.pin_labels].into_iter().flatten() {
+        if let Some(i) = keys.iter().position(|l| l == label || l.strip_prefix("pin ") == Some(label)) {
+            return Some(i as u32);
+        }
+    }
+    g.find_pins(label, 1).first().copied()
 }
 
 fn embed_cmd(run: &std::path::Path, out: Option<PathBuf>, top_k: usize, device: DeviceChoice) -> anyhow::Result<()> {

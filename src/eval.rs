@@ -1,5 +1,5 @@
 //! Evaluation: the LightGCN all-ranking protocol (recall@20, ndcg@20 per test board, training pins
-//! masked) and the seed's pin-to-pin protocol (hit rate and MRR of held-out co-board pins), for
+//! masked) and the paper's pin-to-pin protocol (hit rate and MRR of held-out co-board pins), for
 //! trained embeddings and for the MostPopular and visual-only baselines.
 
 use rand::rngs::SmallRng;
@@ -7,8 +7,13 @@ use rand::{RngExt, SeedableRng};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::graph::Graph;
+use crate::graph::{Graph, Split};
 use crate::infer::Embeddings;
+
+/// The pin-to-pin protocol's hit rate is measured at this rank.
+pub const HIT_K: usize = 10;
+/// At most this many held-out pin pairs are ranked by the pin-to-pin protocol.
+pub const MAX_PIN_PAIRS: usize = 20_000;
 
 /// Scores candidates for a query: a board (ranking pins for it) or a pin (related pins).
 pub trait Scorer: Sync {
@@ -113,6 +118,9 @@ pub struct Metrics {
     pub pairs_evaluated: usize,
     /// What the pin-to-pin candidates are.
     pub candidates: String,
+    /// Which held-out edges these numbers are on.
+    #[serde(default)]
+    pub split: Split,
 }
 
 /// Recall@k and NDCG@k exactly as LightGCN computes them for one board: recall = hits/|test|,
@@ -145,20 +153,27 @@ pub fn top_k(scores: &[f32], k: usize) -> Vec<u32> {
     idx
 }
 
-/// The LightGCN protocol: every board with test pins ranks all pins, its training pins masked.
-/// Returns (recall@k, ndcg@k, boards evaluated).
+/// The LightGCN protocol on the test edges: every board with test pins ranks all pins, its
+/// training (and validation) pins masked. Returns (recall@k, ndcg@k, boards evaluated).
 pub fn ranking_metrics(g: &Graph, scorer: &dyn Scorer, k: usize) -> (f64, f64, usize) {
-    let boards: Vec<u32> = (0..g.n_boards()).filter(|&b| !g.test_pins_of(b).is_empty()).collect();
+    ranking_metrics_on(g, scorer, k, Split::Test)
+}
+
+/// The LightGCN protocol on `split`'s held-out edges, the pins known for that split masked
+/// (`Graph::known_pins_of`).
+pub fn ranking_metrics_on(g: &Graph, scorer: &dyn Scorer, k: usize, split: Split) -> (f64, f64, usize) {
+    let boards: Vec<u32> = (0..g.n_boards()).filter(|&b| !g.held_out_pins_of(b, split).is_empty()).collect();
     let (r, n) = boards
         .par_iter()
         .map_init(
-            || vec![0f32; g.n_pins() as usize],
-            |scores, &b| {
+            || (vec![0f32; g.n_pins() as usize], Vec::new()),
+            |(scores, known), &b| {
                 scorer.board_scores(b, scores);
-                for &p in g.pins_of(b) {
+                g.known_pins_of(b, split, known);
+                for &p in known.iter() {
                     scores[p as usize] = f32::NEG_INFINITY;
                 }
-                recall_ndcg(&top_k(scores, k), g.test_pins_of(b), k)
+                recall_ndcg(&top_k(scores, k), g.held_out_pins_of(b, split), k)
             },
         )
         .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
@@ -169,6 +184,11 @@ pub fn ranking_metrics(g: &Graph, scorer: &dyn Scorer, k: usize) -> (f64, f64, u
 /// Held-out pin pairs: for each test edge (board, t), a random training pin q of the same board;
 /// at most `max_pairs`, deterministic for `seed`.
 pub fn pin_pairs(g: &Graph, max_pairs: usize, seed: u64) -> Vec<(u32, u32)> {
+    pin_pairs_on(g, max_pairs, seed, Split::Test)
+}
+
+/// [`pin_pairs`] from `split`'s held-out edges.
+pub fn pin_pairs_on(g: &Graph, max_pairs: usize, seed: u64, split: Split) -> Vec<(u32, u32)> {
     let mut rng = SmallRng::seed_from_u64(seed);
     let mut pairs = Vec::new();
     for b in 0..g.n_boards() {
@@ -176,7 +196,7 @@ pub fn pin_pairs(g: &Graph, max_pairs: usize, seed: u64) -> Vec<(u32, u32)> {
         if train.is_empty() {
             continue;
         }
-        for &t in g.test_pins_of(b) {
+        for &t in g.held_out_pins_of(b, split) {
             let q = train[rng.random_range(0..train.len())];
             if q != t {
                 pairs.push((q, t));
@@ -208,10 +228,15 @@ pub fn pair_ranks(g: &Graph, scorer: &dyn Scorer, pairs: &[(u32, u32)]) -> Vec<u
         .collect()
 }
 
-/// Runs both protocols.
+/// Runs both protocols on the test edges.
 pub fn evaluate(g: &Graph, scorer: &dyn Scorer, hit_k: usize, max_pairs: usize, seed: u64) -> Metrics {
-    let (recall, ndcg, boards) = ranking_metrics(g, scorer, 20);
-    let pairs = pin_pairs(g, max_pairs, seed);
+    evaluate_on(g, scorer, hit_k, max_pairs, seed, Split::Test)
+}
+
+/// Runs both protocols on `split`.
+pub fn evaluate_on(g: &Graph, scorer: &dyn Scorer, hit_k: usize, max_pairs: usize, seed: u64, split: Split) -> Metrics {
+    let (recall, ndcg, boards) = ranking_metrics_on(g, scorer, 20, split);
+    let pairs = pin_pairs_on(g, max_pairs, seed, split);
     let ranks = pair_ranks(g, scorer, &pairs);
     let n = ranks.len().max(1) as f64;
     Metrics {
@@ -224,5 +249,6 @@ pub fn evaluate(g: &Graph, scorer: &dyn Scorer, hit_k: usize, max_pairs: usize, 
         mrr_scaled: ranks.iter().map(|&r| 1.0 / r.div_ceil(100) as f64).sum::<f64>() / n,
         pairs_evaluated: ranks.len(),
         candidates: format!("all {} pins except the query", g.n_pins()),
+        split,
     }
 }

@@ -261,7 +261,8 @@ pub fn curriculum_snapshot(
     for _ in 0..n_random {
         add(rng.random_range(0..g.n_pins()), NegativeKind::Random);
     }
-    let h = hard_per_query(epoch, config.hard_negatives, config.max_hard_per_query);
+    // The paper's curriculum, whatever the run itself used.
+    let h = hard_per_query(epoch, true, config.max_hard_per_query);
     let pool = pools.of(query);
     for _ in 0..h {
         let c = pool[rng.random_range(0..pool.len())];

@@ -26,11 +26,20 @@ fn err(path: &Path, e: impl std::fmt::Display) -> ExportError {
 /// Runs `write` on a buffered temp file next to `path`, then renames it into place.
 fn atomically(path: &Path, write: impl FnOnce(&mut BufWriter<std::fs::File>) -> std::io::Result<()>) -> Result<(), ExportError> {
     let tmp = path.with_extension("partial");
+    create_parent(path).map_err(|e| err(path, e))?;
     let file = std::fs::File::create(&tmp).map_err(|e| err(&tmp, e))?;
     let mut w = BufWriter::new(file);
     write(&mut w).map_err(|e| err(&tmp, e))?;
     drop(w);
     std::fs::rename(&tmp, path).map_err(|e| err(path, e))
+}
+
+/// Creates the folder `path` goes into when it is missing.
+pub fn create_parent(path: &Path) -> std::io::Result<()> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir),
+        _ => Ok(()),
+    }
 }
 
 /// All node embeddings as a float32 `.npy` of shape `[nodes, dim]` (pins first, then boards).

@@ -132,12 +132,29 @@ pub struct Graph {
     board_pins: Csr,
     /// Held-out board → pins (never used by walks or training).
     test: Csr,
+    /// Board → pins carved from the training edges for model selection (never trained on).
+    validation: Csr,
+    /// Per training edge, in `board_pins` order: when it happened (seconds), where the file said.
+    pub edge_times: Option<Vec<i64>>,
     pub pin_labels: Option<Vec<String>>,
+    /// The pins' ids in the source file, where the labels are something else (MovieLens titles).
+    pub pin_keys: Option<Vec<String>>,
     pub board_labels: Option<Vec<String>>,
     pub features: Option<Features>,
     pub categories: Option<Categories>,
     /// Where the graph came from, for display ("default (seed 7)", a path, …).
     pub source: String,
+}
+
+/// Which held-out edges an evaluation uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Split {
+    /// The test edges: reported, never used to choose anything.
+    #[default]
+    Test,
+    /// The validation edges: early stopping, model and λ selection.
+    Validation,
 }
 
 /// Degree statistics of one side of the graph.
@@ -159,6 +176,7 @@ pub struct GraphStats {
     pub boards: u32,
     pub edges: usize,
     pub test_edges: usize,
+    pub validation_edges: usize,
     pub pin_degree: DegreeStats,
     pub board_degree: DegreeStats,
     pub feature_dim: usize,
@@ -183,6 +201,7 @@ impl Graph {
             pin_boards,
             board_pins,
             test,
+            validation: Csr::from_pairs(n_boards as usize, &[]),
             ..Graph::default()
         }
     }
@@ -208,6 +227,37 @@ impl Graph {
     }
     pub fn test(&self) -> &Csr {
         &self.test
+    }
+    /// Number of validation edges (carved from the training edges).
+    pub fn n_validation_edges(&self) -> usize {
+        self.validation.nnz()
+    }
+    pub fn validation(&self) -> &Csr {
+        &self.validation
+    }
+    /// Validation pins of a board, sorted.
+    pub fn validation_pins_of(&self, board: u32) -> &[u32] {
+        if self.validation.rows() == 0 { &[] } else { self.validation.row(board) }
+    }
+    /// The held-out pins of `board` in `split`.
+    pub fn held_out_pins_of(&self, board: u32, split: Split) -> &[u32] {
+        match split {
+            Split::Test => self.test_pins_of(board),
+            Split::Validation => self.validation_pins_of(board),
+        }
+    }
+    /// Pins a ranking for `board` on `split` must leave out because they are already known: the
+    /// training pins, and for the test split also the validation pins.
+    pub fn known_pins_of(&self, board: u32, split: Split, out: &mut Vec<u32>) {
+        out.clear();
+        out.extend_from_slice(self.pins_of(board));
+        if split == Split::Test {
+            out.extend_from_slice(self.validation_pins_of(board));
+        }
+    }
+    /// Replaces the validation edges (board, pin); the caller has removed them from training.
+    pub fn set_validation(&mut self, pairs: &[(u32, u32)]) {
+        self.validation = Csr::from_pairs(self.n_boards as usize, pairs);
     }
     /// Boards of a pin (training edges), sorted.
     pub fn boards_of(&self, pin: u32) -> &[u32] {
@@ -267,7 +317,7 @@ impl Graph {
 
     /// Heap bytes of the adjacency (train both ways, and test).
     pub fn adjacency_bytes(&self) -> usize {
-        self.pin_boards.heap_bytes() + self.board_pins.heap_bytes() + self.test.heap_bytes()
+        self.pin_boards.heap_bytes() + self.board_pins.heap_bytes() + self.test.heap_bytes() + self.validation.heap_bytes()
     }
 
     /// Counts, degree statistics and memory use.
@@ -279,6 +329,7 @@ impl Graph {
             boards: self.n_boards,
             edges: self.n_edges(),
             test_edges: self.n_test_edges(),
+            validation_edges: self.n_validation_edges(),
             pin_degree: degree_stats(&self.pin_boards),
             board_degree: degree_stats(&self.board_pins),
             feature_dim: self.features.as_ref().map_or(0, |f| f.dim),

@@ -11,7 +11,8 @@ use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 
 use crate::graph::Graph;
 use crate::infer::{Embeddings, embed_all};
-use crate::load::{Format, load_data, load_path};
+use crate::load::{Format, load_data, load_split};
+use crate::split::SplitConfig;
 use crate::model::PinSage;
 use crate::sampler::{NodeNeighbourhoods, node_neighbourhoods};
 use crate::train::{self, RunOptions, TrainCommand, TrainConfig, TrainEvent, TrainHandle};
@@ -99,7 +100,7 @@ impl Jobs {
     pub fn load_graph(&self, spec: String) {
         self.spawn("load-graph", move |tx, notify| {
             let t = Instant::now();
-            let result = load_data(&spec, Format::Auto);
+            let result = if spec == "default" { load_data(&spec, Format::Auto) } else { load_split(&spec, Format::Auto, &SplitConfig::default()) };
             let ev = match result {
                 Ok(g) => JobEvent::GraphLoaded {
                     graph: Arc::new(g),
@@ -130,7 +131,7 @@ impl Jobs {
             let Some(path) = rfd::FileDialog::new().set_title("Open a pin–board graph").pick_file() else { return };
             let t = Instant::now();
             let spec = path.display().to_string();
-            let ev = match load_path(&path, Format::Auto) {
+            let ev = match load_split(&spec, Format::Auto, &SplitConfig::default()) {
                 Ok(g) => JobEvent::GraphLoaded { graph: Arc::new(g), path: Some(path), secs: t.elapsed().as_secs_f64() },
                 Err(e) => JobEvent::GraphFailed { path: spec, message: e.to_string() },
             };
@@ -145,7 +146,10 @@ impl Jobs {
     }
 
     /// Starts training `graph`; events arrive as [`JobEvent::Train`], then one `TrainFinished`.
-    pub fn start_training(&mut self, graph: Arc<Graph>, config: TrainConfig, out: Option<PathBuf>) {
+    pub fn start_training(&mut self, graph: Arc<Graph>, mut config: TrainConfig, out: Option<PathBuf>) {
+        // The split the app loaded the graph with (files get the default holdout and validation;
+        // the embedded graph comes with its own test edges), so that the run folder reloads it.
+        config.split = if graph.source.starts_with("default") { SplitConfig::none() } else { SplitConfig::default() };
         // The shared GPU device only when the run asks for the GPU; a CPU run gets Burn's flex.
         let device = if config.device == train::DeviceChoice::Gpu { self.shared_device.clone() } else { None };
         let options = RunOptions { out, resume: false, device, notify: None };

@@ -5,6 +5,10 @@
 
 pub mod bench;
 pub mod graph;
+pub mod split;
+pub mod features;
+pub mod memory;
+pub mod baselines;
 pub mod load;
 pub mod synthetic;
 pub mod walk;

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::graph::{Categories, Features, Graph};
+use crate::split::SplitConfig;
 use crate::synthetic::{SyntheticConfig, generate};
 
 /// An error while loading a graph, naming the file and, where it applies, the line.
@@ -57,6 +58,14 @@ pub fn load_data(spec: &str, format: Format) -> Result<Graph, LoadError> {
         return Ok(generate(&parse_synthetic(params)?));
     }
     load_path(Path::new(spec), format)
+}
+
+/// Loads `spec` as [`load_data`] does, then makes its held-out splits (see [`crate::split`]): the
+/// graph every command trains and evaluates on.
+pub fn load_split(spec: &str, format: Format, split: &SplitConfig) -> Result<Graph, LoadError> {
+    let g = load_data(spec, format)?;
+    let path = PathBuf::from(&g.source);
+    crate::split::apply(g, split).map_err(|e| LoadError::File { path, problem: e.to_string() })
 }
 
 /// Parses `key=value,…` into a generator config; unknown keys and bad values are errors.
@@ -211,7 +220,7 @@ fn parse_adjacency(path: &Path) -> Result<(Vec<(u32, u32)>, u32, u32), LoadError
 
 /// Loads a LightGCN `train.txt` and, optionally, its `test.txt`.
 pub fn load_lightgcn(train: &Path, test: Option<&Path>) -> Result<Graph, LoadError> {
-    let (train_pairs, mut n_pins, mut n_boards) = parse_adjacency(train)?;
+    let (mut train_pairs, mut n_pins, mut n_boards) = parse_adjacency(train)?;
     if train_pairs.is_empty() {
         return Err(LoadError::file(train, "no edges: every line has a board id but no pins"));
     }
@@ -222,12 +231,56 @@ pub fn load_lightgcn(train: &Path, test: Option<&Path>) -> Result<Graph, LoadErr
         n_boards = n_boards.max(b);
         test_pairs = pairs;
     }
-    let mut g = Graph::from_edges(n_pins, n_boards, &train_pairs, &test_pairs);
+    // Sparse or huge ids (say one line `4000000000 1 2`) are interned rather than sized by the
+    // largest id: no allocation ever follows a raw id. The original ids become the labels.
+    let (pin_map, board_map) = (Sparse::of(&train_pairs, &test_pairs, |e| e.1, n_pins), Sparse::of(&train_pairs, &test_pairs, |e| e.0, n_boards));
+    for pairs in [&mut train_pairs, &mut test_pairs] {
+        for e in pairs.iter_mut() {
+            *e = (board_map.dense(e.0), pin_map.dense(e.1));
+        }
+    }
+    check_graph_memory(train, pin_map.len(n_pins), board_map.len(n_boards), train_pairs.len() + test_pairs.len())?;
+    let mut g = Graph::from_edges(pin_map.len(n_pins), board_map.len(n_boards), &train_pairs, &test_pairs);
+    g.pin_labels = pin_map.labels("pin ");
+    g.board_labels = board_map.labels("board ");
     g.source = match test {
         Some(t) => format!("{} + {}", train.display(), t.display()),
         None => train.display().to_string(),
     };
     Ok(g)
+}
+
+/// The distinct ids of one side of a LightGCN file when they are sparse (the id space far larger
+/// than the number of ids); `None` keeps dense ids as they are.
+struct Sparse(Option<Vec<u32>>);
+
+impl Sparse {
+    fn of(train: &[(u32, u32)], test: &[(u32, u32)], side: impl Fn(&(u32, u32)) -> u32, id_space: u32) -> Sparse {
+        let mut ids: Vec<u32> = train.iter().chain(test).map(&side).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        // Dense enough: up to half the id space unused (and small spaces always) stays as it is.
+        if (id_space as u64) <= 2 * ids.len() as u64 + 4096 { Sparse(None) } else { Sparse(Some(ids)) }
+    }
+    fn dense(&self, id: u32) -> u32 {
+        match &self.0 {
+            Some(ids) => ids.binary_search(&id).unwrap_or(0) as u32,
+            None => id,
+        }
+    }
+    fn len(&self, id_space: u32) -> u32 {
+        self.0.as_ref().map_or(id_space, |ids| ids.len() as u32)
+    }
+    fn labels(&self, prefix: &str) -> Option<Vec<String>> {
+        self.0.as_ref().map(|ids| ids.iter().map(|id| format!("{prefix}{id}")).collect())
+    }
+}
+
+/// Fails with a message naming the need and the budget when the graph's arrays would not fit.
+fn check_graph_memory(path: &Path, n_pins: u32, n_boards: u32, edges: usize) -> Result<(), LoadError> {
+    // Offsets both ways, targets both ways plus the build's scratch copy, 4 bytes each.
+    let need = 4 * (2 * (n_pins as u64 + n_boards as u64 + 2) + 3 * edges as u64);
+    crate::memory::check(need, "the graph's adjacency").map_err(|e| LoadError::file(path, e.to_string()))
 }
 
 /// Maps string ids to dense ids in order of first appearance.
@@ -250,16 +303,17 @@ impl Interner {
 }
 
 fn looks_like_header(fields: &[&str]) -> bool {
-    const NAMES: [&str; 10] = ["pin", "board", "item", "user", "weight", "source", "target", "src", "dst", "id"];
+    const NAMES: [&str; 12] = ["pin", "board", "item", "user", "weight", "source", "target", "src", "dst", "id", "time", "timestamp"];
     let named = fields.iter().any(|f| {
         let f = f.trim().to_ascii_lowercase();
         NAMES.iter().any(|n| f == *n || f.ends_with(&format!("_{n}")) || f.starts_with(&format!("{n}_")) || f.ends_with(n) && f.len() <= 8)
     });
-    let weight_not_number = fields.len() == 3 && fields[2].trim().parse::<f64>().is_err();
+    let weight_not_number = fields.len() >= 3 && fields[2].trim().parse::<f64>().is_err();
     named || weight_not_number
 }
 
-/// Loads an edge list: `pin,board[,weight]` per line (comma or tab separated, optional header).
+/// Loads an edge list: `pin,board[,weight[,timestamp]]` per line (comma or tab separated, optional
+/// header, which may name the columns in another order).
 /// Ids may be any strings; they become the labels. Edges with weight ≤ 0 are left out.
 pub fn load_edge_list(path: &Path) -> Result<Graph, LoadError> {
     let bytes = read_text(path)?;
@@ -276,8 +330,11 @@ pub fn load_edge_list(path: &Path) -> Result<Graph, LoadError> {
     let mut pins = Interner::default();
     let mut boards = Interner::default();
     let mut pairs = Vec::new();
+    let mut times: Vec<i64> = Vec::new();
     let mut record = csv::ByteRecord::new();
     let mut first = true;
+    // Columns by position (pin, board, weight, time) unless a header names them.
+    let mut cols = EdgeColumns { pin: 0, board: 1, weight: Some(2), time: Some(3) };
     loop {
         let more = reader.read_byte_record(&mut record).map_err(|e| {
             let line = e.position().map_or(0, |p| p.line() as usize);
@@ -287,7 +344,7 @@ pub fn load_edge_list(path: &Path) -> Result<Graph, LoadError> {
             break;
         }
         let line = record.position().map_or(0, |p| p.line() as usize);
-        let mut fields = Vec::with_capacity(3);
+        let mut fields = Vec::with_capacity(4);
         for (i, f) in record.iter().enumerate() {
             let s = std::str::from_utf8(f)
                 .map_err(|_| LoadError::line(path, line, format!("field {} is not valid UTF-8 text", i + 1)))?;
@@ -299,26 +356,27 @@ pub fn load_edge_list(path: &Path) -> Result<Graph, LoadError> {
         if first {
             first = false;
             if looks_like_header(&fields) {
+                cols = EdgeColumns::from_header(&fields);
                 continue;
             }
         }
-        if !(2..=3).contains(&fields.len()) {
+        if !(2..=4).contains(&fields.len()) {
             let sep = if delimiter == b'\t' { "tab" } else { "comma" };
             return Err(LoadError::line(
                 path,
                 line,
-                format!("expected 2 or 3 {sep}-separated fields (pin, board[, weight]), found {}", fields.len()),
+                format!("expected 2 to 4 {sep}-separated fields (pin, board[, weight[, timestamp]]), found {}", fields.len()),
             ));
         }
-        let (pin, board) = (fields[0].trim(), fields[1].trim());
+        let field = |i: usize| fields.get(i).map(|f| f.trim());
+        let (Some(pin), Some(board)) = (field(cols.pin), field(cols.board)) else {
+            return Err(LoadError::line(path, line, format!("missing the pin or board field (columns {} and {})", cols.pin + 1, cols.board + 1)));
+        };
         if pin.is_empty() || board.is_empty() {
             return Err(LoadError::line(path, line, "empty pin or board id"));
         }
-        if let Some(w) = fields.get(2) {
-            let w: f32 = w
-                .trim()
-                .parse()
-                .map_err(|_| LoadError::line(path, line, format!("weight `{}` is not a number", w.trim())))?;
+        if let Some(w) = cols.weight.and_then(field) {
+            let w: f32 = w.parse().map_err(|_| LoadError::line(path, line, format!("weight `{w}` is not a number")))?;
             if !w.is_finite() {
                 return Err(LoadError::line(path, line, format!("weight {w} is not finite")));
             }
@@ -326,16 +384,72 @@ pub fn load_edge_list(path: &Path) -> Result<Graph, LoadError> {
                 continue;
             }
         }
+        let time = match cols.time.and_then(field) {
+            Some(t) => Some(parse_time(t).ok_or_else(|| LoadError::line(path, line, format!("timestamp `{t}` is not a number of seconds")))?),
+            None => None,
+        };
+        if !times.is_empty() || (pairs.is_empty() && time.is_some()) {
+            times.push(time.ok_or_else(|| LoadError::line(path, line, "missing timestamp (earlier lines have one)"))?);
+        }
         pairs.push((boards.get(board), pins.get(pin)));
     }
     if pairs.is_empty() {
         return Err(LoadError::file(path, "no edges found"));
     }
+    check_graph_memory(path, pins.names.len() as u32, boards.names.len() as u32, pairs.len())?;
     let mut g = Graph::from_edges(pins.names.len() as u32, boards.names.len() as u32, &pairs, &[]);
+    if times.len() == pairs.len() {
+        attach_times(&mut g, &pairs, &times);
+    }
     g.pin_labels = Some(pins.names);
     g.board_labels = Some(boards.names);
     g.source = path.display().to_string();
     Ok(g)
+}
+
+/// Which field of an edge-list line holds what.
+struct EdgeColumns {
+    pin: usize,
+    board: usize,
+    weight: Option<usize>,
+    time: Option<usize>,
+}
+
+impl EdgeColumns {
+    /// Columns named by a header (pin/item/target, board/user/source, weight/rating, time/timestamp/ts),
+    /// falling back to positions for the ones it does not name.
+    fn from_header(fields: &[&str]) -> EdgeColumns {
+        let find = |names: &[&str]| {
+            fields.iter().position(|f| {
+                let f = f.trim().to_ascii_lowercase();
+                names.iter().any(|n| f == *n || f.ends_with(&format!("_{n}")) || f.ends_with(&format!("{n}id")) || f.ends_with(&format!("{n}_id")))
+            })
+        };
+        let pin = find(&["pin", "item", "target", "dst", "movie"]).unwrap_or(0);
+        let board = find(&["board", "user", "source", "src"]).unwrap_or(1);
+        let time = find(&["timestamp", "time", "ts", "date"]);
+        let weight = find(&["weight", "rating", "count", "score"]).or_else(|| (2..fields.len()).find(|&i| Some(i) != time));
+        EdgeColumns { pin, board, weight, time }
+    }
+}
+
+/// A timestamp in seconds (integer or decimal).
+fn parse_time(t: &str) -> Option<i64> {
+    t.parse::<i64>().ok().or_else(|| t.parse::<f64>().ok().filter(|v| v.is_finite()).map(|v| v as i64))
+}
+
+/// Sets the graph's per-edge times from (board, pin) pairs and their times; a repeated edge keeps
+/// its latest time.
+fn attach_times(g: &mut Graph, pairs: &[(u32, u32)], times: &[i64]) {
+    let offsets = &g.board_pins().offsets;
+    let mut out = vec![i64::MIN; g.n_edges()];
+    for (&(b, p), &t) in pairs.iter().zip(times) {
+        if let Ok(i) = g.pins_of(b).binary_search(&p) {
+            let slot = &mut out[offsets[b as usize] as usize + i];
+            *slot = (*slot).max(t);
+        }
+    }
+    g.edge_times = Some(out);
 }
 
 /// Loads MovieLens `ratings.csv` (users → boards, movies → pins, ratings ≥ [`MOVIELENS_MIN_RATING`]);
@@ -351,9 +465,11 @@ pub fn load_movielens(ratings: &Path) -> Result<Graph, LoadError> {
     let (Some(user_col), Some(movie_col), Some(rating_col)) = (col("userId"), col("movieId"), col("rating")) else {
         return Err(LoadError::line(ratings, 1, "header must name userId, movieId and rating"));
     };
+    let time_col = col("timestamp");
     let mut users = Interner::default();
     let mut movies = Interner::default();
     let mut pairs = Vec::new();
+    let mut times = Vec::new();
     for rec in reader.records() {
         let rec = rec.map_err(|e| {
             let line = e.position().map_or(0, |p| p.line() as usize);
@@ -371,6 +487,10 @@ pub fn load_movielens(ratings: &Path) -> Result<Graph, LoadError> {
             .parse()
             .map_err(|_| LoadError::line(ratings, line, format!("rating `{rating}` is not a number")))?;
         if rating >= MOVIELENS_MIN_RATING {
+            if let Some(c) = time_col {
+                let t = field(c)?;
+                times.push(parse_time(t).ok_or_else(|| LoadError::line(ratings, line, format!("timestamp `{t}` is not a number of seconds")))?);
+            }
             pairs.push((users.get(user), movies.get(movie)));
         }
     }
@@ -379,6 +499,9 @@ pub fn load_movielens(ratings: &Path) -> Result<Graph, LoadError> {
     }
     let n_pins = movies.names.len() as u32;
     let mut g = Graph::from_edges(n_pins, users.names.len() as u32, &pairs, &[]);
+    if times.len() == pairs.len() {
+        attach_times(&mut g, &pairs, &times);
+    }
     g.board_labels = Some(users.names.iter().map(|u| format!("user {u}")).collect());
     let movies_csv = ratings.with_file_name("movies.csv");
     if movies_csv.is_file() {
@@ -419,6 +542,7 @@ fn attach_movies(g: &mut Graph, path: &Path, movies: &Interner) -> Result<(), Lo
             genres_of[pin as usize].push(gi as u16);
         }
     }
+    g.pin_keys = Some(movies.names.clone());
     g.pin_labels = Some(
         titles
             .into_iter()
@@ -426,17 +550,36 @@ fn attach_movies(g: &mut Graph, path: &Path, movies: &Interner) -> Result<(), Lo
             .map(|(t, id)| t.unwrap_or_else(|| format!("movie {id}")))
             .collect(),
     );
+    let titles: Vec<String> = g.pin_labels.clone().unwrap_or_default();
     if !genre_names.is_empty() {
-        let dim = genre_names.len();
+        // Features: genres, the release decade and hashed title words, each group of unit length.
+        let genres = genre_names.len();
+        let dim = genres + MOVIE_DECADES + MOVIE_TITLE_BUCKETS;
         let mut data = vec![0f32; n * dim];
         let unknown = genre_names.len() as u16;
         let mut of_pin = Vec::with_capacity(n);
         for (p, gs) in genres_of.iter().enumerate() {
+            let row = &mut data[p * dim..(p + 1) * dim];
             let w = if gs.is_empty() { 0.0 } else { 1.0 / (gs.len() as f32).sqrt() };
             for &gi in gs {
-                data[p * dim + gi as usize] = w;
+                row[gi as usize] = w;
             }
             of_pin.push(gs.first().copied().unwrap_or(unknown));
+            let title = titles.get(p).map_or("", String::as_str);
+            if let Some(year) = title_year(title) {
+                row[genres + ((year.clamp(1920, 2029) - 1920) / 10) as usize] = 1.0;
+            }
+            let words = &mut row[genres + MOVIE_DECADES..];
+            let mut count = 0.0f32;
+            for word in title.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2 && w.parse::<u32>().is_err()) {
+                let h = word.to_lowercase().bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+                words[(h % MOVIE_TITLE_BUCKETS as u64) as usize] += 1.0;
+                count += 1.0;
+            }
+            let norm = words.iter().map(|x| x * x).sum::<f32>().sqrt();
+            if count > 0.0 && norm > 0.0 {
+                words.iter_mut().for_each(|x| *x /= norm);
+            }
         }
         let mut names = genre_names;
         names.push("(unknown)".to_string());
@@ -444,4 +587,16 @@ fn attach_movies(g: &mut Graph, path: &Path, movies: &Interner) -> Result<(), Lo
         g.categories = Some(Categories { names, of_pin });
     }
     Ok(())
+}
+
+/// Release decades as MovieLens features: the 1920s (and before) to the 2020s.
+const MOVIE_DECADES: usize = 11;
+/// Hashed buckets for the words of MovieLens titles.
+const MOVIE_TITLE_BUCKETS: usize = 32;
+
+/// The year in a MovieLens title such as `Heat (1995)`.
+fn title_year(title: &str) -> Option<u32> {
+    let open = title.trim_end().rfind('(')?;
+    let inner = title[open + 1..].trim_end().strip_suffix(')')?;
+    inner.trim().parse::<u32>().ok().filter(|y| (1800..=2100).contains(y))
 }

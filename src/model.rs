@@ -1,4 +1,4 @@
-//! The PinSage model (the seed's Algorithm 1): input features and id embeddings, two convolve
+//! The PinSage model (the paper's Algorithm 1): input features and id embeddings, two convolve
 //! layers over importance-weighted neighbourhoods, a final dense head, L2-normalised output.
 //!
 //! Nodes share one index space: pins are `0..n_pins`, boards are `n_pins..n_pins + n_boards`. Every

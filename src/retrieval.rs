@@ -5,14 +5,14 @@ use burn::prelude::*;
 use burn::tensor::IndexingUpdateOp;
 
 use crate::eval::recall_ndcg;
-use crate::graph::Graph;
+use crate::graph::{Graph, Split};
 use crate::infer::{Embeddings, InferError};
 
-/// The top `k` pins of every board (training pins excluded), best first, computed on `device`
-/// `block` boards at a time.
+/// The top `k` pins of every board (its known pins, training and validation, excluded), best
+/// first, computed on `device` `block` boards at a time.
 pub fn top_k_for_boards(emb: &Embeddings, g: &Graph, boards: &[u32], k: usize, block: usize, device: &Device) -> Result<Vec<Vec<u32>>, InferError> {
     let queries: Vec<u32> = boards.iter().map(|&b| emb.n_pins as u32 + b).collect();
-    let ranked = top_k_blocks(emb, &queries, k, block, device, |node, masked| masked.extend_from_slice(g.pins_of(node - emb.n_pins as u32)))?;
+    let ranked = top_k_blocks(emb, &queries, k, block, device, |node, masked| g.known_pins_of(node - emb.n_pins as u32, Split::Test, masked))?;
     Ok(ranked.into_iter().map(|list| list.into_iter().map(|(p, _)| p).collect()).collect())
 }
 

@@ -16,8 +16,9 @@ use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use serde::{Deserialize, Serialize};
 
-use crate::eval::{EmbeddingScorer, Metrics, evaluate};
-use crate::graph::Graph;
+use crate::eval::{EmbeddingScorer, HIT_K, MAX_PIN_PAIRS, Metrics, evaluate_on};
+use crate::graph::{Graph, Split};
+use crate::split::SplitConfig;
 use crate::infer::{Embeddings, embed_all};
 use crate::model::{Block, LayerIndex, PinSage, PinSageConfig, Pooling, gather_rows};
 use crate::sampler::{
@@ -68,6 +69,11 @@ pub enum LossKind {
 pub struct TrainConfig {
     /// The graph (`default` or a path), recorded so `eval`/`embed` can reload it.
     pub data: String,
+    /// How the graph's test and validation edges are made (recorded so that reloading the run's
+    /// graph gives exactly the same split).
+    pub split: SplitConfig,
+    /// A pin-features file (`.npy` in pin order, or CSV `pin,f1,…,fd`) that replaces the graph's own.
+    pub pin_features: Option<String>,
     pub mode: Mode,
     /// LightGCN only: propagation layers.
     pub lightgcn_layers: usize,
@@ -107,16 +113,49 @@ pub struct TrainConfig {
     pub seed: u64,
     pub device: DeviceChoice,
     /// Evaluate during training (recall@20 etc.) every `eval_interval` epochs; always at the end.
+    /// With validation edges the evaluation is on them, and `model.bpk` is the best epoch's model.
     pub eval_each_epoch: bool,
     pub eval_interval: usize,
+    /// Early stopping: end the run after this many evaluations in a row without a better
+    /// validation recall@20 (0 never stops early; needs validation edges).
+    pub patience: usize,
     /// Read the loss back from the device every this many steps (never every step).
     pub log_every_steps: usize,
 }
 
 impl Default for TrainConfig {
+    /// The settings for real data, chosen on validation splits (Gowalla's and synthetic graphs'):
+    /// sampled softmax (τ 0.1) over 1,024 shared negatives, board queries drawn uniformly by
+    /// board, learning rate 0.003, and up to 200 epochs that stop early once validation
+    /// recall@20 has not improved for 4 evaluations (every 5 epochs). [`TrainConfig::scaled_for`]
+    /// fits the batch and the negatives to small graphs. [`TrainConfig::paper`] is the paper's.
     fn default() -> Self {
         TrainConfig {
+            loss: LossKind::Softmax,
+            temperature: 0.1,
+            negatives: 1024,
+            batch_size: 2048,
+            learning_rate: 3e-3,
+            board_query_share: 1.0,
+            pair_sampling: PairSampling::Boards,
+            hard_negatives: false,
+            epochs: 200,
+            eval_interval: 5,
+            patience: 4,
+            sampler_threads: std::thread::available_parallelism().map_or(2, |n| n.get().saturating_sub(1)).clamp(2, 12),
+            ..TrainConfig::paper()
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The paper's training setup (max-margin loss, Δ 0.1, pin–pin and board–pin pairs from every
+    /// edge, the hard-negative curriculum), as the teaching views and `pinsage ablate` use it.
+    pub fn paper() -> TrainConfig {
+        TrainConfig {
             data: "default".into(),
+            split: SplitConfig::default(),
+            pin_features: None,
             mode: Mode::Pinsage,
             lightgcn_layers: 3,
             l2: 1e-4,
@@ -145,18 +184,32 @@ impl Default for TrainConfig {
             device: DeviceChoice::Gpu,
             eval_each_epoch: true,
             eval_interval: 1,
+            patience: 0,
             log_every_steps: 20,
         }
     }
-}
 
-impl TrainConfig {
+    /// This config fitted to graph `g` where a fixed number cannot fit it: at most half the pins
+    /// as shared negatives, and a batch of at most a sixteenth of the edges (at least 32), so a
+    /// small graph's epoch still has steps to learn from.
+    pub fn scaled_for(&self, g: &Graph) -> TrainConfig {
+        let mut c = self.clone();
+        c.negatives = c.negatives.min((g.n_pins() as usize / 2).max(1));
+        c.batch_size = c.batch_size.min((g.n_edges() / 16).max(32));
+        c
+    }
     /// Rejects invalid settings, naming the field and the reason.
     pub fn validate(&self) -> Result<(), ParamError> {
         let err = |field, reason: &str| Err(ParamError { field, reason: reason.to_string() });
         self.walk.validate()?;
         if self.epochs == 0 {
             return err("epochs", "must be at least 1");
+        }
+        if !(0.0..1.0).contains(&self.split.holdout) {
+            return err("split.holdout", "must be in [0, 1)");
+        }
+        if !(0.0..1.0).contains(&self.split.validation) {
+            return err("split.validation", "must be in [0, 1)");
         }
         if self.batch_size == 0 {
             return err("batch_size", "must be at least 1");
@@ -220,12 +273,25 @@ impl TrainConfig {
     }
 }
 
+/// The graph a run trains on: `cfg.data` loaded, split as `cfg.split` says, with
+/// `cfg.pin_features` attached. `eval`, `embed` and `recommend` rebuild it the same way.
+pub fn run_graph(cfg: &TrainConfig, format: crate::load::Format) -> Result<Graph, TrainError> {
+    let mut g = crate::load::load_split(&cfg.data, format, &cfg.split)?;
+    if let Some(f) = &cfg.pin_features {
+        crate::features::attach_pin_features(&mut g, Path::new(f))?;
+    }
+    Ok(g)
+}
+
 /// Why the run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EndReason {
     Completed,
     Stopped,
+    /// Validation recall@20 stopped improving (see `TrainConfig::patience`).
+    #[serde(rename = "early_stopped")]
+    EarlyStopped,
 }
 
 /// Everything the trainer reports. One JSON object per line in `metrics.jsonl`.
@@ -257,7 +323,15 @@ pub enum TrainEvent {
     Checkpoint { epoch: usize, path: String },
     Paused,
     Resumed,
-    Finished { reason: EndReason, epochs_done: usize, metrics: Option<Metrics> },
+    /// `metrics` are on the test edges, of the best-validation epoch (`best_epoch`) when the graph
+    /// has validation edges, else of the last epoch.
+    Finished {
+        reason: EndReason,
+        epochs_done: usize,
+        metrics: Option<Metrics>,
+        #[serde(default)]
+        best_epoch: Option<usize>,
+    },
     Failed { message: String },
 }
 
@@ -272,6 +346,8 @@ pub enum TrainCommand {
 /// An error that ends a run (reported as [`TrainEvent::Failed`] too).
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
+    #[error(transparent)]
+    Load(#[from] crate::load::LoadError),
     #[error("invalid config: {0}")]
     Param(#[from] ParamError),
     #[error("config: {0}")]
@@ -315,11 +391,19 @@ impl TrainHandle {
 pub fn select_device(choice: DeviceChoice) -> (Device, String, Option<String>) {
     match choice {
         DeviceChoice::Cpu => (Device::flex(), "cpu (flex)".into(), None),
-        DeviceChoice::Gpu => match Device::wgpu_options().init() {
+        // Vulkan only on Linux: the automatic choice also probes OpenGL through EGL, which on a
+        // server without a desktop session prints `error: XDG_RUNTIME_DIR is invalid…` though
+        // nothing failed. Burn's compute runs on Vulkan there in any case.
+        DeviceChoice::Gpu => match headless_wgpu_options().init() {
             Ok(d) => (d, "gpu (wgpu)".into(), None),
             Err(e) => (Device::flex(), "cpu (flex)".into(), Some(format!("no GPU adapter ({e}); training on the CPU instead"))),
         },
     }
+}
+
+fn headless_wgpu_options() -> burn::tensor::wgpu::WgpuOptions {
+    let options = Device::wgpu_options();
+    if cfg!(target_os = "linux") { options.graphics_api(burn::tensor::wgpu::WgpuBackend::Vulkan) } else { options }
 }
 
 /// Options for [`spawn`] beyond the config.
@@ -410,31 +494,39 @@ fn started_event(g: &Graph, cfg: &TrainConfig, start_epoch: usize, device: Strin
     }
 }
 
-/// Both protocols on freshly computed embeddings, when `epoch` is due for evaluation (always the
-/// last epoch). The embeddings come back too, so the last epoch's serve as the run's output.
-fn evaluate_if_due(
-    g: &Graph,
-    cfg: &TrainConfig,
+/// The split a run evaluates on while training: validation when the graph has validation edges
+/// (nothing is chosen on the test edges), else test.
+fn selection_split(g: &Graph) -> Split {
+    if g.n_validation_edges() > 0 { Split::Validation } else { Split::Test }
+}
+
+/// Both protocols on `split`, with the project's standard settings.
+pub fn evaluate_embeddings(g: &Graph, emb: &Embeddings, seed: u64, split: Split) -> Metrics {
+    evaluate_on(g, &EmbeddingScorer { emb }, HIT_K, MAX_PIN_PAIRS, seed, split)
+}
+
+/// The best-validation epoch so far: its number, recall@20, model and embeddings.
+struct Best<M> {
     epoch: usize,
-    embed: impl FnOnce() -> Result<Embeddings, crate::infer::InferError>,
-) -> Result<Option<(Metrics, Embeddings)>, TrainError> {
-    if !((cfg.eval_each_epoch && epoch % cfg.eval_interval == 0) || epoch == cfg.epochs) {
-        return Ok(None);
-    }
-    let emb = embed().map_err(|e| TrainError::Device(e.to_string()))?;
-    Ok(Some((evaluate(g, &EmbeddingScorer { emb: &emb }, 10, 20_000, cfg.seed), emb)))
+    recall: f64,
+    model: Option<M>,
+    embeddings: Option<Embeddings>,
 }
 
 /// What both training loops carry across epochs and do at an epoch's end (evaluate when due,
-/// report, checkpoint) and at the run's end (save the model, report how it ended).
-struct Ledger<'a> {
+/// keep the best-validation model, report, checkpoint) and at the run's end (save the model,
+/// evaluate it on the test edges, report how it ended).
+struct Ledger<'a, M> {
     g: &'a Graph,
     cfg: &'a TrainConfig,
     out: Option<&'a Path>,
     epochs_done: usize,
+    split: Split,
     last_metrics: Option<Metrics>,
     /// The last evaluated epoch's embeddings (the final epoch always is), reused as the run's output.
     last_embeddings: Option<Embeddings>,
+    best: Option<Best<M>>,
+    evaluations_since_best: usize,
 }
 
 /// One epoch's numbers for its `EpochEnd` event.
@@ -447,23 +539,68 @@ struct EpochSummary {
     hard_per_query: usize,
 }
 
-impl<'a> Ledger<'a> {
-    fn new(g: &'a Graph, cfg: &'a TrainConfig, out: Option<&'a Path>, start_epoch: usize) -> Ledger<'a> {
-        Ledger { g, cfg, out, epochs_done: start_epoch - 1, last_metrics: None, last_embeddings: None }
+/// How a run ended and what it leaves: the model to keep (the best-validation one), its
+/// embeddings, and the number of epochs done.
+struct Ending<M> {
+    model: Option<M>,
+    embeddings: Option<Embeddings>,
+    epochs_done: usize,
+}
+
+impl<'a, M: Module> Ledger<'a, M> {
+    fn new(g: &'a Graph, cfg: &'a TrainConfig, out: Option<&'a Path>, start_epoch: usize, state: &RunState) -> Ledger<'a, M> {
+        // A resumed run remembers its best epoch; its model is `model.bpk` on disk.
+        let best = state.best_epoch.map(|epoch| Best { epoch, recall: state.best_recall, model: None, embeddings: None });
+        Ledger {
+            g,
+            cfg,
+            out,
+            epochs_done: start_epoch - 1,
+            split: selection_split(g),
+            last_metrics: None,
+            last_embeddings: None,
+            best,
+            evaluations_since_best: 0,
+        }
     }
 
-    fn end_epoch<M: Module>(
+    fn due(&self, epoch: usize) -> bool {
+        (self.cfg.eval_each_epoch && epoch % self.cfg.eval_interval == 0) || epoch == self.cfg.epochs
+    }
+
+    /// Ends an epoch; returns true when early stopping ends the run here.
+    fn end_epoch(
         &mut self,
         e: EpochSummary,
         model: &M,
         optim: &ModuleOptimizer,
         sink: &mut EventSink,
-        embed: impl FnOnce() -> Result<Embeddings, crate::infer::InferError>,
-    ) -> Result<(), TrainError> {
-        let evaluated = evaluate_if_due(self.g, self.cfg, e.epoch, embed)?;
-        let metrics = evaluated.as_ref().map(|(m, _)| m.clone());
-        self.last_metrics = metrics.clone().or(self.last_metrics.take());
-        self.last_embeddings = evaluated.map(|(_, emb)| emb);
+        embed: impl Fn(&M) -> Result<Embeddings, crate::infer::InferError>,
+    ) -> Result<bool, TrainError> {
+        let mut metrics = None;
+        let mut stop_early = false;
+        if self.due(e.epoch) {
+            let emb = embed(model).map_err(|e| TrainError::Device(e.to_string()))?;
+            let m = evaluate_embeddings(self.g, &emb, self.cfg.seed, self.split);
+            if self.split == Split::Validation {
+                let better = self.best.as_ref().is_none_or(|b| m.recall_at_20 > b.recall);
+                if better {
+                    if let Some(dir) = self.out {
+                        save_model(model, dir, "model")?;
+                    }
+                    self.best = Some(Best { epoch: e.epoch, recall: m.recall_at_20, model: Some(model.clone()), embeddings: Some(emb.clone()) });
+                    self.evaluations_since_best = 0;
+                } else {
+                    self.evaluations_since_best += 1;
+                    stop_early = self.cfg.patience > 0 && self.evaluations_since_best >= self.cfg.patience;
+                }
+            }
+            self.last_metrics = Some(m.clone());
+            self.last_embeddings = Some(emb);
+            metrics = Some(m);
+        } else {
+            self.last_embeddings = None;
+        }
         sink.emit(TrainEvent::EpochEnd {
             epoch: e.epoch,
             loss: e.loss,
@@ -475,37 +612,71 @@ impl<'a> Ledger<'a> {
         });
         self.epochs_done = e.epoch;
         if let Some(dir) = self.out {
-            checkpoint(model, optim, dir, self.epochs_done, sink)?;
+            let best = self.best.as_ref().map(|b| (b.epoch, b.recall));
+            checkpoint(model, optim, dir, self.epochs_done, best, sink)?;
         }
-        Ok(())
+        if stop_early {
+            sink.emit(TrainEvent::Note {
+                message: format!(
+                    "early stop: validation recall@20 has not improved for {} evaluations (best {:.4} at epoch {})",
+                    self.evaluations_since_best,
+                    self.best.as_ref().map_or(0.0, |b| b.recall),
+                    self.best.as_ref().map_or(0, |b| b.epoch)
+                ),
+            });
+        }
+        Ok(stop_early)
     }
 
-    /// Unless the run was stopped: saves the final model and returns the final embeddings
-    /// (computed here when no epoch ran in this call, as when resuming a finished run).
-    fn finish<M: Module>(
+    /// Unless the run was stopped: saves the final model (without validation edges; with them
+    /// `model.bpk` is already the best epoch's), evaluates the kept model on the test edges and
+    /// returns it with its embeddings.
+    fn finish(
         self,
-        stopped: bool,
-        model: &M,
+        reason: EndReason,
+        model: M,
         sink: &mut EventSink,
-        embed: impl FnOnce() -> Result<Embeddings, crate::infer::InferError>,
-    ) -> Result<(Option<Embeddings>, usize), TrainError> {
-        let embeddings = if stopped {
-            None
+        embed: impl Fn(&M) -> Result<Embeddings, crate::infer::InferError>,
+    ) -> Result<Ending<M>, TrainError> {
+        let device_err = |e: crate::infer::InferError| TrainError::Device(e.to_string());
+        let mut metrics = self.last_metrics.clone();
+        let mut best_epoch = None;
+        let ending = if reason == EndReason::Stopped {
+            Ending { model: Some(model), embeddings: None, epochs_done: self.epochs_done }
+        } else if self.split == Split::Validation && let Some(best) = self.best {
+            best_epoch = Some(best.epoch);
+            let kept = match best.model {
+                Some(m) => m,
+                // Resumed and never bettered: the best model is the one on disk.
+                None => match self.out {
+                    Some(dir) => {
+                        let path = dir.join("model.bpk");
+                        model.try_load_file(&path).map_err(|e| TrainError::Io(format!("{}: {e:?}", path.display())))?
+                    }
+                    None => model,
+                },
+            };
+            let emb = match best.embeddings {
+                Some(e) => e,
+                None => embed(&kept).map_err(device_err)?,
+            };
+            metrics = Some(evaluate_embeddings(self.g, &emb, self.cfg.seed, Split::Test));
+            Ending { model: Some(kept), embeddings: Some(emb), epochs_done: self.epochs_done }
         } else {
             if let Some(dir) = self.out {
-                save_model(model, dir, "model")?;
+                save_model(&model, dir, "model")?;
             }
-            Some(match self.last_embeddings {
+            let emb = match self.last_embeddings {
                 Some(emb) => emb,
-                None => embed().map_err(|e| TrainError::Device(e.to_string()))?,
-            })
+                None => embed(&model).map_err(device_err)?,
+            };
+            if metrics.as_ref().is_none_or(|m| m.split != Split::Test) {
+                metrics = Some(evaluate_embeddings(self.g, &emb, self.cfg.seed, Split::Test));
+            }
+            Ending { model: Some(model), embeddings: Some(emb), epochs_done: self.epochs_done }
         };
-        sink.emit(TrainEvent::Finished {
-            reason: if stopped { EndReason::Stopped } else { EndReason::Completed },
-            epochs_done: self.epochs_done,
-            metrics: self.last_metrics,
-        });
-        Ok((embeddings, self.epochs_done))
+        sink.emit(TrainEvent::Finished { reason, epochs_done: self.epochs_done, metrics, best_epoch });
+        Ok(ending)
     }
 }
 
@@ -563,10 +734,18 @@ impl LossMeter {
 }
 
 /// Writes the epoch's checkpoint (model and Adam's moments) and progress atomically and reports it.
-fn checkpoint<M: Module>(model: &M, optim: &ModuleOptimizer, dir: &Path, epochs_done: usize, sink: &mut EventSink) -> Result<(), TrainError> {
+fn checkpoint<M: Module>(
+    model: &M,
+    optim: &ModuleOptimizer,
+    dir: &Path,
+    epochs_done: usize,
+    best: Option<(usize, f64)>,
+    sink: &mut EventSink,
+) -> Result<(), TrainError> {
     let path = save_model(model, dir, "checkpoint")?;
     replace_atomically(&dir.join("optimizer.bpk"), |tmp| optim.save(tmp))?;
-    let state = serde_json::to_string(&RunState { epochs_done }).map_err(|e| TrainError::Config(e.to_string()))?;
+    let run_state = RunState { epochs_done, best_epoch: best.map(|b| b.0), best_recall: best.map_or(0.0, |b| b.1) };
+    let state = serde_json::to_string(&run_state).map_err(|e| TrainError::Config(e.to_string()))?;
     write_atomic(&dir.join("state.json"), state.as_bytes())?;
     sink.emit(TrainEvent::Checkpoint { epoch: epochs_done, path: path.display().to_string() });
     Ok(())
@@ -608,9 +787,14 @@ pub fn load_model(dir: &Path, g: &Graph, device: &Device) -> Result<(TrainConfig
 }
 
 /// Progress saved beside the checkpoint.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, Default)]
 struct RunState {
     epochs_done: usize,
+    /// The best-validation epoch so far (its model is `model.bpk`) and its recall@20.
+    #[serde(default)]
+    best_epoch: Option<usize>,
+    #[serde(default)]
+    best_recall: f64,
 }
 
 fn int_tensor(v: &[u32], device: &Device) -> Tensor<1, Int> {
@@ -773,6 +957,19 @@ fn handle_commands(cmds: &Receiver<TrainCommand>, sink: &mut EventSink) -> bool 
     }
 }
 
+/// Rows embedded per chunk by layer-wise inference.
+pub const INFER_CHUNK: usize = 8192;
+
+fn end_reason(stopped: bool, early: bool) -> EndReason {
+    if stopped {
+        EndReason::Stopped
+    } else if early {
+        EndReason::EarlyStopped
+    } else {
+        EndReason::Completed
+    }
+}
+
 fn run(
     g: &Arc<Graph>,
     mut cfg: TrainConfig,
@@ -783,14 +980,19 @@ fn run(
     sink: &mut EventSink,
 ) -> Result<TrainOutput, TrainError> {
     let mut start_epoch = 1;
+    let mut state = RunState::default();
+    if !resume {
+        cfg = cfg.scaled_for(g);
+    }
     if let Some(dir) = &out {
         std::fs::create_dir_all(dir).map_err(|e| TrainError::Io(format!("{}: {e}", dir.display())))?;
         if resume {
             let saved = TrainConfig::load(&dir.join("config.json"))?;
-            let state: RunState = serde_json::from_str(
-                &std::fs::read_to_string(dir.join("state.json")).map_err(|e| TrainError::Io(format!("{}: {e}", dir.join("state.json").display())))?,
+            let state_path = dir.join("state.json");
+            state = serde_json::from_str(
+                &std::fs::read_to_string(&state_path).map_err(|e| TrainError::Io(format!("{}: {e}", state_path.display())))?,
             )
-            .map_err(|e| TrainError::Config(format!("state.json: {e}")))?;
+            .map_err(|e| TrainError::Config(format!("{}: {e}; refusing to resume from it", state_path.display())))?;
             // Keep the saved run's settings; only the epoch budget may grow.
             let epochs = cfg.epochs.max(saved.epochs);
             cfg = TrainConfig { epochs, device: cfg.device, ..saved };
@@ -821,7 +1023,7 @@ fn run(
     device.seed(cfg.seed);
     let train_device = device.clone().autodiff();
     if cfg.mode == Mode::Lightgcn {
-        return run_lightgcn(g, &cfg, out.as_deref(), resume, start_epoch, (device, device_name), cmds, sink);
+        return run_lightgcn(g, &cfg, out.as_deref(), resume, (start_epoch, &state), (device, device_name), cmds, sink);
     }
     let model_cfg = cfg.model_config(g);
     model_cfg.validate()?;
@@ -845,9 +1047,11 @@ fn run(
     let mut pools_job = pools_job;
 
     let started = Instant::now();
-    let mut ledger = Ledger::new(g, &cfg, out.as_deref(), start_epoch);
+    let mut ledger = Ledger::new(g, &cfg, out.as_deref(), start_epoch, &state);
     let mut stopped = false;
     let infer_device = device.clone();
+    let embed = |m: &PinSage| embed_all(m, &nb, g.features.as_ref(), &infer_device, INFER_CHUNK, |_, _| {});
+    let mut early = false;
     'epochs: for epoch in start_epoch..=cfg.epochs {
         if hard_per_query(epoch, cfg.hard_negatives, cfg.max_hard_per_query) > 0
             && pools.is_none()
@@ -923,10 +1127,13 @@ fn run(
             waited_secs: waited.as_secs_f64(),
             hard_per_query: if pools.is_some() { hard_per_query(epoch, cfg.hard_negatives, cfg.max_hard_per_query) } else { 0 },
         };
-        ledger.end_epoch(summary, &model, &optim, sink, || embed_all(&model, &nb, g.features.as_ref(), &infer_device, 8192, |_, _| {}))?;
+        if ledger.end_epoch(summary, &model, &optim, sink, embed)? {
+            early = true;
+            break 'epochs;
+        }
     }
-    let (embeddings, epochs_done) = ledger.finish(stopped, &model, sink, || embed_all(&model, &nb, g.features.as_ref(), &infer_device, 8192, |_, _| {}))?;
-    Ok(TrainOutput { model: Some(model), neighbourhoods: nb, embeddings, epochs_done })
+    let ending = ledger.finish(end_reason(stopped, early), model, sink, embed)?;
+    Ok(TrainOutput { model: ending.model, neighbourhoods: nb, embeddings: ending.embeddings, epochs_done: ending.epochs_done })
 }
 
 /// The LightGCN loop: every training edge once per epoch as (board, pin, random non-pin) BPR triples.
@@ -937,7 +1144,7 @@ fn run_lightgcn(
     cfg: &TrainConfig,
     out: Option<&Path>,
     resume: bool,
-    start_epoch: usize,
+    (start_epoch, state): (usize, &RunState),
     (device, device_name): (Device, String),
     cmds: &Receiver<TrainCommand>,
     sink: &mut EventSink,
@@ -957,9 +1164,11 @@ fn run_lightgcn(
     let steps_per_epoch = g.n_edges().div_ceil(cfg.batch_size);
     sink.emit(started_event(g, cfg, start_epoch, device_name));
     let started = Instant::now();
-    let mut ledger = Ledger::new(g, cfg, out, start_epoch);
-    let mut stopped = false;
+    let mut ledger = Ledger::new(g, cfg, out, start_epoch, state);
     let n_pins = g.n_pins();
+    let embed = |m: &crate::lightgcn::LightGcn| m.embeddings(&eval_adj, n_pins as usize);
+    let mut early = false;
+    let mut stopped = false;
     for epoch in start_epoch..=cfg.epochs {
         let mut rng = SmallRng::seed_from_u64(cfg.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         // (board node, pin) pairs: every board is the query (share 1).
@@ -1016,10 +1225,13 @@ fn run_lightgcn(
             waited_secs: 0.0,
             hard_per_query: 0,
         };
-        ledger.end_epoch(summary, &model, &optim, sink, || model.embeddings(&eval_adj, n_pins as usize))?;
+        if ledger.end_epoch(summary, &model, &optim, sink, embed)? {
+            early = true;
+            break;
+        }
     }
-    let (embeddings, epochs_done) = ledger.finish(stopped, &model, sink, || model.embeddings(&eval_adj, n_pins as usize))?;
-    Ok(TrainOutput { model: None, neighbourhoods: Arc::new(NodeNeighbourhoods::default()), embeddings, epochs_done })
+    let ending = ledger.finish(end_reason(stopped, early), model, sink, embed)?;
+    Ok(TrainOutput { model: None, neighbourhoods: Arc::new(NodeNeighbourhoods::default()), embeddings: ending.embeddings, epochs_done: ending.epochs_done })
 }
 
 /// Every node's embedding from a run folder, whichever the mode (PinSage runs are embedded
@@ -1030,7 +1242,7 @@ pub fn run_embeddings(dir: &Path, g: &Graph, device: &Device) -> Result<(TrainCo
         Mode::Pinsage => {
             let (cfg, model) = load_model(dir, g, device)?;
             let nb = node_neighbourhoods(g, cfg.neighbourhood, &cfg.walk);
-            let emb = embed_all(&model, &nb, g.features.as_ref(), device, 8192, |_, _| {}).map_err(|e| TrainError::Device(e.to_string()))?;
+            let emb = embed_all(&model, &nb, g.features.as_ref(), device, INFER_CHUNK, |_, _| {}).map_err(|e| TrainError::Device(e.to_string()))?;
             Ok((cfg, emb))
         }
         Mode::Lightgcn => {

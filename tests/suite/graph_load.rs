@@ -64,10 +64,18 @@ fn movielens_with_movies_gives_titles_features_and_categories() {
     let g = load_path(dir.path(), Format::Auto).expect("movielens loads");
     assert_eq!((g.n_pins(), g.n_boards(), g.n_edges()), (2, 2, 3), "the 2.0 rating is not an edge");
     assert_eq!(g.pin_labels.as_ref().unwrap(), &["Toy Story (1995)", "Heat (1995)"]);
-    let f = g.features.as_ref().expect("genre features");
-    assert_eq!(f.dim, 3);
-    let norm: f32 = f.row(0).iter().map(|x| x * x).sum();
-    assert!((norm - 1.0).abs() < 1e-6);
+    let f = g.features.as_ref().expect("genre, decade and title features");
+    // 3 genres (Animation, Comedy, Action), 11 decades (1920s…2020s), 32 hashed title-word buckets.
+    assert_eq!(f.dim, 3 + 11 + 32);
+    let row = f.row(0);
+    let norm = |xs: &[f32]| xs.iter().map(|x| x * x).sum::<f32>();
+    assert!((norm(&row[..3]) - 1.0).abs() < 1e-6, "genres: unit length");
+    assert!((row[0] - 0.5f32.sqrt()).abs() < 1e-6 && (row[1] - 0.5f32.sqrt()).abs() < 1e-6, "Animation and Comedy share the weight");
+    let decades = &row[3..14];
+    assert_eq!(decades.iter().position(|&x| x == 1.0), Some(7), "1995 is the 1990s, the 8th decade from the 1920s");
+    assert_eq!(decades.iter().sum::<f32>(), 1.0);
+    assert!((norm(&row[14..]) - 1.0).abs() < 1e-6, "title words (toy, story): unit length");
+    assert_eq!(f.row(1)[3 + 7], 1.0, "Heat (1995) is in the 1990s too");
     let c = g.categories.as_ref().unwrap();
     assert_eq!(c.names[c.of_pin[1] as usize], "Action");
 }
@@ -94,7 +102,7 @@ fn bad_input_is_an_error_naming_file_line_and_problem() {
     assert_bad("negative.txt", b"0 1\n1 -3\n", Some(2), "not a non-negative integer");
     assert_bad("words.txt", b"0 1\nboard pin\n", Some(2), "not a non-negative integer");
     assert_bad("latin1.txt", b"0 1\n0 2\n1 caf\xe9\n", Some(3), "UTF-8");
-    assert_bad("ragged.csv", b"a,b\nc,d,1,9\n", Some(2), "expected 2 or 3");
+    assert_bad("ragged.csv", b"a,b\nc,d,1,9,7\n", Some(2), "expected 2 to 4");
     assert_bad("one.csv", b"a,b\nc\td\n", Some(2), "expected 2 or 3");
     assert_bad("weight.csv", b"a,b,1\nc,d,heavy\n", Some(2), "not a number");
     assert_bad("nan.csv", b"a,b,1\nc,d,NaN\n", Some(2), "not finite");

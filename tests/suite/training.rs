@@ -20,7 +20,7 @@ pub fn cpu_config(epochs: usize) -> TrainConfig {
         hidden_dim: 32,
         learning_rate: 5e-3,
         log_every_steps: 5,
-        ..TrainConfig::default()
+        ..TrainConfig::paper()
     }
 }
 

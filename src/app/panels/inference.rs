@@ -1,4 +1,4 @@
-//! The inference view: the seed's "Run Job 1 / Run Job 2" animation of layer-wise inference
+//! The inference view: the paper's "Run Job 1 / Run Job 2" animation of layer-wise inference
 //! (layer 1 for every node once, then layer 2 reading those results), and the real full-graph
 //! inference of the current model with a progress bar.
 

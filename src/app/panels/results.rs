@@ -1,5 +1,5 @@
 //! The results view: the ablation table written by `pinsage ablate` (baselines and PinSage
-//! variants, same budget, same protocols) drawn as bars per metric — the seed's "PinSage vs
+//! variants, same budget, same protocols) drawn as bars per metric — the paper's "PinSage vs
 //! baselines" figure, measured — with each row's training config one click away.
 
 use std::path::{Path, PathBuf};

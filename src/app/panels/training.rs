@@ -132,7 +132,8 @@ pub struct TrainingPanel {
 
 impl Default for TrainingPanel {
     fn default() -> Self {
-        let draft = TrainConfig::default();
+        // Every epoch evaluated: runs in the app are small enough, and the curve is the point.
+        let draft = TrainConfig { eval_interval: 1, ..TrainConfig::default() };
         TrainingPanel {
             lr_text: format_lr(draft.learning_rate),
             draft,
@@ -239,7 +240,7 @@ impl TrainingPanel {
             egui::Grid::new("train_form").num_columns(2).spacing([10.0, 6.0]).show(ui, |ui| {
                 ui.label("Mode");
                 ui.horizontal(|ui| {
-                    ui.selectable_value(&mut d.mode, Mode::Pinsage, "PinSage").on_hover_text("convolutions over random-walk neighbourhoods (the seed)");
+                    ui.selectable_value(&mut d.mode, Mode::Pinsage, "PinSage").on_hover_text("convolutions over random-walk neighbourhoods (Ying et al., KDD 2018)");
                     ui.selectable_value(&mut d.mode, Mode::Lightgcn, "LightGCN")
                         .on_hover_text("free embeddings, normalised full-graph propagation, BPR (pooling, neighbourhood and negatives settings do not apply)");
                 });
@@ -406,6 +407,7 @@ impl TrainingPanel {
                     (true, false, _) => "running".to_string(),
                     (false, _, Some((EndReason::Completed, n))) => format!("completed ({n} epochs)"),
                     (false, _, Some((EndReason::Stopped, n))) => format!("stopped after {n} epochs"),
+                    (false, _, Some((EndReason::EarlyStopped, n))) => format!("stopped early after {n} epochs (validation stopped improving)"),
                     (false, _, None) => "ended".to_string(),
                 };
                 ui.label(format!("· {status}"));
