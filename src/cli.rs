@@ -334,7 +334,7 @@ pub struct WalkArgs {
     #[arg(long, default_value_t = WalkConfig::default().restart)]
     pub restart: f32,
     /// Seed of the walks.
-    #[arg(long = "walk-seed", default_value_t = WalkConfig::default().seed)]
+    #[arg(id = "walk_seed", long = "walk-seed", default_value_t = WalkConfig::default().seed)]
     pub seed: u64,
 }
 

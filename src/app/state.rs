@@ -49,7 +49,7 @@ impl View {
 }
 
 /// Settings that persist between runs.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
     pub view: View,
@@ -57,6 +57,19 @@ pub struct Settings {
     pub walk: WalkConfig,
     pub train: TrainConfig,
     pub last_run_folder: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            view: View::default(),
+            last_file: None,
+            walk: WalkConfig::default(),
+            // Every epoch evaluated: runs in the app are small enough, and the curve is the point.
+            train: TrainConfig { eval_interval: 1, ..TrainConfig::default() },
+            last_run_folder: None,
+        }
+    }
 }
 
 /// Requests from the UI, carried out by `logic.rs`.

@@ -103,7 +103,7 @@ fn bad_input_is_an_error_naming_file_line_and_problem() {
     assert_bad("words.txt", b"0 1\nboard pin\n", Some(2), "not a non-negative integer");
     assert_bad("latin1.txt", b"0 1\n0 2\n1 caf\xe9\n", Some(3), "UTF-8");
     assert_bad("ragged.csv", b"a,b\nc,d,1,9,7\n", Some(2), "expected 2 to 4");
-    assert_bad("one.csv", b"a,b\nc\td\n", Some(2), "expected 2 or 3");
+    assert_bad("one.csv", b"a,b\nc\td\n", Some(2), "expected 2 to 4");
     assert_bad("weight.csv", b"a,b,1\nc,d,heavy\n", Some(2), "not a number");
     assert_bad("nan.csv", b"a,b,1\nc,d,NaN\n", Some(2), "not finite");
     assert_bad("quote.csv", b"a,b\n\"c,d\n", Some(2), "found 1");

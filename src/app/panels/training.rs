@@ -132,8 +132,7 @@ pub struct TrainingPanel {
 
 impl Default for TrainingPanel {
     fn default() -> Self {
-        // Every epoch evaluated: runs in the app are small enough, and the curve is the point.
-        let draft = TrainConfig { eval_interval: 1, ..TrainConfig::default() };
+        let draft = crate::app::state::Settings::default().train;
         TrainingPanel {
             lr_text: format_lr(draft.learning_rate),
             draft,
