@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::eval::{Metrics, PopularityScorer, VisualScorer, evaluate};
+use crate::eval::{HIT_K, MAX_PIN_PAIRS, Metrics, PopularityScorer, VisualScorer, evaluate};
 use crate::graph::Graph;
 use crate::model::Pooling;
 use crate::sampler::NeighbourhoodKind;
@@ -79,7 +79,7 @@ pub fn run_ablation(
     mut progress: impl FnMut(&str, &TrainEvent),
 ) -> Result<AblationReport, TrainError> {
     let mut rows = Vec::new();
-    let (hit_k, pairs, seed) = (10, 20_000, base.seed);
+    let (hit_k, pairs, seed) = (HIT_K, MAX_PIN_PAIRS, base.seed);
     rows.push(AblationRow { name: "most popular".into(), config: None, metrics: evaluate(&g, &PopularityScorer::new(&g), hit_k, pairs, seed), train_secs: 0.0 });
     if let Some(v) = VisualScorer::new(&g) {
         rows.push(AblationRow { name: "visual only".into(), config: None, metrics: evaluate(&g, &v, hit_k, pairs, seed), train_secs: 0.0 });

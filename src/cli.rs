@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use pinsage_explorer::bench;
 use pinsage_explorer::baselines::{EASE_LAMBDAS, Ease, ItemKnn, fit_ease_best};
-use pinsage_explorer::eval::{EmbeddingScorer, HIT_K, MAX_PIN_PAIRS, Metrics, PopularityScorer, VisualScorer, evaluate_on, ranking_metrics_on};
+use pinsage_explorer::eval::{EmbeddingScorer, HIT_K, MAX_PIN_PAIRS, Metrics, PopularityScorer, Scorer, VisualScorer, evaluate_on, ranking_metrics_on};
 use pinsage_explorer::graph::Split;
 use pinsage_explorer::graph::Graph;
 use pinsage_explorer::load::Format;
@@ -681,20 +681,23 @@ const DEFAULT_EASE_LAMBDA: f32 = 500.0;
 fn recommend_cmd(args: &RecommendArgs) -> anyhow::Result<()> {
     let (g, _cfg, emb, _) = load_run(&args.run, args.device)?;
     let k = args.k.min(g.n_pins() as usize);
-    let (query, title, known): (u32, String, Vec<u32>) = match (&args.board, &args.pin) {
+    let scorer = EmbeddingScorer { emb: &emb };
+    let mut scores = vec![0f32; g.n_pins() as usize];
+    let (title, known): (String, Vec<u32>) = match (&args.board, &args.pin) {
         (Some(label), _) => {
             let b = find_board(&g, label).with_context(|| format!("no board `{label}` in {}", g.source))?;
             let mut known = Vec::new();
             g.known_pins_of(b, Split::Test, &mut known);
-            (g.n_pins() + b, g.board_label(b), known)
+            scorer.board_scores(b, &mut scores);
+            (g.board_label(b), known)
         }
         (None, Some(label)) => {
             let p = find_pin(&g, label).with_context(|| format!("no pin `{label}` in {}", g.source))?;
-            (p, g.pin_label(p), vec![p])
+            scorer.pin_scores(p, &mut scores);
+            (g.pin_label(p), vec![p])
         }
         (None, None) => anyhow::bail!("say which query: --board LABEL or --pin LABEL"),
     };
-    let mut scores: Vec<f32> = (0..g.n_pins()).map(|p| emb.dot(query, p)).collect();
     for &p in &known {
         scores[p as usize] = f32::NEG_INFINITY;
     }

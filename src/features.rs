@@ -5,14 +5,14 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::graph::{Features, Graph};
-use crate::load::LoadError;
+use crate::load::{LoadError, csv_error, read_text, sniffed_csv_reader};
 
 /// Reads pin features for `g` from `path` (by extension: `.npy`, else CSV/TSV).
 pub fn load_pin_features(g: &Graph, path: &Path) -> Result<Features, LoadError> {
     let is_npy = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy"));
     let f = if is_npy { read_npy(g, path)? } else { read_csv(g, path)? };
     if f.dim == 0 {
-        return Err(LoadError::File { path: path.to_path_buf(), problem: "no feature columns".into() });
+        return Err(LoadError::file(path, "no feature columns"));
     }
     Ok(f)
 }
@@ -23,41 +23,33 @@ pub fn attach_pin_features(g: &mut Graph, path: &Path) -> Result<(), LoadError> 
     Ok(())
 }
 
-fn file_err(path: &Path, problem: impl Into<String>) -> LoadError {
-    LoadError::File { path: path.to_path_buf(), problem: problem.into() }
-}
-
-fn line_err(path: &Path, line: usize, problem: impl Into<String>) -> LoadError {
-    LoadError::Line { path: path.to_path_buf(), line, problem: problem.into() }
-}
-
 fn read_npy(g: &Graph, path: &Path) -> Result<Features, LoadError> {
     let open = || -> Result<npyz::NpyFile<std::io::BufReader<std::fs::File>>, LoadError> {
         let file = std::fs::File::open(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
-        npyz::NpyFile::new(std::io::BufReader::new(file)).map_err(|e| file_err(path, format!("not a .npy file: {e}")))
+        npyz::NpyFile::new(std::io::BufReader::new(file)).map_err(|e| LoadError::file(path, format!("not a .npy file: {e}")))
     };
     let npy = open()?;
     let shape = npy.shape().to_vec();
     let [rows, dim] = shape[..] else {
-        return Err(file_err(path, format!("expected a 2-D array [pins, d], found shape {shape:?}")));
+        return Err(LoadError::file(path, format!("expected a 2-D array [pins, d], found shape {shape:?}")));
     };
     if rows != g.n_pins() as u64 {
-        return Err(file_err(path, format!("has {rows} rows but the graph has {} pins (one row per pin, in pin order)", g.n_pins())));
+        return Err(LoadError::file(path, format!("has {rows} rows but the graph has {} pins (one row per pin, in pin order)", g.n_pins())));
     }
     let need = rows.saturating_mul(dim).saturating_mul(4);
-    crate::memory::check(need, "the pin features").map_err(|e| file_err(path, e.to_string()))?;
+    crate::memory::check(need, "the pin features").map_err(|e| LoadError::file(path, e.to_string()))?;
     let data: Vec<f32> = match npy.into_vec::<f32>() {
         Ok(v) => v,
         Err(_) => open()?
             .into_vec::<f64>()
-            .map_err(|e| file_err(path, format!("values must be float32 or float64: {e}")))?
+            .map_err(|e| LoadError::file(path, format!("values must be float32 or float64: {e}")))?
             .into_iter()
             .map(|x| x as f32)
             .collect(),
     };
     let dim = dim as usize;
     if let Some(i) = data.iter().position(|x| !x.is_finite()) {
-        return Err(file_err(path, format!("row {} (pin {}), column {}: value {} is not finite", i / dim, g.pin_label((i / dim) as u32), i % dim + 1, data[i])));
+        return Err(LoadError::file(path, format!("row {} (pin {}), column {}: value {} is not finite", i / dim, g.pin_label((i / dim) as u32), i % dim + 1, data[i])));
     }
     Ok(Features { dim, data })
 }
@@ -77,10 +69,8 @@ fn pin_index(g: &Graph) -> Option<HashMap<String, u32>> {
 }
 
 fn read_csv(g: &Graph, path: &Path) -> Result<Features, LoadError> {
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
-    let first = bytes.split(|&b| b == b'\n').find(|l| !l.trim_ascii().is_empty()).unwrap_or(&[]);
-    let delimiter = if first.contains(&b'\t') { b'\t' } else { b',' };
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).comment(Some(b'#')).from_reader(bytes.as_slice());
+    let bytes = read_text(path)?;
+    let (mut reader, _) = sniffed_csv_reader(&bytes);
     let index = pin_index(g);
     let n = g.n_pins() as usize;
     let mut dim = None;
@@ -89,10 +79,7 @@ fn read_csv(g: &Graph, path: &Path) -> Result<Features, LoadError> {
     let mut record = csv::StringRecord::new();
     let mut first_row = true;
     loop {
-        let more = reader.read_record(&mut record).map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line() as usize);
-            line_err(path, line, format!("malformed CSV: {e}"))
-        })?;
+        let more = reader.read_record(&mut record).map_err(|e| csv_error(path, e))?;
         if !more {
             break;
         }
@@ -110,13 +97,13 @@ fn read_csv(g: &Graph, path: &Path) -> Result<Features, LoadError> {
         let d = record.len().saturating_sub(1);
         let want = *dim.get_or_insert(d);
         if d == 0 {
-            return Err(line_err(path, line, "a pin id but no feature values"));
+            return Err(LoadError::line(path, line, "a pin id but no feature values"));
         }
         if d != want {
-            return Err(line_err(path, line, format!("ragged row: {d} feature values where earlier rows have {want}")));
+            return Err(LoadError::line(path, line, format!("ragged row: {d} feature values where earlier rows have {want}")));
         }
         if data.is_empty() {
-            crate::memory::check((n * want * 4) as u64, "the pin features").map_err(|e| file_err(path, e.to_string()))?;
+            crate::memory::check((n * want * 4) as u64, "the pin features").map_err(|e| LoadError::file(path, e.to_string()))?;
             data = vec![0.0; n * want];
         }
         let id = record[0].trim();
@@ -125,22 +112,22 @@ fn read_csv(g: &Graph, path: &Path) -> Result<Features, LoadError> {
             None => id.parse::<u32>().ok().filter(|&p| p < g.n_pins()),
         };
         let Some(pin) = pin else {
-            return Err(line_err(path, line, format!("unknown pin id `{id}`: the graph has no such pin")));
+            return Err(LoadError::line(path, line, format!("unknown pin id `{id}`: the graph has no such pin")));
         };
         if std::mem::replace(&mut seen[pin as usize], true) {
-            return Err(line_err(path, line, format!("pin `{id}` appears twice")));
+            return Err(LoadError::line(path, line, format!("pin `{id}` appears twice")));
         }
         for (j, field) in record.iter().skip(1).enumerate() {
             let v: f32 = field
                 .trim()
                 .parse()
-                .map_err(|_| line_err(path, line, format!("column {}: `{}` is not a number", j + 2, field.trim())))?;
+                .map_err(|_| LoadError::line(path, line, format!("column {}: `{}` is not a number", j + 2, field.trim())))?;
             if !v.is_finite() {
-                return Err(line_err(path, line, format!("column {}: value {v} is not finite", j + 2)));
+                return Err(LoadError::line(path, line, format!("column {}: value {v} is not finite", j + 2)));
             }
             data[pin as usize * want + j] = v;
         }
     }
-    let Some(dim) = dim else { return Err(file_err(path, "no feature rows")) };
+    let Some(dim) = dim else { return Err(LoadError::file(path, "no feature rows")) };
     Ok(Features { dim, data })
 }

@@ -22,10 +22,10 @@ pub enum LoadError {
 }
 
 impl LoadError {
-    fn line(path: &Path, line: usize, problem: impl Into<String>) -> LoadError {
+    pub(crate) fn line(path: &Path, line: usize, problem: impl Into<String>) -> LoadError {
         LoadError::Line { path: path.to_path_buf(), line, problem: problem.into() }
     }
-    fn file(path: &Path, problem: impl Into<String>) -> LoadError {
+    pub(crate) fn file(path: &Path, problem: impl Into<String>) -> LoadError {
         LoadError::File { path: path.to_path_buf(), problem: problem.into() }
     }
 }
@@ -138,8 +138,23 @@ pub fn load_path(path: &Path, format: Format) -> Result<Graph, LoadError> {
     }
 }
 
+/// A headerless CSV reader over `bytes` that allows rows of any length and `#` comments, split on
+/// tabs when the first non-blank line has one, else on commas; returns the delimiter too.
+pub(crate) fn sniffed_csv_reader(bytes: &[u8]) -> (csv::Reader<&[u8]>, u8) {
+    let first_line = bytes.split(|&b| b == b'\n').find(|l| !l.trim_ascii().is_empty()).unwrap_or(&[]);
+    let delimiter = if first_line.contains(&b'\t') { b'\t' } else { b',' };
+    let reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).comment(Some(b'#')).from_reader(bytes);
+    (reader, delimiter)
+}
+
+/// A CSV reader's error as a `LoadError` naming the file and the line.
+pub(crate) fn csv_error(path: &Path, e: csv::Error) -> LoadError {
+    let line = e.position().map_or(0, |p| p.line() as usize);
+    LoadError::line(path, line, format!("malformed CSV: {e}"))
+}
+
 /// Reads a whole text file, rejecting missing, empty and binary files.
-fn read_text(path: &Path) -> Result<Vec<u8>, LoadError> {
+pub(crate) fn read_text(path: &Path) -> Result<Vec<u8>, LoadError> {
     let bytes = std::fs::read(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(LoadError::file(path, "file is empty"));
@@ -317,16 +332,7 @@ fn looks_like_header(fields: &[&str]) -> bool {
 /// Ids may be any strings; they become the labels. Edges with weight ≤ 0 are left out.
 pub fn load_edge_list(path: &Path) -> Result<Graph, LoadError> {
     let bytes = read_text(path)?;
-    let delimiter = {
-        let first_line = bytes.split(|&b| b == b'\n').find(|l| !l.trim_ascii().is_empty()).unwrap_or(&[]);
-        if first_line.contains(&b'\t') { b'\t' } else { b',' }
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .comment(Some(b'#'))
-        .from_reader(bytes.as_slice());
+    let (mut reader, delimiter) = sniffed_csv_reader(&bytes);
     let mut pins = Interner::default();
     let mut boards = Interner::default();
     let mut pairs = Vec::new();
@@ -336,10 +342,7 @@ pub fn load_edge_list(path: &Path) -> Result<Graph, LoadError> {
     // Columns by position (pin, board, weight, time) unless a header names them.
     let mut cols = EdgeColumns { pin: 0, board: 1, weight: Some(2), time: Some(3) };
     loop {
-        let more = reader.read_byte_record(&mut record).map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line() as usize);
-            LoadError::line(path, line, format!("malformed CSV: {e}"))
-        })?;
+        let more = reader.read_byte_record(&mut record).map_err(|e| csv_error(path, e))?;
         if !more {
             break;
         }
@@ -471,10 +474,7 @@ pub fn load_movielens(ratings: &Path) -> Result<Graph, LoadError> {
     let mut pairs = Vec::new();
     let mut times = Vec::new();
     for rec in reader.records() {
-        let rec = rec.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line() as usize);
-            LoadError::line(ratings, line, format!("malformed CSV: {e}"))
-        })?;
+        let rec = rec.map_err(|e| csv_error(ratings, e))?;
         let line = rec.position().map_or(0, |p| p.line() as usize);
         let field = |i: usize| {
             rec.get(i)
@@ -521,10 +521,7 @@ fn attach_movies(g: &mut Graph, path: &Path, movies: &Interner) -> Result<(), Lo
     let mut genres_of: Vec<Vec<u16>> = vec![Vec::new(); n];
     let mut genre_names: Vec<String> = Vec::new();
     for rec in reader.records() {
-        let rec = rec.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line() as usize);
-            LoadError::line(path, line, format!("malformed CSV: {e}"))
-        })?;
+        let rec = rec.map_err(|e| csv_error(path, e))?;
         let line = rec.position().map_or(0, |p| p.line() as usize);
         if rec.len() < 3 {
             return Err(LoadError::line(path, line, format!("expected movieId,title,genres, found {} fields", rec.len())));

@@ -46,6 +46,16 @@ impl SplitConfig {
     pub fn none() -> SplitConfig {
         SplitConfig { holdout: 0.0, validation: 0.0, ..SplitConfig::default() }
     }
+
+    /// Rejects shares outside [0, 1).
+    pub fn validate(&self) -> Result<(), SplitError> {
+        for (field, value) in [("holdout", self.holdout), ("validation", self.validation)] {
+            if !(0.0..1.0).contains(&value) {
+                return Err(SplitError::Fraction { field, value });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A split that cannot be made.
@@ -69,11 +79,7 @@ pub fn held_out_count(n: usize, f: f32) -> usize {
 /// Applies `cfg` to a loaded graph: a test holdout when the graph has no test edges, then the
 /// validation split from what stays in training. Labels, features and categories are kept.
 pub fn apply(g: Graph, cfg: &SplitConfig) -> Result<Graph, SplitError> {
-    for (field, value) in [("holdout", cfg.holdout), ("validation", cfg.validation)] {
-        if !(0.0..1.0).contains(&value) {
-            return Err(SplitError::Fraction { field, value });
-        }
-    }
+    cfg.validate()?;
     let make_test = g.n_test_edges() == 0 && cfg.holdout > 0.0;
     if !make_test && cfg.validation == 0.0 {
         return Ok(g);

@@ -205,11 +205,8 @@ impl TrainConfig {
         if self.epochs == 0 {
             return err("epochs", "must be at least 1");
         }
-        if !(0.0..1.0).contains(&self.split.holdout) {
-            return err("split.holdout", "must be in [0, 1)");
-        }
-        if !(0.0..1.0).contains(&self.split.validation) {
-            return err("split.validation", "must be in [0, 1)");
+        if let Err(crate::split::SplitError::Fraction { field, .. }) = self.split.validate() {
+            return err(field, "must be in [0, 1)");
         }
         if self.batch_size == 0 {
             return err("batch_size", "must be at least 1");
@@ -523,7 +520,8 @@ struct Ledger<'a, M> {
     epochs_done: usize,
     split: Split,
     last_metrics: Option<Metrics>,
-    /// The last evaluated epoch's embeddings (the final epoch always is), reused as the run's output.
+    /// Without validation edges: the last epoch's embeddings when it was evaluated (the final
+    /// epoch always is), reused as the run's output. With them the best epoch's are kept instead.
     last_embeddings: Option<Embeddings>,
     best: Option<Best<M>>,
     evaluations_since_best: usize,
@@ -579,27 +577,24 @@ impl<'a, M: Module> Ledger<'a, M> {
     ) -> Result<bool, TrainError> {
         let mut metrics = None;
         let mut stop_early = false;
+        self.last_embeddings = None;
         if self.due(e.epoch) {
             let emb = embed(model).map_err(|e| TrainError::Device(e.to_string()))?;
             let m = evaluate_embeddings(self.g, &emb, self.cfg.seed, self.split);
-            if self.split == Split::Validation {
-                let better = self.best.as_ref().is_none_or(|b| m.recall_at_20 > b.recall);
-                if better {
-                    if let Some(dir) = self.out {
-                        save_model(model, dir, "model")?;
-                    }
-                    self.best = Some(Best { epoch: e.epoch, recall: m.recall_at_20, model: Some(model.clone()), embeddings: Some(emb.clone()) });
-                    self.evaluations_since_best = 0;
-                } else {
-                    self.evaluations_since_best += 1;
-                    stop_early = self.cfg.patience > 0 && self.evaluations_since_best >= self.cfg.patience;
+            if self.split == Split::Test {
+                self.last_embeddings = Some(emb);
+            } else if self.best.as_ref().is_none_or(|b| m.recall_at_20 > b.recall) {
+                if let Some(dir) = self.out {
+                    save_model(model, dir, "model")?;
                 }
+                self.best = Some(Best { epoch: e.epoch, recall: m.recall_at_20, model: Some(model.clone()), embeddings: Some(emb) });
+                self.evaluations_since_best = 0;
+            } else {
+                self.evaluations_since_best += 1;
+                stop_early = self.cfg.patience > 0 && self.evaluations_since_best >= self.cfg.patience;
             }
             self.last_metrics = Some(m.clone());
-            self.last_embeddings = Some(emb);
             metrics = Some(m);
-        } else {
-            self.last_embeddings = None;
         }
         sink.emit(TrainEvent::EpochEnd {
             epoch: e.epoch,
