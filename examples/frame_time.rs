@@ -22,8 +22,13 @@ impl eframe::App for Bench {
     fn logic(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
         let now = Instant::now();
         let ready = match self.scenario.as_str() {
-            "walk" => self.app.state.result::<pinsage_explorer::explain::WalkReplay>(&self.app.panels.walks.key).is_some(),
-            _ => self.app.state.loading.is_none() && self.app.panels.graph.layout.as_ref().is_some_and(|l| l.settled && l.pos.len() > 1000),
+            "walk" => {
+                self.app.state.result::<pinsage_explorer::explain::WalkReplay>(&self.app.panels.walks.key).is_some()
+            }
+            _ => {
+                self.app.state.loading.is_none()
+                    && self.app.panels.graph.layout.as_ref().is_some_and(|l| l.settled && l.pos.len() > 1000)
+            }
         };
         if ready && self.started.is_none() {
             self.started = Some(now);
@@ -58,7 +63,13 @@ impl eframe::App for Bench {
                 let ctx2 = ctx.clone();
                 ctx.send_viewport_cmd(egui::ViewportCommand::Screenshot(egui::ScreenshotCallback::new(move |img| {
                     let rgba: Vec<u8> = img.pixels.iter().flat_map(|c| c.to_srgba_unmultiplied()).collect();
-                    let _ = image::save_buffer(&path, &rgba, img.width() as u32, img.height() as u32, image::ExtendedColorType::Rgba8);
+                    let _ = image::save_buffer(
+                        &path,
+                        &rgba,
+                        img.width() as u32,
+                        img.height() as u32,
+                        image::ExtendedColorType::Rgba8,
+                    );
                     ctx2.send_viewport_cmd(egui::ViewportCommand::Close);
                 })));
                 self.started = Some(Instant::now() + Duration::from_secs(3600));
@@ -92,7 +103,8 @@ fn main() -> eframe::Result {
         native,
         Box::new(move |cc| {
             let view = if scenario == "walk" { View::Walks } else { View::Graph };
-            let mut app = ExplorerApp::new(cc, AppOptions { ephemeral: true, data, view: Some(view), ..Default::default() });
+            let mut app =
+                ExplorerApp::new(cc, AppOptions { ephemeral: true, data, view: Some(view), ..Default::default() });
             if scenario == "walk" {
                 app.state.settings.walk.walks = 1000; // long enough to animate for the whole measurement
             } else {
@@ -101,7 +113,14 @@ fn main() -> eframe::Result {
                     app.panels.graph.renderer = pinsage_explorer::app::panels::graph_view::Renderer::Painter;
                 }
             }
-            Ok(Box::new(Bench { app, scenario, last: None, started: None, intervals_ms: Vec::new(), ui_ms: Vec::new() }))
+            Ok(Box::new(Bench {
+                app,
+                scenario,
+                last: None,
+                started: None,
+                intervals_ms: Vec::new(),
+                ui_ms: Vec::new(),
+            }))
         }),
     )
 }

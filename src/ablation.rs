@@ -58,15 +58,30 @@ pub fn variants(base: &TrainConfig) -> Vec<(String, TrainConfig)> {
     vec![
         (
             "uniform pooling".into(),
-            TrainConfig { pooling: Pooling::Mean, neighbourhood: NeighbourhoodKind::Uniform, hard_negatives: false, ..base.clone() },
+            TrainConfig {
+                pooling: Pooling::Mean,
+                neighbourhood: NeighbourhoodKind::Uniform,
+                hard_negatives: false,
+                ..base.clone()
+            },
         ),
         (
             "importance pooling".into(),
-            TrainConfig { pooling: Pooling::Importance, neighbourhood: NeighbourhoodKind::Walks, hard_negatives: false, ..base.clone() },
+            TrainConfig {
+                pooling: Pooling::Importance,
+                neighbourhood: NeighbourhoodKind::Walks,
+                hard_negatives: false,
+                ..base.clone()
+            },
         ),
         (
             "importance + hard negatives".into(),
-            TrainConfig { pooling: Pooling::Importance, neighbourhood: NeighbourhoodKind::Walks, hard_negatives: true, ..base.clone() },
+            TrainConfig {
+                pooling: Pooling::Importance,
+                neighbourhood: NeighbourhoodKind::Walks,
+                hard_negatives: true,
+                ..base.clone()
+            },
         ),
     ]
 }
@@ -80,15 +95,26 @@ pub fn run_ablation(
 ) -> Result<AblationReport, TrainError> {
     let mut rows = Vec::new();
     let (hit_k, pairs, seed) = (HIT_K, MAX_PIN_PAIRS, base.seed);
-    rows.push(AblationRow { name: "most popular".into(), config: None, metrics: evaluate(&g, &PopularityScorer::new(&g), hit_k, pairs, seed), train_secs: 0.0 });
+    rows.push(AblationRow {
+        name: "most popular".into(),
+        config: None,
+        metrics: evaluate(&g, &PopularityScorer::new(&g), hit_k, pairs, seed),
+        train_secs: 0.0,
+    });
     if let Some(v) = VisualScorer::new(&g) {
-        rows.push(AblationRow { name: "visual only".into(), config: None, metrics: evaluate(&g, &v, hit_k, pairs, seed), train_secs: 0.0 });
+        rows.push(AblationRow {
+            name: "visual only".into(),
+            config: None,
+            metrics: evaluate(&g, &v, hit_k, pairs, seed),
+            train_secs: 0.0,
+        });
     }
     let mut device_name = String::new();
     for (name, cfg) in variants(base) {
         let cfg = TrainConfig { eval_each_epoch: false, ..cfg };
         let t = Instant::now();
-        let handle = train::spawn(g.clone(), cfg.clone(), RunOptions { device: device.clone(), ..RunOptions::default() });
+        let handle =
+            train::spawn(g.clone(), cfg.clone(), RunOptions { device: device.clone(), ..RunOptions::default() });
         let mut metrics = None;
         for ev in handle.events.iter() {
             if let TrainEvent::Started { device, .. } = &ev {

@@ -132,7 +132,8 @@ pub fn bench_train_step(
     let pairs = epoch_pairs(g, cfg.pair_sampling, cfg.board_query_share, cfg.seed, 1);
     let chunk = &pairs[..cfg.batch_size.min(pairs.len())];
     let h = if cfg.hard_negatives { 1 } else { 0 };
-    let pools = (h > 0).then(|| hard_pools(g, cfg.hard_band.unwrap_or_else(|| crate::sampler::default_band(g.n_pins())), 4, cfg.seed));
+    let pools = (h > 0)
+        .then(|| hard_pools(g, cfg.hard_band.unwrap_or_else(|| crate::sampler::default_band(g.n_pins())), 4, cfg.seed));
     let mut rng = SmallRng::seed_from_u64(cfg.seed);
     let mut t = Triplets::default();
     fill_triplets(g, chunk, cfg.negatives, pools.as_ref().map(|p| (p, h)), &mut rng, &mut t);
@@ -181,7 +182,12 @@ pub fn bench_train_step(
     })
 }
 
-fn dump_batch(dir: &std::path::Path, b: &crate::sampler::TrainBatch, cfg: &crate::train::TrainConfig, n_nodes: usize) -> std::io::Result<()> {
+fn dump_batch(
+    dir: &std::path::Path,
+    b: &crate::sampler::TrainBatch,
+    cfg: &crate::train::TrainConfig,
+    n_nodes: usize,
+) -> std::io::Result<()> {
     use npyz::WriterBuilder;
     std::fs::create_dir_all(dir)?;
     let write_u32 = |name: &str, v: &[u32]| -> std::io::Result<()> {

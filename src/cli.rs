@@ -6,15 +6,18 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use pinsage_explorer::bench;
 use pinsage_explorer::baselines::{EASE_LAMBDAS, Ease, ItemKnn, fit_ease_best};
-use pinsage_explorer::eval::{EmbeddingScorer, HIT_K, MAX_PIN_PAIRS, Metrics, PopularityScorer, Scorer, VisualScorer, evaluate_on, ranking_metrics_on};
-use pinsage_explorer::graph::Split;
+use pinsage_explorer::bench;
+use pinsage_explorer::eval::{
+    EmbeddingScorer, HIT_K, MAX_PIN_PAIRS, Metrics, PopularityScorer, Scorer, VisualScorer, evaluate_on,
+    ranking_metrics_on,
+};
 use pinsage_explorer::graph::Graph;
+use pinsage_explorer::graph::Split;
 use pinsage_explorer::load::Format;
-use pinsage_explorer::split::{HoldoutBy, SplitConfig};
 use pinsage_explorer::model::Pooling;
 use pinsage_explorer::sampler::{NeighbourhoodKind, PairSampling};
+use pinsage_explorer::split::{HoldoutBy, SplitConfig};
 use pinsage_explorer::train::{self, DeviceChoice, LossKind, Mode, RunOptions, TrainConfig, TrainEvent};
 use pinsage_explorer::walk::WalkConfig;
 
@@ -203,24 +206,60 @@ impl TrainArgs {
         if let Some(f) = &self.data.pin_features {
             cfg.pin_features = Some(f.display().to_string());
         }
-        if let Some(v) = self.patience { cfg.patience = v; }
-        if self.hard_negatives { cfg.hard_negatives = true; }
-        if let Some(v) = self.device { cfg.device = v; }
-        if let Some(v) = self.epochs { cfg.epochs = v; }
-        if let Some(v) = self.batch_size { cfg.batch_size = v; }
-        if let Some(v) = self.learning_rate { cfg.learning_rate = v; }
-        if let Some(v) = self.mode { cfg.mode = v; }
-        if let Some(v) = self.eval_interval { cfg.eval_interval = v; }
-        if let Some(v) = self.pooling { cfg.pooling = v; }
-        if let Some(v) = self.neighbourhood { cfg.neighbourhood = v; }
-        if let Some(v) = self.loss { cfg.loss = v; }
-        if let Some(v) = self.negatives { cfg.negatives = v; }
-        if let Some(v) = self.temperature { cfg.temperature = v; }
-        if let Some(v) = self.board_query_share { cfg.board_query_share = v; }
-        if let Some(v) = self.pair_sampling { cfg.pair_sampling = v; }
-        if let Some(v) = self.sampler_threads { cfg.sampler_threads = v; }
-        if self.no_hard_negatives { cfg.hard_negatives = false; }
-        if self.eval_at_end { cfg.eval_each_epoch = false; }
+        if let Some(v) = self.patience {
+            cfg.patience = v;
+        }
+        if self.hard_negatives {
+            cfg.hard_negatives = true;
+        }
+        if let Some(v) = self.device {
+            cfg.device = v;
+        }
+        if let Some(v) = self.epochs {
+            cfg.epochs = v;
+        }
+        if let Some(v) = self.batch_size {
+            cfg.batch_size = v;
+        }
+        if let Some(v) = self.learning_rate {
+            cfg.learning_rate = v;
+        }
+        if let Some(v) = self.mode {
+            cfg.mode = v;
+        }
+        if let Some(v) = self.eval_interval {
+            cfg.eval_interval = v;
+        }
+        if let Some(v) = self.pooling {
+            cfg.pooling = v;
+        }
+        if let Some(v) = self.neighbourhood {
+            cfg.neighbourhood = v;
+        }
+        if let Some(v) = self.loss {
+            cfg.loss = v;
+        }
+        if let Some(v) = self.negatives {
+            cfg.negatives = v;
+        }
+        if let Some(v) = self.temperature {
+            cfg.temperature = v;
+        }
+        if let Some(v) = self.board_query_share {
+            cfg.board_query_share = v;
+        }
+        if let Some(v) = self.pair_sampling {
+            cfg.pair_sampling = v;
+        }
+        if let Some(v) = self.sampler_threads {
+            cfg.sampler_threads = v;
+        }
+        if self.no_hard_negatives {
+            cfg.hard_negatives = false;
+        }
+        if self.eval_at_end {
+            cfg.eval_each_epoch = false;
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -340,7 +379,13 @@ pub struct WalkArgs {
 
 impl WalkArgs {
     pub fn config(&self) -> anyhow::Result<WalkConfig> {
-        let cfg = WalkConfig { walks: self.walks, length: self.length, top_k: self.top_k, restart: self.restart, seed: self.seed };
+        let cfg = WalkConfig {
+            walks: self.walks,
+            length: self.length,
+            top_k: self.top_k,
+            restart: self.restart,
+            seed: self.seed,
+        };
         cfg.validate()?;
         Ok(cfg)
     }
@@ -384,23 +429,36 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             })?;
             let json = serde_json::to_string_pretty(&report)?;
-            pinsage_explorer::export::create_parent(&out).with_context(|| format!("creating the folder for {}", out.display()))?;
+            pinsage_explorer::export::create_parent(&out)
+                .with_context(|| format!("creating the folder for {}", out.display()))?;
             std::fs::write(&out, json).with_context(|| format!("writing {}", out.display()))?;
             println!("{:<30} {:>9} {:>8} {:>8} {:>8}", "variant", "recall@20", "ndcg@20", "hit@10", "MRR");
             for r in &report.rows {
-                println!("{:<30} {:>9.4} {:>8.4} {:>8.4} {:>8.4}", r.name, r.metrics.recall_at_20, r.metrics.ndcg_at_20, r.metrics.hit_rate, r.metrics.mrr);
+                println!(
+                    "{:<30} {:>9.4} {:>8.4} {:>8.4} {:>8.4}",
+                    r.name, r.metrics.recall_at_20, r.metrics.ndcg_at_20, r.metrics.hit_rate, r.metrics.mrr
+                );
             }
-            println!("({} on {}, {} epochs each; written to {})", report.device, report.data, report.epochs, out.display());
+            println!(
+                "({} on {}, {} epochs each; written to {})",
+                report.device,
+                report.data,
+                report.epochs,
+                out.display()
+            );
             Ok(())
         }
-        Some(Command::Eval { run, baselines, ease_lambdas, device, json }) => eval_cmd(&run, baselines.then_some(&ease_lambdas[..]), device, json),
+        Some(Command::Eval { run, baselines, ease_lambdas, device, json }) => {
+            eval_cmd(&run, baselines.then_some(&ease_lambdas[..]), device, json)
+        }
         Some(Command::Recommend(args)) => recommend_cmd(&args),
         Some(Command::Embed { run, out, top_k, device }) => embed_cmd(&run, out, top_k, device),
         Some(Command::Bench { what: BenchCommand::Embed { run, device, repeats } }) => {
             let cfg = TrainConfig::load(&run.join("config.json"))?;
             let g = train::run_graph(&cfg, Format::Auto)?;
             let (dev, name, _) = train::select_device(device);
-            let (mut embed_secs, mut retrieval_secs, mut device_retrieval_secs) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
+            let (mut embed_secs, mut retrieval_secs, mut device_retrieval_secs) =
+                (f64::INFINITY, f64::INFINITY, f64::INFINITY);
             let mut pin_top20_secs = f64::INFINITY;
             let pins: Vec<u32> = (0..g.n_pins()).collect();
             let mut recall = (0.0, 0.0);
@@ -450,7 +508,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 println!(
                     "{}: {:.2} ms/step, {:.0} triplets/s ({} queries, {} targets, {} layer-1 nodes, {} input nodes, K={})",
-                    r.device, r.ms_per_step, r.triplets_per_sec, r.queries, r.targets, r.layer1_nodes, r.input_nodes, r.k
+                    r.device,
+                    r.ms_per_step,
+                    r.triplets_per_sec,
+                    r.queries,
+                    r.targets,
+                    r.layer1_nodes,
+                    r.input_nodes,
+                    r.k
                 );
             }
             Ok(())
@@ -505,7 +570,11 @@ fn print_stats(g: &Graph, json: bool) -> anyhow::Result<()> {
     }
     println!("features:     {}", if s.feature_dim > 0 { format!("{} dims", s.feature_dim) } else { "none".into() });
     println!("categories:   {}", s.categories);
-    println!("adjacency:    {:.2} MiB ({:.2} bytes per edge, both directions)", s.adjacency_bytes as f64 / 1048576.0, s.bytes_per_edge);
+    println!(
+        "adjacency:    {:.2} MiB ({:.2} bytes per edge, both directions)",
+        s.adjacency_bytes as f64 / 1048576.0,
+        s.bytes_per_edge
+    );
     Ok(())
 }
 
@@ -514,13 +583,15 @@ fn train_cmd(args: &TrainArgs) -> anyhow::Result<()> {
     if args.resume {
         // The saved run decides its graph: the data, its split and its features.
         let dir = args.out.as_ref().context("--resume needs --out")?;
-        let saved = TrainConfig::load(&dir.join("config.json")).context("--resume refuses a run folder whose config.json cannot be read")?;
+        let saved = TrainConfig::load(&dir.join("config.json"))
+            .context("--resume refuses a run folder whose config.json cannot be read")?;
         cfg.data = saved.data;
         cfg.split = saved.split;
         cfg.pin_features = saved.pin_features;
     }
     let g = Arc::new(train::run_graph(&cfg, args.data.format)?);
-    let handle = train::spawn(g, cfg, RunOptions { out: args.out.clone(), resume: args.resume, ..RunOptions::default() });
+    let handle =
+        train::spawn(g, cfg, RunOptions { out: args.out.clone(), resume: args.resume, ..RunOptions::default() });
     let bar = (!args.json).then(|| {
         let b = indicatif::ProgressBar::new(0);
         b.set_style(
@@ -531,7 +602,9 @@ fn train_cmd(args: &TrainArgs) -> anyhow::Result<()> {
         b
     });
     // Without a terminal the bar is hidden and swallows println: print plain lines instead.
-    let say = |bar: &indicatif::ProgressBar, line: String| if bar.is_hidden() { println!("{line}") } else { bar.println(line) };
+    let say = |bar: &indicatif::ProgressBar, line: String| {
+        if bar.is_hidden() { println!("{line}") } else { bar.println(line) }
+    };
     for ev in handle.events.iter() {
         if args.json {
             println!("{}", serde_json::to_string(&ev)?);
@@ -540,11 +613,18 @@ fn train_cmd(args: &TrainArgs) -> anyhow::Result<()> {
         let Some(bar) = &bar else { continue };
         match &ev {
             TrainEvent::Started { device, epochs, steps_per_epoch, pins, boards, edges, .. } => {
-                say(bar, format!("training on {device}: {pins} pins, {boards} boards, {edges} edges; {epochs} epochs of {steps_per_epoch} steps"));
+                say(
+                    bar,
+                    format!(
+                        "training on {device}: {pins} pins, {boards} boards, {edges} edges; {epochs} epochs of {steps_per_epoch} steps"
+                    ),
+                );
                 bar.set_length(*steps_per_epoch as u64);
             }
             TrainEvent::Note { message } => say(bar, format!("note: {message}")),
-            TrainEvent::Progress { epoch, step, loss, triplets_per_sec, queue_depth, gpu_wait_share, eta_secs, .. } => {
+            TrainEvent::Progress {
+                epoch, step, loss, triplets_per_sec, queue_depth, gpu_wait_share, eta_secs, ..
+            } => {
                 bar.set_prefix(epoch.to_string());
                 bar.set_position(*step as u64);
                 bar.set_message(format!(
@@ -552,17 +632,30 @@ fn train_cmd(args: &TrainArgs) -> anyhow::Result<()> {
                     gpu_wait_share * 100.0
                 ));
             }
-            TrainEvent::EpochEnd { epoch, loss, epoch_secs, triplets_per_sec, gpu_wait_share, hard_per_query, metrics } => {
+            TrainEvent::EpochEnd {
+                epoch,
+                loss,
+                epoch_secs,
+                triplets_per_sec,
+                gpu_wait_share,
+                hard_per_query,
+                metrics,
+            } => {
                 let m = metrics.as_ref().map(metrics_line).unwrap_or_default();
-                say(bar, format!(
-                    "epoch {epoch}: loss {loss:.4} in {epoch_secs:.1}s ({triplets_per_sec:.0} triplets/s, waiting {:.0}%, {hard_per_query} hard/query) {m}",
-                    gpu_wait_share * 100.0
-                ));
+                say(
+                    bar,
+                    format!(
+                        "epoch {epoch}: loss {loss:.4} in {epoch_secs:.1}s ({triplets_per_sec:.0} triplets/s, waiting {:.0}%, {hard_per_query} hard/query) {m}",
+                        gpu_wait_share * 100.0
+                    ),
+                );
             }
             TrainEvent::Checkpoint { path, .. } => bar.set_message(format!("saved {path}")),
             TrainEvent::Paused => say(bar, "paused".into()),
             TrainEvent::Resumed => say(bar, "resumed".into()),
-            TrainEvent::Finished { reason, epochs_done, .. } => say(bar, format!("finished ({reason:?}) after {epochs_done} epochs")),
+            TrainEvent::Finished { reason, epochs_done, .. } => {
+                say(bar, format!("finished ({reason:?}) after {epochs_done} epochs"))
+            }
             TrainEvent::Failed { message } => say(bar, format!("failed: {message}")),
         }
     }
@@ -582,7 +675,10 @@ fn metrics_line(m: &Metrics) -> String {
 
 /// Loads a run's graph, model and neighbourhoods, and embeds every node.
 /// A run's graph, config and embeddings, and the device they were computed on.
-fn load_run(run: &std::path::Path, device: DeviceChoice) -> anyhow::Result<(Graph, TrainConfig, pinsage_explorer::infer::Embeddings, burn::prelude::Device)> {
+fn load_run(
+    run: &std::path::Path,
+    device: DeviceChoice,
+) -> anyhow::Result<(Graph, TrainConfig, pinsage_explorer::infer::Embeddings, burn::prelude::Device)> {
     let cfg = TrainConfig::load(&run.join("config.json"))?;
     let g = train::run_graph(&cfg, Format::Auto).with_context(|| format!("loading the run's graph `{}`", cfg.data))?;
     let (dev, _, note) = train::select_device(device);
@@ -627,7 +723,12 @@ fn eval_cmd(run: &std::path::Path, baselines: Option<&[f32]>, device: DeviceChoi
         println!("{model_name:<13} {}", metrics_line(&model));
         for r in &rows {
             match &r.metrics {
-                Some(m) => println!("{:<13} {}{}", r.key, metrics_line(m), r.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default()),
+                Some(m) => println!(
+                    "{:<13} {}{}",
+                    r.key,
+                    metrics_line(m),
+                    r.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default()
+                ),
                 None => println!("{:<13} skipped: {}", r.key, r.note.clone().unwrap_or_default()),
             }
         }
@@ -656,14 +757,20 @@ fn baseline_rows(g: &Graph, seed: u64, lambdas: &[f32]) -> Vec<BaselineRow> {
     let test = |s: &dyn pinsage_explorer::eval::Scorer| evaluate_on(g, s, HIT_K, MAX_PIN_PAIRS, seed, Split::Test);
     let mut rows = vec![
         BaselineRow { key: "mostpop", metrics: Some(test(&PopularityScorer::new(g))), note: None, lambda: None },
-        BaselineRow { key: "itemknn", metrics: Some(test(&ItemKnn::new(g))), note: Some("cosine item-item over all co-occurrences".into()), lambda: None },
+        BaselineRow {
+            key: "itemknn",
+            metrics: Some(test(&ItemKnn::new(g))),
+            note: Some("cosine item-item over all co-occurrences".into()),
+            lambda: None,
+        },
     ];
     let budget = pinsage_explorer::memory::available_bytes().unwrap_or(u64::MAX);
     let ease = if g.n_validation_edges() > 0 {
         fit_ease_best(g, lambdas, budget, |e| ranking_metrics_on(g, e, 20, Split::Validation).0)
             .map(|(e, l, _)| (e, l, format!("λ {l} chosen on the validation split")))
     } else {
-        Ease::fit(g, DEFAULT_EASE_LAMBDA, budget).map(|e| (e, DEFAULT_EASE_LAMBDA, format!("λ {DEFAULT_EASE_LAMBDA}: no validation split to choose it on")))
+        Ease::fit(g, DEFAULT_EASE_LAMBDA, budget)
+            .map(|e| (e, DEFAULT_EASE_LAMBDA, format!("λ {DEFAULT_EASE_LAMBDA}: no validation split to choose it on")))
     };
     rows.push(match ease {
         Ok((e, l, note)) => BaselineRow { key: "ease", metrics: Some(test(&e)), note: Some(note), lambda: Some(l) },
@@ -708,7 +815,12 @@ fn recommend_cmd(args: &RecommendArgs) -> anyhow::Result<()> {
             .enumerate()
             .map(|(i, &p)| serde_json::json!({"rank": i + 1, "pin": p, "label": g.pin_label(p), "score": scores[p as usize]}))
             .collect();
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"query": title, "excluded": known.len(), "recommendations": list}))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"query": title, "excluded": known.len(), "recommendations": list})
+            )?
+        );
     } else {
         println!("top {} for {title} ({} known pins excluded):", top.len(), known.len());
         for (i, &p) in top.iter().enumerate() {
@@ -722,7 +834,9 @@ fn recommend_cmd(args: &RecommendArgs) -> anyhow::Result<()> {
 fn find_board(g: &Graph, label: &str) -> Option<u32> {
     let label = label.trim();
     if let Some(labels) = &g.board_labels
-        && let Some(i) = labels.iter().position(|l| l == label || l.strip_prefix("user ").or(l.strip_prefix("board ")) == Some(label))
+        && let Some(i) = labels
+            .iter()
+            .position(|l| l == label || l.strip_prefix("user ").or(l.strip_prefix("board ")) == Some(label))
     {
         return Some(i as u32);
     }
@@ -752,6 +866,13 @@ fn embed_cmd(run: &std::path::Path, out: Option<PathBuf>, top_k: usize, device: 
     let pins: Vec<u32> = (0..g.n_pins()).collect();
     let lists = pinsage_explorer::retrieval::top_k_for_pins(&emb, &pins, top_k, 4096, &dev)?;
     pinsage_explorer::export::write_neighbours(&nbrs, &g, &lists)?;
-    println!("wrote {} ({} nodes × {}), {} and {}", out.display(), emb.n_nodes(), emb.dim, ids.display(), nbrs.display());
+    println!(
+        "wrote {} ({} nodes × {}), {} and {}",
+        out.display(),
+        emb.n_nodes(),
+        emb.dim,
+        ids.display(),
+        nbrs.display()
+    );
     Ok(())
 }

@@ -80,7 +80,8 @@ const GLIMPSE: usize = 6;
 
 fn row0(t: &Tensor<2>) -> Result<(Vec<f32>, f32), ExplainError> {
     let d = t.dims()[1];
-    let v = t.clone().slice([0..1, 0..d]).try_into_vec_as::<f32>().map_err(|e| ExplainError::Device(format!("{e:?}")))?;
+    let v =
+        t.clone().slice([0..1, 0..d]).try_into_vec_as::<f32>().map_err(|e| ExplainError::Device(format!("{e:?}")))?;
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     Ok((v.into_iter().take(GLIMPSE).collect(), norm))
 }
@@ -101,11 +102,12 @@ pub fn convolve_trace(bundle: &ModelBundle, g: &Graph, pin: u32) -> Result<Convo
     let model = bundle.model.valid();
     let block = block_tensors(&host, &device);
     let mut steps = Vec::new();
-    let mut push = |layer: usize, op: &str, formula: &str, shape: Vec<usize>, t: &Tensor<2>| -> Result<(), ExplainError> {
-        let (glimpse, row_norm) = row0(t)?;
-        steps.push(TraceStep { layer, op: op.into(), formula: formula.into(), shape, glimpse, row_norm });
-        Ok(())
-    };
+    let mut push =
+        |layer: usize, op: &str, formula: &str, shape: Vec<usize>, t: &Tensor<2>| -> Result<(), ExplainError> {
+            let (glimpse, row_norm) = row0(t)?;
+            steps.push(TraceStep { layer, op: op.into(), formula: formula.into(), shape, glimpse, row_norm });
+            Ok(())
+        };
 
     let h0 = model.input(block.input_nodes.clone(), block.input_features.clone());
     let input_formula = match (g.features.is_some(), bundle.config.id_embedding) {
@@ -113,7 +115,13 @@ pub fn convolve_trace(bundle: &ModelBundle, g: &Graph, pin: u32) -> Result<Convo
         (true, false) => "h⁰ = P·x (projected visual features)",
         _ => "h⁰ = E[id] (learned id embedding)",
     };
-    push(0, &format!("input representation of all {} nodes of S⁰", host.input_nodes.len()), input_formula, h0.dims().to_vec(), &h0)?;
+    push(
+        0,
+        &format!("input representation of all {} nodes of S⁰", host.input_nodes.len()),
+        input_formula,
+        h0.dims().to_vec(),
+        &h0,
+    )?;
 
     let mut h = h0;
     for layer in 0..2 {
@@ -123,10 +131,22 @@ pub fn convolve_trace(bundle: &ModelBundle, g: &Graph, pin: u32) -> Result<Convo
         let [t, k] = idx.weights.dims();
         let messages = relu(q.forward(h.clone()));
         let d = messages.dims()[1];
-        push(l, "transform every node of the previous layer into a message", "m_v = ReLU(Q·h_v + q)", messages.dims().to_vec(), &messages)?;
+        push(
+            l,
+            "transform every node of the previous layer into a message",
+            "m_v = ReLU(Q·h_v + q)",
+            messages.dims().to_vec(),
+            &messages,
+        )?;
         let gathered = messages.select(0, idx.nbr_idx.clone()).reshape([t, k, d]);
         let first_nbr = gathered.clone().slice([0..1, 0..1, 0..d]).reshape([1, d]);
-        push(l, &format!("gather each of the {t} targets' K = {k} neighbour messages (first neighbour shown)"), "M_u = [m_v for v in N(u)]", vec![t, k, d], &first_nbr)?;
+        push(
+            l,
+            &format!("gather each of the {t} targets' K = {k} neighbour messages (first neighbour shown)"),
+            "M_u = [m_v for v in N(u)]",
+            vec![t, k, d],
+            &first_nbr,
+        )?;
         let weights = idx.weights.clone();
         push(l, "importance weights α (normalised visit counts)", "α_uv = visits(v) / Σ visits", vec![t, k], &weights)?;
         let pooled = pool(model.pooling(), gathered, weights);
@@ -138,22 +158,42 @@ pub fn convolve_trace(bundle: &ModelBundle, g: &Graph, pin: u32) -> Result<Convo
         push(l, "pool the neighbourhood", gamma, pooled.dims().to_vec(), &pooled)?;
         let own = h.select(0, idx.self_idx.clone());
         let concat = Tensor::cat(vec![own, pooled], 1);
-        push(l, "concatenate each target's own vector with its pooled neighbourhood", "c_u = [h_u ‖ n_u]", concat.dims().to_vec(), &concat)?;
+        push(
+            l,
+            "concatenate each target's own vector with its pooled neighbourhood",
+            "c_u = [h_u ‖ n_u]",
+            concat.dims().to_vec(),
+            &concat,
+        )?;
         let z = relu(w.forward(concat));
         push(l, "combine", "z_u = ReLU(W·c_u + w)", z.dims().to_vec(), &z)?;
         let zn = l2_normalise(z);
-        push(l, &format!("normalise: h{} of the {t} targets of this layer", sup(l)), "h_u = z_u / ‖z_u‖", zn.dims().to_vec(), &zn)?;
+        push(
+            l,
+            &format!("normalise: h{} of the {t} targets of this layer", sup(l)),
+            "h_u = z_u / ‖z_u‖",
+            zn.dims().to_vec(),
+            &zn,
+        )?;
         h = zn;
     }
     let out = model.head(h);
-    push(3, "dense head and final normalisation: the embedding", "e_u = G₂·ReLU(G₁·h_u + g) / ‖·‖", out.dims().to_vec(), &out)?;
+    push(
+        3,
+        "dense head and final normalisation: the embedding",
+        "e_u = G₂·ReLU(G₁·h_u + g) / ‖·‖",
+        out.dims().to_vec(),
+        &out,
+    )?;
     let embedding = out.clone().try_into_vec_as::<f32>().map_err(|e| ExplainError::Device(format!("{e:?}")))?;
-    let reference = model.forward(&block).try_into_vec_as::<f32>().map_err(|e| ExplainError::Device(format!("{e:?}")))?;
+    let reference =
+        model.forward(&block).try_into_vec_as::<f32>().map_err(|e| ExplainError::Device(format!("{e:?}")))?;
     let forward_diff = embedding.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
 
     let s1_len = host.layers[0].self_idx.len();
     let hops = [vec![pin], host.input_nodes[1..s1_len].to_vec(), host.input_nodes[s1_len..].to_vec()];
-    let neighbours = nb.ids_of(pin).iter().copied().zip(nb.weights_of(pin).iter().copied()).filter(|&(_, w)| w > 0.0).collect();
+    let neighbours =
+        nb.ids_of(pin).iter().copied().zip(nb.weights_of(pin).iter().copied()).filter(|&(_, w)| w > 0.0).collect();
     Ok(ConvolveTrace { pin, steps, hops, neighbours, embedding, forward_diff })
 }
 
@@ -235,7 +275,11 @@ pub fn curriculum_snapshot(
         return Err(ExplainError::NoSuchPin { pin: query, n_pins: g.n_pins() });
     }
     if emb.n_pins != g.n_pins() as usize || emb.n_nodes() != (g.n_pins() + g.n_boards()) as usize {
-        return Err(ExplainError::Mismatch(format!("embeddings of {} nodes for a graph of {} pins", emb.n_nodes(), g.n_pins())));
+        return Err(ExplainError::Mismatch(format!(
+            "embeddings of {} nodes for a graph of {} pins",
+            emb.n_nodes(),
+            g.n_pins()
+        )));
     }
     let positive = epoch_pairs(g, config.pair_sampling, config.board_query_share, config.seed, epoch)
         .iter()
@@ -252,11 +296,19 @@ pub fn curriculum_snapshot(
     sorted.sort_unstable_by(|a, b| b.total_cmp(a));
     let rank_of = |s: f32| sorted.partition_point(|&x| x > s) + 1;
     let margin = config.margin;
-    let mut rng = SmallRng::seed_from_u64(config.seed ^ ((epoch as u64) << 40) ^ (query as u64).wrapping_mul(0x2545_F491_4F6C_DD1D));
+    let mut rng = SmallRng::seed_from_u64(
+        config.seed ^ ((epoch as u64) << 40) ^ (query as u64).wrapping_mul(0x2545_F491_4F6C_DD1D),
+    );
     let mut negatives = Vec::new();
     let mut add = |pin: u32, kind| {
         let score = scores[pin as usize];
-        negatives.push(NegativeInfo { pin, kind, score, rank: rank_of(score), loss: (score - positive_score + margin).max(0.0) });
+        negatives.push(NegativeInfo {
+            pin,
+            kind,
+            score,
+            rank: rank_of(score),
+            loss: (score - positive_score + margin).max(0.0),
+        });
     };
     for _ in 0..n_random {
         add(rng.random_range(0..g.n_pins()), NegativeKind::Random);
@@ -268,7 +320,17 @@ pub fn curriculum_snapshot(
         let c = pool[rng.random_range(0..pool.len())];
         add(if c == u32::MAX { rng.random_range(0..g.n_pins()) } else { c }, NegativeKind::Hard);
     }
-    Ok(CurriculumSnapshot { query, epoch, positive, positive_score, margin, band: pools.band, hard_per_query: h, negatives, scores })
+    Ok(CurriculumSnapshot {
+        query,
+        epoch,
+        positive,
+        positive_score,
+        margin,
+        band: pools.band,
+        hard_per_query: h,
+        negatives,
+        scores,
+    })
 }
 
 /// The vectors the pooling view pools.
@@ -356,17 +418,22 @@ pub fn pooling_comparison(
                     .collect()
             }
             PoolSpace::Features => {
-                let f = g.features.as_ref().ok_or_else(|| ExplainError::Mismatch("the graph has no features".into()))?;
+                let f =
+                    g.features.as_ref().ok_or_else(|| ExplainError::Mismatch("the graph has no features".into()))?;
                 let mut pooled = vec![0f32; f.dim];
                 for &(v, a) in weights {
                     for (p, x) in pooled.iter_mut().zip(f.row(v)) {
                         *p += a * x;
                     }
                 }
-                (0..g.n_pins()).map(|u| -f.row(u).iter().zip(&pooled).map(|(x, p)| (x - p) * (x - p)).sum::<f32>().sqrt()).collect()
+                (0..g.n_pins())
+                    .map(|u| -f.row(u).iter().zip(&pooled).map(|(x, p)| (x - p) * (x - p)).sum::<f32>().sqrt())
+                    .collect()
             }
             PoolSpace::Embeddings => {
-                let e = embeddings.ok_or_else(|| ExplainError::Mismatch("no embeddings yet (train a model and run inference)".into()))?;
+                let e = embeddings.ok_or_else(|| {
+                    ExplainError::Mismatch("no embeddings yet (train a model and run inference)".into())
+                })?;
                 if e.n_pins != g.n_pins() as usize {
                     return Err(ExplainError::Mismatch("the embeddings belong to another graph".into()));
                 }
@@ -385,7 +452,9 @@ pub fn pooling_comparison(
         Ok(order.into_iter().take(n_related).map(|u| (u, sims[u as usize])).collect())
     };
     let same = |related: &[(u32, f32)]| {
-        g.categories.as_ref().map(|c| related.iter().filter(|(u, _)| c.of_pin[*u as usize] == c.of_pin[pin as usize]).count())
+        g.categories
+            .as_ref()
+            .map(|c| related.iter().filter(|(u, _)| c.of_pin[*u as usize] == c.of_pin[pin as usize]).count())
     };
     let ri = similar(&wi)?;
     let ru = similar(&wu)?;

@@ -24,7 +24,10 @@ fn err(path: &Path, e: impl std::fmt::Display) -> ExportError {
 }
 
 /// Runs `write` on a buffered temp file next to `path`, then renames it into place.
-fn atomically(path: &Path, write: impl FnOnce(&mut BufWriter<std::fs::File>) -> std::io::Result<()>) -> Result<(), ExportError> {
+fn atomically(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> Result<(), ExportError> {
     let tmp = path.with_extension("partial");
     create_parent(path).map_err(|e| err(path, e))?;
     let file = std::fs::File::create(&tmp).map_err(|e| err(&tmp, e))?;

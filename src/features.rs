@@ -26,7 +26,8 @@ pub fn attach_pin_features(g: &mut Graph, path: &Path) -> Result<(), LoadError> 
 fn read_npy(g: &Graph, path: &Path) -> Result<Features, LoadError> {
     let open = || -> Result<npyz::NpyFile<std::io::BufReader<std::fs::File>>, LoadError> {
         let file = std::fs::File::open(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
-        npyz::NpyFile::new(std::io::BufReader::new(file)).map_err(|e| LoadError::file(path, format!("not a .npy file: {e}")))
+        npyz::NpyFile::new(std::io::BufReader::new(file))
+            .map_err(|e| LoadError::file(path, format!("not a .npy file: {e}")))
     };
     let npy = open()?;
     let shape = npy.shape().to_vec();
@@ -34,7 +35,10 @@ fn read_npy(g: &Graph, path: &Path) -> Result<Features, LoadError> {
         return Err(LoadError::file(path, format!("expected a 2-D array [pins, d], found shape {shape:?}")));
     };
     if rows != g.n_pins() as u64 {
-        return Err(LoadError::file(path, format!("has {rows} rows but the graph has {} pins (one row per pin, in pin order)", g.n_pins())));
+        return Err(LoadError::file(
+            path,
+            format!("has {rows} rows but the graph has {} pins (one row per pin, in pin order)", g.n_pins()),
+        ));
     }
     let need = rows.saturating_mul(dim).saturating_mul(4);
     crate::memory::check(need, "the pin features").map_err(|e| LoadError::file(path, e.to_string()))?;
@@ -49,7 +53,16 @@ fn read_npy(g: &Graph, path: &Path) -> Result<Features, LoadError> {
     };
     let dim = dim as usize;
     if let Some(i) = data.iter().position(|x| !x.is_finite()) {
-        return Err(LoadError::file(path, format!("row {} (pin {}), column {}: value {} is not finite", i / dim, g.pin_label((i / dim) as u32), i % dim + 1, data[i])));
+        return Err(LoadError::file(
+            path,
+            format!(
+                "row {} (pin {}), column {}: value {} is not finite",
+                i / dim,
+                g.pin_label((i / dim) as u32),
+                i % dim + 1,
+                data[i]
+            ),
+        ));
     }
     Ok(Features { dim, data })
 }
@@ -100,10 +113,15 @@ fn read_csv(g: &Graph, path: &Path) -> Result<Features, LoadError> {
             return Err(LoadError::line(path, line, "a pin id but no feature values"));
         }
         if d != want {
-            return Err(LoadError::line(path, line, format!("ragged row: {d} feature values where earlier rows have {want}")));
+            return Err(LoadError::line(
+                path,
+                line,
+                format!("ragged row: {d} feature values where earlier rows have {want}"),
+            ));
         }
         if data.is_empty() {
-            crate::memory::check((n * want * 4) as u64, "the pin features").map_err(|e| LoadError::file(path, e.to_string()))?;
+            crate::memory::check((n * want * 4) as u64, "the pin features")
+                .map_err(|e| LoadError::file(path, e.to_string()))?;
             data = vec![0.0; n * want];
         }
         let id = record[0].trim();
@@ -118,10 +136,9 @@ fn read_csv(g: &Graph, path: &Path) -> Result<Features, LoadError> {
             return Err(LoadError::line(path, line, format!("pin `{id}` appears twice")));
         }
         for (j, field) in record.iter().skip(1).enumerate() {
-            let v: f32 = field
-                .trim()
-                .parse()
-                .map_err(|_| LoadError::line(path, line, format!("column {}: `{}` is not a number", j + 2, field.trim())))?;
+            let v: f32 = field.trim().parse().map_err(|_| {
+                LoadError::line(path, line, format!("column {}: `{}` is not a number", j + 2, field.trim()))
+            })?;
             if !v.is_finite() {
                 return Err(LoadError::line(path, line, format!("column {}: value {v} is not finite", j + 2)));
             }

@@ -317,7 +317,10 @@ impl Graph {
 
     /// Heap bytes of the adjacency (train both ways, and test).
     pub fn adjacency_bytes(&self) -> usize {
-        self.pin_boards.heap_bytes() + self.board_pins.heap_bytes() + self.test.heap_bytes() + self.validation.heap_bytes()
+        self.pin_boards.heap_bytes()
+            + self.board_pins.heap_bytes()
+            + self.test.heap_bytes()
+            + self.validation.heap_bytes()
     }
 
     /// Counts, degree statistics and memory use.

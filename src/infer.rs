@@ -55,7 +55,13 @@ fn full_layer(nb: &NodeNeighbourhoods, nodes: std::ops::Range<u32>, device: &Dev
 }
 
 /// The input representation of every node, in chunks.
-fn all_inputs(model: &PinSage, nb: &NodeNeighbourhoods, features: Option<&Features>, chunk: usize, device: &Device) -> Tensor<2> {
+fn all_inputs(
+    model: &PinSage,
+    nb: &NodeNeighbourhoods,
+    features: Option<&Features>,
+    chunk: usize,
+    device: &Device,
+) -> Tensor<2> {
     let n = nb.n_nodes() as u32;
     let mut parts = Vec::new();
     let mut start = 0u32;

@@ -12,9 +12,9 @@ use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use crate::graph::Graph;
 use crate::infer::{Embeddings, embed_all};
 use crate::load::{Format, load_data, load_split};
-use crate::split::SplitConfig;
 use crate::model::PinSage;
 use crate::sampler::{NodeNeighbourhoods, node_neighbourhoods};
+use crate::split::SplitConfig;
 use crate::train::{self, RunOptions, TrainCommand, TrainConfig, TrainEvent, TrainHandle};
 
 /// A trained (or freshly initialised) model with what it needs to embed its graph.
@@ -31,18 +31,38 @@ pub struct ModelBundle {
 
 /// What background jobs report.
 pub enum JobEvent {
-    GraphLoaded { graph: Arc<Graph>, path: Option<PathBuf>, secs: f64 },
-    GraphFailed { path: String, message: String },
+    GraphLoaded {
+        graph: Arc<Graph>,
+        path: Option<PathBuf>,
+        secs: f64,
+    },
+    GraphFailed {
+        path: String,
+        message: String,
+    },
     /// A training event (the same ones `pinsage train` prints and writes to metrics.jsonl).
     Train(TrainEvent),
-    TrainFinished(Result<ModelBundle, String>),
-    InferenceProgress { done: usize, total: usize },
+    TrainFinished(Result<Box<ModelBundle>, String>),
+    InferenceProgress {
+        done: usize,
+        total: usize,
+    },
     InferenceFinished(Result<Arc<Embeddings>, String>),
     /// New lines of a followed run folder's metrics.jsonl.
-    Followed { run: PathBuf, events: Vec<TrainEvent> },
-    FollowFailed { run: PathBuf, message: String },
+    Followed {
+        run: PathBuf,
+        events: Vec<TrainEvent>,
+    },
+    FollowFailed {
+        run: PathBuf,
+        message: String,
+    },
     /// The result of a [`Jobs::compute`] request.
-    Computed { key: String, value: Result<Computed, String>, secs: f64 },
+    Computed {
+        key: String,
+        value: Result<Computed, String>,
+        secs: f64,
+    },
 }
 
 /// A computed value of any type, shared read-only with the UI.
@@ -92,7 +112,9 @@ impl Jobs {
         let (tx, notify) = self.sender();
         let spawned = std::thread::Builder::new().name(name.into()).spawn(move || f(tx, notify));
         if let Err(e) = spawned {
-            let _ = self.tx.try_send(JobEvent::GraphFailed { path: name.into(), message: format!("cannot start a thread: {e}") });
+            let _ = self
+                .tx
+                .try_send(JobEvent::GraphFailed { path: name.into(), message: format!("cannot start a thread: {e}") });
         }
     }
 
@@ -100,7 +122,11 @@ impl Jobs {
     pub fn load_graph(&self, spec: String) {
         self.spawn("load-graph", move |tx, notify| {
             let t = Instant::now();
-            let result = if spec == "default" { load_data(&spec, Format::Auto) } else { load_split(&spec, Format::Auto, &SplitConfig::default()) };
+            let result = if spec == "default" {
+                load_data(&spec, Format::Auto)
+            } else {
+                load_split(&spec, Format::Auto, &SplitConfig::default())
+            };
             let ev = match result {
                 Ok(g) => JobEvent::GraphLoaded {
                     graph: Arc::new(g),
@@ -132,7 +158,9 @@ impl Jobs {
             let t = Instant::now();
             let spec = path.display().to_string();
             let ev = match load_split(&spec, Format::Auto, &SplitConfig::default()) {
-                Ok(g) => JobEvent::GraphLoaded { graph: Arc::new(g), path: Some(path), secs: t.elapsed().as_secs_f64() },
+                Ok(g) => {
+                    JobEvent::GraphLoaded { graph: Arc::new(g), path: Some(path), secs: t.elapsed().as_secs_f64() }
+                }
                 Err(e) => JobEvent::GraphFailed { path: spec, message: e.to_string() },
             };
             let _ = tx.send(ev);
@@ -168,7 +196,9 @@ impl Jobs {
                     if let Some(emb) = out.embeddings {
                         let _ = tx.send(JobEvent::InferenceFinished(Ok(Arc::new(emb))));
                     }
-                    return Err("this mode leaves embeddings only (no PinSage model for the teaching views)".to_string());
+                    return Err(
+                        "this mode leaves embeddings only (no PinSage model for the teaching views)".to_string()
+                    );
                 };
                 let device = model.devices().first().cloned().unwrap_or_else(burn::prelude::Device::flex);
                 Ok(ModelBundle {
@@ -180,7 +210,7 @@ impl Jobs {
                     origin: "trained in the app".into(),
                 })
             });
-            let _ = tx.send(JobEvent::TrainFinished(result));
+            let _ = tx.send(JobEvent::TrainFinished(result.map(Box::new)));
             notify();
         });
     }
@@ -197,12 +227,22 @@ impl Jobs {
         self.spawn("inference", move |tx, notify| {
             let progress_tx = tx.clone();
             let n2 = notify.clone();
-            let result = embed_all(&bundle.model, &bundle.neighbourhoods, graph.features.as_ref(), &bundle.device, chunk, |done, total| {
-                // Progress is best-effort: drop it rather than block when the UI is behind.
-                if !matches!(progress_tx.try_send(JobEvent::InferenceProgress { done, total }), Err(TrySendError::Disconnected(_))) {
-                    n2();
-                }
-            });
+            let result = embed_all(
+                &bundle.model,
+                &bundle.neighbourhoods,
+                graph.features.as_ref(),
+                &bundle.device,
+                chunk,
+                |done, total| {
+                    // Progress is best-effort: drop it rather than block when the UI is behind.
+                    if !matches!(
+                        progress_tx.try_send(JobEvent::InferenceProgress { done, total }),
+                        Err(TrySendError::Disconnected(_))
+                    ) {
+                        n2();
+                    }
+                },
+            );
             let _ = tx.send(JobEvent::InferenceFinished(result.map(Arc::new).map_err(|e| e.to_string())));
             notify();
         });
@@ -235,7 +275,10 @@ impl Jobs {
                             match serde_json::from_str::<TrainEvent>(line) {
                                 Ok(ev) => events.push(ev),
                                 Err(e) => {
-                                    let _ = tx.send(JobEvent::FollowFailed { run: run.clone(), message: format!("{}: bad line: {e}", path.display()) });
+                                    let _ = tx.send(JobEvent::FollowFailed {
+                                        run: run.clone(),
+                                        message: format!("{}: bad line: {e}", path.display()),
+                                    });
                                 }
                             }
                         }
@@ -246,7 +289,10 @@ impl Jobs {
                     }
                     Ok(_) => {}
                     Err(e) => {
-                        let _ = tx.send(JobEvent::FollowFailed { run: run.clone(), message: format!("{}: {e}", path.display()) });
+                        let _ = tx.send(JobEvent::FollowFailed {
+                            run: run.clone(),
+                            message: format!("{}: {e}", path.display()),
+                        });
                         notify();
                         return;
                     }

@@ -3,25 +3,25 @@
 //!
 //! See ARCHITECTURE.md for the code map and the rules between modules.
 
-pub mod bench;
-pub mod graph;
-pub mod split;
-pub mod features;
-pub mod memory;
-pub mod baselines;
-pub mod load;
-pub mod synthetic;
-pub mod walk;
-pub mod eval;
-pub mod infer;
-pub mod model;
-pub mod sampler;
-pub mod train;
-pub mod export;
-pub mod jobs;
-pub mod app;
 pub mod ablation;
+pub mod app;
+pub mod baselines;
+pub mod bench;
+pub mod eval;
 pub mod explain;
-pub mod projection;
+pub mod export;
+pub mod features;
+pub mod graph;
+pub mod infer;
+pub mod jobs;
 pub mod lightgcn;
+pub mod load;
+pub mod memory;
+pub mod model;
+pub mod projection;
 pub mod retrieval;
+pub mod sampler;
+pub mod split;
+pub mod synthetic;
+pub mod train;
+pub mod walk;

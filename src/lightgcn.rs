@@ -33,7 +33,8 @@ pub struct LightGcn {
 impl LightGcnConfig {
     pub fn init(&self, device: &Device) -> LightGcn {
         // The paper's initialisation: N(0, 0.1²).
-        let embedding = Initializer::Normal { mean: 0.0, std: 0.1 }.init([self.n_pins + self.n_boards, self.dim], device);
+        let embedding =
+            Initializer::Normal { mean: 0.0, std: 0.1 }.init([self.n_pins + self.n_boards, self.dim], device);
         LightGcn { embedding, layers: self.layers }
     }
 }
@@ -55,7 +56,8 @@ impl Adjacency {
     pub fn new(g: &Graph, device: &Device) -> Adjacency {
         let p = g.n_pins();
         let e = g.n_edges();
-        let (mut src, mut dst, mut w) = (Vec::with_capacity(2 * e), Vec::with_capacity(2 * e), Vec::with_capacity(2 * e));
+        let (mut src, mut dst, mut w) =
+            (Vec::with_capacity(2 * e), Vec::with_capacity(2 * e), Vec::with_capacity(2 * e));
         for b in 0..g.n_boards() {
             let db = g.pins_of(b).len() as f32;
             for &pin in g.pins_of(b) {
@@ -101,7 +103,14 @@ impl LightGcn {
     ///
     /// # Shapes
     /// `boards`, `pos`, `neg`: `[b]` node ids → `[1]`
-    pub fn loss(&self, adj: &Adjacency, boards: Tensor<1, Int>, pos: Tensor<1, Int>, neg: Tensor<1, Int>, l2: f32) -> Tensor<1> {
+    pub fn loss(
+        &self,
+        adj: &Adjacency,
+        boards: Tensor<1, Int>,
+        pos: Tensor<1, Int>,
+        neg: Tensor<1, Int>,
+        l2: f32,
+    ) -> Tensor<1> {
         let all = self.propagate(adj);
         let b = gather_rows(all.clone(), boards.clone());
         let p = gather_rows(all.clone(), pos.clone());
@@ -122,7 +131,9 @@ impl LightGcn {
         let model = self.valid();
         let all = model.propagate(adj);
         let dim = all.dims()[1];
-        let data = all.try_into_vec_as::<f32>().map_err(|e| crate::infer::InferError(format!("reading embeddings back: {e:?}")))?;
+        let data = all
+            .try_into_vec_as::<f32>()
+            .map_err(|e| crate::infer::InferError(format!("reading embeddings back: {e:?}")))?;
         Ok(Embeddings { dim, n_pins, data })
     }
 }

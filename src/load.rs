@@ -143,7 +143,12 @@ pub fn load_path(path: &Path, format: Format) -> Result<Graph, LoadError> {
 pub(crate) fn sniffed_csv_reader(bytes: &[u8]) -> (csv::Reader<&[u8]>, u8) {
     let first_line = bytes.split(|&b| b == b'\n').find(|l| !l.trim_ascii().is_empty()).unwrap_or(&[]);
     let delimiter = if first_line.contains(&b'\t') { b'\t' } else { b',' };
-    let reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).comment(Some(b'#')).from_reader(bytes);
+    let reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .comment(Some(b'#'))
+        .from_reader(bytes);
     (reader, delimiter)
 }
 
@@ -170,9 +175,9 @@ pub(crate) fn read_text(path: &Path) -> Result<Vec<u8>, LoadError> {
 fn lines<'a>(path: &'a Path, bytes: &'a [u8]) -> impl Iterator<Item = Result<(usize, &'a str), LoadError>> + 'a {
     bytes.split(|&b| b == b'\n').enumerate().map(move |(i, raw)| {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        std::str::from_utf8(raw)
-            .map(|s| (i + 1, s))
-            .map_err(|e| LoadError::line(path, i + 1, format!("not valid UTF-8 text (byte {} of the line)", e.valid_up_to() + 1)))
+        std::str::from_utf8(raw).map(|s| (i + 1, s)).map_err(|e| {
+            LoadError::line(path, i + 1, format!("not valid UTF-8 text (byte {} of the line)", e.valid_up_to() + 1))
+        })
     })
 }
 
@@ -202,13 +207,18 @@ fn sniff(path: &Path) -> Result<Format, LoadError> {
 fn parse_id(path: &Path, line: usize, token: &str, what: &str) -> Result<u32, LoadError> {
     match token.parse::<u64>() {
         Ok(v) if v < u32::MAX as u64 => Ok(v as u32),
-        Ok(v) => Err(LoadError::line(path, line, format!("{what} id {v} does not fit in 32 bits (max {})", u32::MAX - 1))),
+        Ok(v) => {
+            Err(LoadError::line(path, line, format!("{what} id {v} does not fit in 32 bits (max {})", u32::MAX - 1)))
+        }
         Err(_) => Err(LoadError::line(path, line, format!("{what} id `{token}` is not a non-negative integer"))),
     }
 }
 
+/// (board, pin) pairs, max pin + 1, max board + 1.
+type Adjacency = (Vec<(u32, u32)>, u32, u32);
+
 /// Parses `board pin pin …` lines into (board, pin) pairs; returns (pairs, max pin + 1, max board + 1).
-fn parse_adjacency(path: &Path) -> Result<(Vec<(u32, u32)>, u32, u32), LoadError> {
+fn parse_adjacency(path: &Path) -> Result<Adjacency, LoadError> {
     let bytes = read_text(path)?;
     let mut pairs = Vec::with_capacity(bytes.len() / 6);
     let (mut n_pins, mut n_boards) = (0u32, 0u32);
@@ -220,7 +230,11 @@ fn parse_adjacency(path: &Path) -> Result<(Vec<(u32, u32)>, u32, u32), LoadError
             continue;
         }
         if line.contains(',') {
-            return Err(LoadError::line(path, no, "found a comma: LightGCN lines are `board pin pin …` separated by spaces"));
+            return Err(LoadError::line(
+                path,
+                no,
+                "found a comma: LightGCN lines are `board pin pin …` separated by spaces",
+            ));
         }
         let board = parse_id(path, no, first, "board")?;
         n_boards = n_boards.max(board + 1);
@@ -248,7 +262,10 @@ pub fn load_lightgcn(train: &Path, test: Option<&Path>) -> Result<Graph, LoadErr
     }
     // Sparse or huge ids (say one line `4000000000 1 2`) are interned rather than sized by the
     // largest id: no allocation ever follows a raw id. The original ids become the labels.
-    let (pin_map, board_map) = (Sparse::of(&train_pairs, &test_pairs, |e| e.1, n_pins), Sparse::of(&train_pairs, &test_pairs, |e| e.0, n_boards));
+    let (pin_map, board_map) = (
+        Sparse::of(&train_pairs, &test_pairs, |e| e.1, n_pins),
+        Sparse::of(&train_pairs, &test_pairs, |e| e.0, n_boards),
+    );
     for pairs in [&mut train_pairs, &mut test_pairs] {
         for e in pairs.iter_mut() {
             *e = (board_map.dense(e.0), pin_map.dense(e.1));
@@ -318,10 +335,16 @@ impl Interner {
 }
 
 fn looks_like_header(fields: &[&str]) -> bool {
-    const NAMES: [&str; 12] = ["pin", "board", "item", "user", "weight", "source", "target", "src", "dst", "id", "time", "timestamp"];
+    const NAMES: [&str; 12] =
+        ["pin", "board", "item", "user", "weight", "source", "target", "src", "dst", "id", "time", "timestamp"];
     let named = fields.iter().any(|f| {
         let f = f.trim().to_ascii_lowercase();
-        NAMES.iter().any(|n| f == *n || f.ends_with(&format!("_{n}")) || f.starts_with(&format!("{n}_")) || f.ends_with(n) && f.len() <= 8)
+        NAMES.iter().any(|n| {
+            f == *n
+                || f.ends_with(&format!("_{n}"))
+                || f.starts_with(&format!("{n}_"))
+                || f.ends_with(n) && f.len() <= 8
+        })
     });
     let weight_not_number = fields.len() >= 3 && fields[2].trim().parse::<f64>().is_err();
     named || weight_not_number
@@ -368,12 +391,19 @@ pub fn load_edge_list(path: &Path) -> Result<Graph, LoadError> {
             return Err(LoadError::line(
                 path,
                 line,
-                format!("expected 2 to 4 {sep}-separated fields (pin, board[, weight[, timestamp]]), found {}", fields.len()),
+                format!(
+                    "expected 2 to 4 {sep}-separated fields (pin, board[, weight[, timestamp]]), found {}",
+                    fields.len()
+                ),
             ));
         }
         let field = |i: usize| fields.get(i).map(|f| f.trim());
         let (Some(pin), Some(board)) = (field(cols.pin), field(cols.board)) else {
-            return Err(LoadError::line(path, line, format!("missing the pin or board field (columns {} and {})", cols.pin + 1, cols.board + 1)));
+            return Err(LoadError::line(
+                path,
+                line,
+                format!("missing the pin or board field (columns {} and {})", cols.pin + 1, cols.board + 1),
+            ));
         };
         if pin.is_empty() || board.is_empty() {
             return Err(LoadError::line(path, line, "empty pin or board id"));
@@ -387,10 +417,13 @@ pub fn load_edge_list(path: &Path) -> Result<Graph, LoadError> {
                 continue;
             }
         }
-        let time = match cols.time.and_then(field) {
-            Some(t) => Some(parse_time(t).ok_or_else(|| LoadError::line(path, line, format!("timestamp `{t}` is not a number of seconds")))?),
-            None => None,
-        };
+        let time =
+            match cols.time.and_then(field) {
+                Some(t) => Some(parse_time(t).ok_or_else(|| {
+                    LoadError::line(path, line, format!("timestamp `{t}` is not a number of seconds"))
+                })?),
+                None => None,
+            };
         if !times.is_empty() || (pairs.is_empty() && time.is_some()) {
             times.push(time.ok_or_else(|| LoadError::line(path, line, "missing timestamp (earlier lines have one)"))?);
         }
@@ -425,13 +458,19 @@ impl EdgeColumns {
         let find = |names: &[&str]| {
             fields.iter().position(|f| {
                 let f = f.trim().to_ascii_lowercase();
-                names.iter().any(|n| f == *n || f.ends_with(&format!("_{n}")) || f.ends_with(&format!("{n}id")) || f.ends_with(&format!("{n}_id")))
+                names.iter().any(|n| {
+                    f == *n
+                        || f.ends_with(&format!("_{n}"))
+                        || f.ends_with(&format!("{n}id"))
+                        || f.ends_with(&format!("{n}_id"))
+                })
             })
         };
         let pin = find(&["pin", "item", "target", "dst", "movie"]).unwrap_or(0);
         let board = find(&["board", "user", "source", "src"]).unwrap_or(1);
         let time = find(&["timestamp", "time", "ts", "date"]);
-        let weight = find(&["weight", "rating", "count", "score"]).or_else(|| (2..fields.len()).find(|&i| Some(i) != time));
+        let weight =
+            find(&["weight", "rating", "count", "score"]).or_else(|| (2..fields.len()).find(|&i| Some(i) != time));
         EdgeColumns { pin, board, weight, time }
     }
 }
@@ -460,10 +499,7 @@ fn attach_times(g: &mut Graph, pairs: &[(u32, u32)], times: &[i64]) {
 pub fn load_movielens(ratings: &Path) -> Result<Graph, LoadError> {
     let bytes = read_text(ratings)?;
     let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes.as_slice());
-    let headers = reader
-        .headers()
-        .map_err(|e| LoadError::line(ratings, 1, format!("malformed header: {e}")))?
-        .clone();
+    let headers = reader.headers().map_err(|e| LoadError::line(ratings, 1, format!("malformed header: {e}")))?.clone();
     let col = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
     let (Some(user_col), Some(movie_col), Some(rating_col)) = (col("userId"), col("movieId"), col("rating")) else {
         return Err(LoadError::line(ratings, 1, "header must name userId, movieId and rating"));
@@ -483,13 +519,14 @@ pub fn load_movielens(ratings: &Path) -> Result<Graph, LoadError> {
                 .ok_or_else(|| LoadError::line(ratings, line, format!("missing field {} ({})", i + 1, &headers[i])))
         };
         let (user, movie, rating) = (field(user_col)?, field(movie_col)?, field(rating_col)?);
-        let rating: f32 = rating
-            .parse()
-            .map_err(|_| LoadError::line(ratings, line, format!("rating `{rating}` is not a number")))?;
+        let rating: f32 =
+            rating.parse().map_err(|_| LoadError::line(ratings, line, format!("rating `{rating}` is not a number")))?;
         if rating >= MOVIELENS_MIN_RATING {
             if let Some(c) = time_col {
                 let t = field(c)?;
-                times.push(parse_time(t).ok_or_else(|| LoadError::line(ratings, line, format!("timestamp `{t}` is not a number of seconds")))?);
+                times.push(parse_time(t).ok_or_else(|| {
+                    LoadError::line(ratings, line, format!("timestamp `{t}` is not a number of seconds"))
+                })?);
             }
             pairs.push((users.get(user), movies.get(movie)));
         }
@@ -524,7 +561,11 @@ fn attach_movies(g: &mut Graph, path: &Path, movies: &Interner) -> Result<(), Lo
         let rec = rec.map_err(|e| csv_error(path, e))?;
         let line = rec.position().map_or(0, |p| p.line() as usize);
         if rec.len() < 3 {
-            return Err(LoadError::line(path, line, format!("expected movieId,title,genres, found {} fields", rec.len())));
+            return Err(LoadError::line(
+                path,
+                line,
+                format!("expected movieId,title,genres, found {} fields", rec.len()),
+            ));
         }
         let Some(&pin) = movies.ids.get(rec[0].trim()) else { continue };
         titles[pin as usize] = Some(rec[1].trim().to_string());
@@ -540,13 +581,8 @@ fn attach_movies(g: &mut Graph, path: &Path, movies: &Interner) -> Result<(), Lo
         }
     }
     g.pin_keys = Some(movies.names.clone());
-    g.pin_labels = Some(
-        titles
-            .into_iter()
-            .zip(&movies.names)
-            .map(|(t, id)| t.unwrap_or_else(|| format!("movie {id}")))
-            .collect(),
-    );
+    g.pin_labels =
+        Some(titles.into_iter().zip(&movies.names).map(|(t, id)| t.unwrap_or_else(|| format!("movie {id}"))).collect());
     let titles: Vec<String> = g.pin_labels.clone().unwrap_or_default();
     if !genre_names.is_empty() {
         // Features: genres, the release decade and hashed title words, each group of unit length.
@@ -568,8 +604,12 @@ fn attach_movies(g: &mut Graph, path: &Path, movies: &Interner) -> Result<(), Lo
             }
             let words = &mut row[genres + MOVIE_DECADES..];
             let mut count = 0.0f32;
-            for word in title.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2 && w.parse::<u32>().is_err()) {
-                let h = word.to_lowercase().bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+            for word in title.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2 && w.parse::<u32>().is_err())
+            {
+                let h = word
+                    .to_lowercase()
+                    .bytes()
+                    .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
                 words[(h % MOVIE_TITLE_BUCKETS as u64) as usize] += 1.0;
                 count += 1.0;
             }

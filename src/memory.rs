@@ -21,7 +21,8 @@ pub fn available_bytes() -> Option<u64> {
 /// Fails when `need_bytes` for `what` exceed the available memory (or `PINSAGE_MEMORY_LIMIT_MIB`,
 /// when set, a budget of the user's choosing).
 pub fn check(need_bytes: u64, what: &str) -> Result<(), OutOfMemory> {
-    let limit = std::env::var("PINSAGE_MEMORY_LIMIT_MIB").ok().and_then(|v| v.trim().parse::<u64>().ok()).map(|m| m << 20);
+    let limit =
+        std::env::var("PINSAGE_MEMORY_LIMIT_MIB").ok().and_then(|v| v.trim().parse::<u64>().ok()).map(|m| m << 20);
     let Some(available) = limit.or_else(available_bytes) else { return Ok(()) };
     if need_bytes > available {
         return Err(OutOfMemory { what: what.to_string(), need_bytes, available_bytes: available });

@@ -10,15 +10,30 @@ use crate::infer::{Embeddings, InferError};
 
 /// The top `k` pins of every board (its known pins, training and validation, excluded), best
 /// first, computed on `device` `block` boards at a time.
-pub fn top_k_for_boards(emb: &Embeddings, g: &Graph, boards: &[u32], k: usize, block: usize, device: &Device) -> Result<Vec<Vec<u32>>, InferError> {
+pub fn top_k_for_boards(
+    emb: &Embeddings,
+    g: &Graph,
+    boards: &[u32],
+    k: usize,
+    block: usize,
+    device: &Device,
+) -> Result<Vec<Vec<u32>>, InferError> {
     let queries: Vec<u32> = boards.iter().map(|&b| emb.n_pins as u32 + b).collect();
-    let ranked = top_k_blocks(emb, &queries, k, block, device, |node, masked| g.known_pins_of(node - emb.n_pins as u32, Split::Test, masked))?;
+    let ranked = top_k_blocks(emb, &queries, k, block, device, |node, masked| {
+        g.known_pins_of(node - emb.n_pins as u32, Split::Test, masked)
+    })?;
     Ok(ranked.into_iter().map(|list| list.into_iter().map(|(p, _)| p).collect()).collect())
 }
 
 /// The top `k` pins of every pin in `pins` (the pin itself excluded), best first, with their scores,
 /// computed on `device` `block` pins at a time.
-pub fn top_k_for_pins(emb: &Embeddings, pins: &[u32], k: usize, block: usize, device: &Device) -> Result<Vec<Vec<(u32, f32)>>, InferError> {
+pub fn top_k_for_pins(
+    emb: &Embeddings,
+    pins: &[u32],
+    k: usize,
+    block: usize,
+    device: &Device,
+) -> Result<Vec<Vec<(u32, f32)>>, InferError> {
     top_k_blocks(emb, pins, k.min(emb.n_pins.saturating_sub(1)), block, device, |pin, masked| masked.push(pin))
 }
 
@@ -63,14 +78,21 @@ fn top_k_blocks(
         let (values, idx) = scores.topk_with_indices(k, 1);
         let idx: Vec<i64> = idx.try_into_vec_as::<i64>().map_err(read)?;
         let values: Vec<f32> = values.try_into_vec_as::<f32>().map_err(read)?;
-        out.extend(idx.chunks(k).zip(values.chunks(k)).map(|(i, v)| i.iter().zip(v).map(|(&p, &s)| (p as u32, s)).collect()));
+        out.extend(
+            idx.chunks(k).zip(values.chunks(k)).map(|(i, v)| i.iter().zip(v).map(|(&p, &s)| (p as u32, s)).collect()),
+        );
     }
     Ok(out)
 }
 
 /// The LightGCN protocol (as `eval::ranking_metrics`) with the ranking done on the device.
 /// Returns (recall@k, ndcg@k, boards evaluated).
-pub fn ranking_metrics_on_device(g: &Graph, emb: &Embeddings, k: usize, device: &Device) -> Result<(f64, f64, usize), InferError> {
+pub fn ranking_metrics_on_device(
+    g: &Graph,
+    emb: &Embeddings,
+    k: usize,
+    device: &Device,
+) -> Result<(f64, f64, usize), InferError> {
     let boards: Vec<u32> = (0..g.n_boards()).filter(|&b| !g.test_pins_of(b).is_empty()).collect();
     let ranked = top_k_for_boards(emb, g, &boards, k, 4096, device)?;
     let (mut r, mut n) = (0.0, 0.0);

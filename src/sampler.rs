@@ -227,7 +227,14 @@ pub fn default_band(n_pins: u32) -> (usize, usize) {
 
 /// Scores pins by walk mass from `start` (a distribution over pins) over `steps` ≤ 2 pin-steps,
 /// accumulating every step, in the dense scratch `score`; returns the touched pins.
-fn spread(g: &Graph, start: &[(u32, f32)], steps: u32, score: &mut [f32], board_mass: &mut [f32], touched: &mut Vec<u32>) {
+fn spread(
+    g: &Graph,
+    start: &[(u32, f32)],
+    steps: u32,
+    score: &mut [f32],
+    board_mass: &mut [f32],
+    touched: &mut Vec<u32>,
+) {
     let mut frontier: Vec<(u32, f32)> = start.to_vec();
     let mut boards_touched: Vec<u32> = Vec::new();
     for _ in 0..steps {
@@ -353,14 +360,29 @@ pub fn make_batch(
     let negative_rows = rows(&t.negatives);
     let hard_rows = rows(&t.hard);
     let block = build_block(nb, &targets.nodes, features, sets);
-    TrainBatch { epoch: 0, step: 0, block, query_rows, positive_rows, negative_rows, hard_rows, hard_per_query: t.hard_per_query }
+    TrainBatch {
+        epoch: 0,
+        step: 0,
+        block,
+        query_rows,
+        positive_rows,
+        negative_rows,
+        hard_rows,
+        hard_per_query: t.hard_per_query,
+    }
 }
 
 /// Draws the positive pairs of one epoch: for each drawn training edge (board, pin) (every edge
 /// once, or a uniformly drawn board and one of its pins, see [`PairSampling`]), either the board
 /// queries the pin (with probability `board_query_share`) or the pin queries another pin of that
 /// board. Shuffled; deterministic for (seed, epoch).
-pub fn epoch_pairs(g: &Graph, sampling: PairSampling, board_query_share: f32, seed: u64, epoch: usize) -> Vec<(u32, u32)> {
+pub fn epoch_pairs(
+    g: &Graph,
+    sampling: PairSampling,
+    board_query_share: f32,
+    seed: u64,
+    epoch: usize,
+) -> Vec<(u32, u32)> {
     let mut rng = SmallRng::seed_from_u64(seed ^ (epoch as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407));
     // Out of 2³² so that a share of 1 (LightGCN, board-only runs) never draws a pin–pin pair.
     let threshold = (board_query_share.clamp(0.0, 1.0) as f64 * 4_294_967_296.0) as u64;

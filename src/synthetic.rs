@@ -76,8 +76,13 @@ fn topic_colour(t: u32) -> [f32; 3] {
         Some((_, c, _)) => *c,
         // Unnamed topics get a deterministic colour from a golden-ratio hue walk.
         None => {
+            use std::f32::consts::TAU;
             let h = (t as f32 * 0.618_034) % 1.0;
-            [0.5 + 0.4 * (h * 6.283).cos(), 0.5 + 0.4 * (h * 6.283 + 2.094).cos(), 0.5 + 0.4 * (h * 6.283 + 4.189).cos()]
+            [
+                0.5 + 0.4 * (h * TAU).cos(),
+                0.5 + 0.4 * (h * TAU + TAU / 3.0).cos(),
+                0.5 + 0.4 * (h * TAU + 2.0 * TAU / 3.0).cos(),
+            ]
         }
     }
 }

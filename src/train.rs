@@ -18,13 +18,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::eval::{EmbeddingScorer, HIT_K, MAX_PIN_PAIRS, Metrics, evaluate_on};
 use crate::graph::{Graph, Split};
-use crate::split::SplitConfig;
 use crate::infer::{Embeddings, embed_all};
 use crate::model::{Block, LayerIndex, PinSage, PinSageConfig, Pooling, gather_rows};
 use crate::sampler::{
-    HardPools, HostBlock, HostLayer, NeighbourhoodKind, NodeNeighbourhoods, NodeSet, TrainBatch, Triplets, default_band,
-    PairSampling, epoch_pairs, fill_triplets, hard_per_query, hard_pools, make_batch, node_neighbourhoods,
+    HardPools, HostBlock, HostLayer, NeighbourhoodKind, NodeNeighbourhoods, NodeSet, PairSampling, TrainBatch,
+    Triplets, default_band, epoch_pairs, fill_triplets, hard_per_query, hard_pools, make_batch, node_neighbourhoods,
 };
+use crate::split::SplitConfig;
 use crate::walk::{ParamError, WalkConfig};
 
 /// Where the model runs.
@@ -295,8 +295,18 @@ pub enum EndReason {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum TrainEvent {
-    Started { device: String, epochs: usize, start_epoch: usize, steps_per_epoch: usize, pins: u32, boards: u32, edges: usize },
-    Note { message: String },
+    Started {
+        device: String,
+        epochs: usize,
+        start_epoch: usize,
+        steps_per_epoch: usize,
+        pins: u32,
+        boards: u32,
+        edges: usize,
+    },
+    Note {
+        message: String,
+    },
     Progress {
         epoch: usize,
         step: usize,
@@ -317,7 +327,10 @@ pub enum TrainEvent {
         hard_per_query: usize,
         metrics: Option<Metrics>,
     },
-    Checkpoint { epoch: usize, path: String },
+    Checkpoint {
+        epoch: usize,
+        path: String,
+    },
     Paused,
     Resumed,
     /// `metrics` are on the test edges, of the best-validation epoch (`best_epoch`) when the graph
@@ -329,7 +342,9 @@ pub enum TrainEvent {
         #[serde(default)]
         best_epoch: Option<usize>,
     },
-    Failed { message: String },
+    Failed {
+        message: String,
+    },
 }
 
 /// Commands the trainer obeys between steps.
@@ -393,7 +408,11 @@ pub fn select_device(choice: DeviceChoice) -> (Device, String, Option<String>) {
         // nothing failed. Burn's compute runs on Vulkan there in any case.
         DeviceChoice::Gpu => match headless_wgpu_options().init() {
             Ok(d) => (d, "gpu (wgpu)".into(), None),
-            Err(e) => (Device::flex(), "cpu (flex)".into(), Some(format!("no GPU adapter ({e}); training on the CPU instead"))),
+            Err(e) => (
+                Device::flex(),
+                "cpu (flex)".into(),
+                Some(format!("no GPU adapter ({e}); training on the CPU instead")),
+            ),
         },
     }
 }
@@ -458,7 +477,10 @@ impl EventSink {
 }
 
 /// Replaces `path` atomically: `write` fills a temp file beside it, which is then renamed over it.
-fn replace_atomically<E: std::fmt::Debug>(path: &Path, write: impl FnOnce(&Path) -> Result<(), E>) -> Result<(), TrainError> {
+fn replace_atomically<E: std::fmt::Debug>(
+    path: &Path,
+    write: impl FnOnce(&Path) -> Result<(), E>,
+) -> Result<(), TrainError> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
@@ -546,9 +568,16 @@ struct Ending<M> {
 }
 
 impl<'a, M: Module> Ledger<'a, M> {
-    fn new(g: &'a Graph, cfg: &'a TrainConfig, out: Option<&'a Path>, start_epoch: usize, state: &RunState) -> Ledger<'a, M> {
+    fn new(
+        g: &'a Graph,
+        cfg: &'a TrainConfig,
+        out: Option<&'a Path>,
+        start_epoch: usize,
+        state: &RunState,
+    ) -> Ledger<'a, M> {
         // A resumed run remembers its best epoch; its model is `model.bpk` on disk.
-        let best = state.best_epoch.map(|epoch| Best { epoch, recall: state.best_recall, model: None, embeddings: None });
+        let best =
+            state.best_epoch.map(|epoch| Best { epoch, recall: state.best_recall, model: None, embeddings: None });
         Ledger {
             g,
             cfg,
@@ -563,7 +592,7 @@ impl<'a, M: Module> Ledger<'a, M> {
     }
 
     fn due(&self, epoch: usize) -> bool {
-        (self.cfg.eval_each_epoch && epoch % self.cfg.eval_interval == 0) || epoch == self.cfg.epochs
+        (self.cfg.eval_each_epoch && epoch.is_multiple_of(self.cfg.eval_interval)) || epoch == self.cfg.epochs
     }
 
     /// Ends an epoch; returns true when early stopping ends the run here.
@@ -587,7 +616,12 @@ impl<'a, M: Module> Ledger<'a, M> {
                 if let Some(dir) = self.out {
                     save_model(model, dir, "model")?;
                 }
-                self.best = Some(Best { epoch: e.epoch, recall: m.recall_at_20, model: Some(model.clone()), embeddings: Some(emb) });
+                self.best = Some(Best {
+                    epoch: e.epoch,
+                    recall: m.recall_at_20,
+                    model: Some(model.clone()),
+                    embeddings: Some(emb),
+                });
                 self.evaluations_since_best = 0;
             } else {
                 self.evaluations_since_best += 1;
@@ -638,7 +672,9 @@ impl<'a, M: Module> Ledger<'a, M> {
         let mut best_epoch = None;
         let ending = if reason == EndReason::Stopped {
             Ending { model: Some(model), embeddings: None, epochs_done: self.epochs_done }
-        } else if self.split == Split::Validation && let Some(best) = self.best {
+        } else if self.split == Split::Validation
+            && let Some(best) = self.best
+        {
             best_epoch = Some(best.epoch);
             let kept = match best.model {
                 Some(m) => m,
@@ -700,7 +736,13 @@ impl LossMeter {
     }
 
     /// The mean loss since the last read, when a read is due after `step` (1-based).
-    fn read_if_due(&mut self, step: usize, steps_per_epoch: usize, epoch: usize, epochs_done: usize) -> Result<Option<f32>, TrainError> {
+    fn read_if_due(
+        &mut self,
+        step: usize,
+        steps_per_epoch: usize,
+        epoch: usize,
+        epochs_done: usize,
+    ) -> Result<Option<f32>, TrainError> {
         if self.since_read < self.every && step != steps_per_epoch {
             return Ok(None);
         }
@@ -748,13 +790,21 @@ fn checkpoint<M: Module>(
 
 /// The model and optimizer a run starts from: fresh, or on `resume` the last checkpoint with
 /// Adam's moments (a checkpoint written before they were saved resumes with fresh moments).
-fn start_state<M: Module>(model: M, cfg: &TrainConfig, resume_from: Option<&Path>) -> Result<(M, ModuleOptimizer), TrainError> {
+fn start_state<M: Module>(
+    model: M,
+    cfg: &TrainConfig,
+    resume_from: Option<&Path>,
+) -> Result<(M, ModuleOptimizer), TrainError> {
     let optim = cfg.optimizer();
     let Some(dir) = resume_from else { return Ok((model, optim)) };
     let path = dir.join("checkpoint.bpk");
     let model = model.try_load_file(&path).map_err(|e| TrainError::Io(format!("{}: {e:?}", path.display())))?;
     let optim_path = dir.join("optimizer.bpk");
-    let optim = if optim_path.is_file() { optim.load(&optim_path).map_err(|e| TrainError::Io(format!("{}: {e:?}", optim_path.display())))? } else { optim };
+    let optim = if optim_path.is_file() {
+        optim.load(&optim_path).map_err(|e| TrainError::Io(format!("{}: {e:?}", optim_path.display())))?
+    } else {
+        optim
+    };
     Ok((model, optim))
 }
 
@@ -810,7 +860,10 @@ pub fn block_tensors(b: &HostBlock, device: &Device) -> Block {
     let n0 = b.input_nodes.len();
     Block {
         input_nodes: int_tensor(&b.input_nodes, device),
-        input_features: b.input_features.as_ref().map(|f| Tensor::from_data(TensorData::new(f.clone(), [n0, b.feature_dim]), device)),
+        input_features: b
+            .input_features
+            .as_ref()
+            .map(|f| Tensor::from_data(TensorData::new(f.clone(), [n0, b.feature_dim]), device)),
         layers: [layer_tensors(&b.layers[0], device), layer_tensors(&b.layers[1], device)],
     }
 }
@@ -844,7 +897,14 @@ impl LossRows {
 ///
 /// # Shapes
 /// `z: [targets, d]` → `[1]`
-pub fn batch_loss(z: Tensor<2>, batch: &TrainBatch, kind: LossKind, margin: f32, temperature: f32, device: &Device) -> Tensor<1> {
+pub fn batch_loss(
+    z: Tensor<2>,
+    batch: &TrainBatch,
+    kind: LossKind,
+    margin: f32,
+    temperature: f32,
+    device: &Device,
+) -> Tensor<1> {
     rows_loss(z, &LossRows::new(batch, device), kind, margin, temperature)
 }
 
@@ -901,7 +961,8 @@ fn spawn_samplers(
     let threads = cfg.sampler_threads.max(1);
     (0..threads)
         .map(|w| {
-            let (g, nb, pools, pairs, queue, stop) = (g.clone(), nb.clone(), pools.clone(), pairs.clone(), queue.clone(), stop.clone());
+            let (g, nb, pools, pairs, queue, stop) =
+                (g.clone(), nb.clone(), pools.clone(), pairs.clone(), queue.clone(), stop.clone());
             let (batch_size, negatives, seed) = (cfg.batch_size, cfg.negatives, cfg.seed);
             std::thread::Builder::new()
                 .name(format!("pinsage-sampler-{w}"))
@@ -915,7 +976,9 @@ fn spawn_samplers(
                             return;
                         }
                         let chunk = &pairs[i * batch_size..((i + 1) * batch_size).min(pairs.len())];
-                        let mut rng = SmallRng::seed_from_u64(seed ^ ((epoch as u64) << 40) ^ (i as u64).wrapping_mul(0x2545_F491_4F6C_DD1D));
+                        let mut rng = SmallRng::seed_from_u64(
+                            seed ^ ((epoch as u64) << 40) ^ (i as u64).wrapping_mul(0x2545_F491_4F6C_DD1D),
+                        );
                         fill_triplets(&g, chunk, negatives, pools.as_deref().map(|p| (p, h)), &mut rng, &mut t);
                         let mut batch = make_batch(&nb, &t, g.features.as_ref(), &mut sets, &mut targets);
                         batch.epoch = epoch;
@@ -985,7 +1048,8 @@ fn run(
             let saved = TrainConfig::load(&dir.join("config.json"))?;
             let state_path = dir.join("state.json");
             state = serde_json::from_str(
-                &std::fs::read_to_string(&state_path).map_err(|e| TrainError::Io(format!("{}: {e}", state_path.display())))?,
+                &std::fs::read_to_string(&state_path)
+                    .map_err(|e| TrainError::Io(format!("{}: {e}", state_path.display())))?,
             )
             .map_err(|e| TrainError::Config(format!("{}: {e}; refusing to resume from it", state_path.display())))?;
             // Keep the saved run's settings; only the epoch budget may grow.
@@ -1093,7 +1157,8 @@ fn run(
             if let Some(mean) = read {
                 let elapsed = epoch_start.elapsed().as_secs_f64();
                 let rate = triplets as f64 / elapsed.max(1e-9);
-                let remaining_steps = (steps_per_epoch - step.min(steps_per_epoch)) + (cfg.epochs - epoch) * steps_per_epoch;
+                let remaining_steps =
+                    (steps_per_epoch - step.min(steps_per_epoch)) + (cfg.epochs - epoch) * steps_per_epoch;
                 sink.emit(TrainEvent::Progress {
                     epoch,
                     step,
@@ -1120,7 +1185,11 @@ fn run(
             epoch_secs: epoch_start.elapsed().as_secs_f64(),
             triplets,
             waited_secs: waited.as_secs_f64(),
-            hard_per_query: if pools.is_some() { hard_per_query(epoch, cfg.hard_negatives, cfg.max_hard_per_query) } else { 0 },
+            hard_per_query: if pools.is_some() {
+                hard_per_query(epoch, cfg.hard_negatives, cfg.max_hard_per_query)
+            } else {
+                0
+            },
         };
         if ledger.end_epoch(summary, &model, &optim, sink, embed)? {
             early = true;
@@ -1128,7 +1197,12 @@ fn run(
         }
     }
     let ending = ledger.finish(end_reason(stopped, early), model, sink, embed)?;
-    Ok(TrainOutput { model: ending.model, neighbourhoods: nb, embeddings: ending.embeddings, epochs_done: ending.epochs_done })
+    Ok(TrainOutput {
+        model: ending.model,
+        neighbourhoods: nb,
+        embeddings: ending.embeddings,
+        epochs_done: ending.epochs_done,
+    })
 }
 
 /// The LightGCN loop: every training edge once per epoch as (board, pin, random non-pin) BPR triples.
@@ -1176,7 +1250,8 @@ fn run_lightgcn(
                 stopped = true;
                 break;
             }
-            let (mut bs, mut ps, mut ns) = (Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()));
+            let (mut bs, mut ps, mut ns) =
+                (Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()));
             for &(b, p) in chunk {
                 let pins = g.pins_of(b - n_pins);
                 let mut n = rng.random_range(0..n_pins);
@@ -1187,7 +1262,13 @@ fn run_lightgcn(
                 ps.push(p);
                 ns.push(n);
             }
-            let loss = model.loss(&adj, int_tensor(&bs, &train_device), int_tensor(&ps, &train_device), int_tensor(&ns, &train_device), cfg.l2);
+            let loss = model.loss(
+                &adj,
+                int_tensor(&bs, &train_device),
+                int_tensor(&ps, &train_device),
+                int_tensor(&ns, &train_device),
+                cfg.l2,
+            );
             meter.add(&loss);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(cfg.learning_rate, model, grads);
@@ -1226,7 +1307,12 @@ fn run_lightgcn(
         }
     }
     let ending = ledger.finish(end_reason(stopped, early), model, sink, embed)?;
-    Ok(TrainOutput { model: None, neighbourhoods: Arc::new(NodeNeighbourhoods::default()), embeddings: ending.embeddings, epochs_done: ending.epochs_done })
+    Ok(TrainOutput {
+        model: None,
+        neighbourhoods: Arc::new(NodeNeighbourhoods::default()),
+        embeddings: ending.embeddings,
+        epochs_done: ending.epochs_done,
+    })
 }
 
 /// Every node's embedding from a run folder, whichever the mode (PinSage runs are embedded
@@ -1237,7 +1323,8 @@ pub fn run_embeddings(dir: &Path, g: &Graph, device: &Device) -> Result<(TrainCo
         Mode::Pinsage => {
             let (cfg, model) = load_model(dir, g, device)?;
             let nb = node_neighbourhoods(g, cfg.neighbourhood, &cfg.walk);
-            let emb = embed_all(&model, &nb, g.features.as_ref(), device, INFER_CHUNK, |_, _| {}).map_err(|e| TrainError::Device(e.to_string()))?;
+            let emb = embed_all(&model, &nb, g.features.as_ref(), device, INFER_CHUNK, |_, _| {})
+                .map_err(|e| TrainError::Device(e.to_string()))?;
             Ok((cfg, emb))
         }
         Mode::Lightgcn => {

@@ -333,7 +333,8 @@ impl WalkAnimation {
 
 /// Top-k (pin, count) of a dense count vector, ties broken by smaller id; zero counts are skipped.
 pub fn top_k_of_counts(counts: &[u32], k: usize) -> Vec<(u32, u32)> {
-    let mut v: Vec<(u32, u32)> = counts.iter().enumerate().filter(|(_, c)| **c > 0).map(|(p, &c)| (p as u32, c)).collect();
+    let mut v: Vec<(u32, u32)> =
+        counts.iter().enumerate().filter(|(_, c)| **c > 0).map(|(p, &c)| (p as u32, c)).collect();
     v.sort_unstable_by_key(|&(p, c)| (std::cmp::Reverse(c), p));
     v.truncate(k);
     v

@@ -90,9 +90,9 @@ fn execute(app: &mut ExplorerApp, c: Command) {
                 state.errors.push(e.to_string());
                 return;
             }
-            state.settings.train = config.clone();
+            state.settings.train = (*config).clone();
             state.run = RunLog { source: "this app".into(), events: Vec::new(), running: true, paused: false };
-            app.jobs.start_training(state.graph.clone(), config, out);
+            app.jobs.start_training(state.graph.clone(), *config, out);
         }
         Command::Train(cmd) => app.jobs.train_command(cmd),
         Command::RunInference => match &state.model {
@@ -104,7 +104,12 @@ fn execute(app: &mut ExplorerApp, c: Command) {
         },
         Command::FollowRun(dir) => {
             state.settings.last_run_folder = Some(dir.display().to_string());
-            state.run = RunLog { source: format!("following {}", dir.display()), events: Vec::new(), running: true, paused: false };
+            state.run = RunLog {
+                source: format!("following {}", dir.display()),
+                events: Vec::new(),
+                running: true,
+                paused: false,
+            };
             app.jobs.follow_run(dir);
         }
         Command::LoadRunModel(dir) => {
@@ -112,7 +117,9 @@ fn execute(app: &mut ExplorerApp, c: Command) {
             let graph = state.graph.clone();
             let key = format!("run-model:{}", dir.display());
             if state.pending.insert(key.clone()) {
-                app.jobs.compute(key, move || bundle_from_run(&dir, &graph, device).map(|b| Arc::new(b) as crate::jobs::Computed));
+                app.jobs.compute(key, move || {
+                    bundle_from_run(&dir, &graph, device).map(|b| Arc::new(b) as crate::jobs::Computed)
+                });
             }
         }
         Command::SetWalkConfig(c) => match c.validate() {
@@ -160,7 +167,7 @@ pub fn apply(state: &mut AppState, ev: JobEvent) {
         JobEvent::TrainFinished(result) => {
             state.run.running = false;
             match result {
-                Ok(bundle) => set_model(state, bundle),
+                Ok(bundle) => set_model(state, *bundle),
                 Err(e) => {
                     if !state.errors.iter().any(|m| m.contains(&e)) {
                         state.errors.push(format!("training failed: {e}"));

@@ -110,7 +110,14 @@ impl ExplorerApp {
         if let Some(img) = image {
             let rgba: Vec<u8> = img.pixels.iter().flat_map(|c| c.to_srgba_unmultiplied()).collect();
             let saved = crate::export::create_parent(&shot.path).map_err(|e| e.to_string()).and_then(|_| {
-                image::save_buffer(&shot.path, &rgba, img.width() as u32, img.height() as u32, image::ExtendedColorType::Rgba8).map_err(|e| e.to_string())
+                image::save_buffer(
+                    &shot.path,
+                    &rgba,
+                    img.width() as u32,
+                    img.height() as u32,
+                    image::ExtendedColorType::Rgba8,
+                )
+                .map_err(|e| e.to_string())
             });
             if let Err(e) = saved {
                 eprintln!("error: {}: {e}", shot.path.display());

@@ -31,8 +31,17 @@ pub enum View {
 }
 
 impl View {
-    pub const ALL: [View; 9] =
-        [View::Graph, View::Walks, View::Pooling, View::Convolve, View::Curriculum, View::Training, View::Inference, View::Map, View::Results];
+    pub const ALL: [View; 9] = [
+        View::Graph,
+        View::Walks,
+        View::Pooling,
+        View::Convolve,
+        View::Curriculum,
+        View::Training,
+        View::Inference,
+        View::Map,
+        View::Results,
+    ];
     pub fn title(self) -> &'static str {
         match self {
             View::Graph => "Graph",
@@ -81,8 +90,14 @@ pub enum Command {
     SelectPin(u32),
     SetView(View),
     /// Compute something in the background; the result lands in `AppState::results` under `key`.
-    Compute { key: String, job: Box<dyn FnOnce() -> Result<Computed, String> + Send> },
-    StartTraining { config: TrainConfig, out: Option<PathBuf> },
+    Compute {
+        key: String,
+        job: Box<dyn FnOnce() -> Result<Computed, String> + Send>,
+    },
+    StartTraining {
+        config: Box<TrainConfig>,
+        out: Option<PathBuf>,
+    },
     Train(TrainCommand),
     RunInference,
     /// Follow a run folder's metrics.jsonl live.
@@ -219,7 +234,11 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     /// The result under `key`, or None while it is computed in the background (requested once).
-    pub fn need<T: Send + Sync + 'static>(&mut self, key: &str, job: impl FnOnce() -> Result<T, String> + Send + 'static) -> Option<&'a T> {
+    pub fn need<T: Send + Sync + 'static>(
+        &mut self,
+        key: &str,
+        job: impl FnOnce() -> Result<T, String> + Send + 'static,
+    ) -> Option<&'a T> {
         if let Some(v) = self.state.result::<T>(key) {
             return Some(v);
         }

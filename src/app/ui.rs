@@ -33,7 +33,17 @@ fn shortcuts_ui(ui: &mut egui::Ui, commands: &mut Vec<Command>) {
         commands.push(Command::Open("default".into()));
     }
     // Alt+1 … Alt+9 switch views.
-    let keys = [egui::Key::Num1, egui::Key::Num2, egui::Key::Num3, egui::Key::Num4, egui::Key::Num5, egui::Key::Num6, egui::Key::Num7, egui::Key::Num8, egui::Key::Num9];
+    let keys = [
+        egui::Key::Num1,
+        egui::Key::Num2,
+        egui::Key::Num3,
+        egui::Key::Num4,
+        egui::Key::Num5,
+        egui::Key::Num6,
+        egui::Key::Num7,
+        egui::Key::Num8,
+        egui::Key::Num9,
+    ];
     for (key, view) in keys.iter().zip(View::ALL) {
         if ui.input_mut(|i| i.consume_key(egui::Modifiers::ALT, *key)) {
             commands.push(Command::SetView(view));
@@ -102,7 +112,8 @@ fn side_panel_ui(ui: &mut egui::Ui, ctx: &mut Ctx, search: &mut PinSearch) {
             ui.label(format!("category: {}", c.names[c.of_pin[p as usize] as usize]));
         }
         ui.add_space(6.0);
-        ui.add(egui::TextEdit::singleline(&mut search.query).hint_text("Search pin by id or label")).accessible_name("Search pin by id or label");
+        ui.add(egui::TextEdit::singleline(&mut search.query).hint_text("Search pin by id or label"))
+            .accessible_name("Search pin by id or label");
         if !search.query.trim().is_empty() {
             let found = g.find_pins(&search.query, 12);
             if found.is_empty() {

@@ -1,11 +1,11 @@
 //! The wgpu backend (lavapipe on CI) computes what the CPU backend computes.
 
+use burn::prelude::*;
 use pinsage_explorer::infer::embed_all;
 use pinsage_explorer::model::gather_rows;
 use pinsage_explorer::sampler::node_neighbourhoods;
 use pinsage_explorer::synthetic::{SyntheticConfig, generate};
 use pinsage_explorer::train::{DeviceChoice, TrainConfig, select_device};
-use burn::prelude::*;
 
 #[test]
 fn wgpu_and_flex_give_the_same_embeddings_and_gradients() {
@@ -53,7 +53,11 @@ fn random_embeddings(g: &pinsage_explorer::graph::Graph, seed: u64) -> pinsage_e
     use rand::{RngExt, SeedableRng};
     let n = (g.n_pins() + g.n_boards()) as usize;
     let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
-    pinsage_explorer::infer::Embeddings { dim: 8, n_pins: g.n_pins() as usize, data: (0..n * 8).map(|_| rng.random::<f32>() - 0.5).collect() }
+    pinsage_explorer::infer::Embeddings {
+        dim: 8,
+        n_pins: g.n_pins() as usize,
+        data: (0..n * 8).map(|_| rng.random::<f32>() - 0.5).collect(),
+    }
 }
 
 #[test]

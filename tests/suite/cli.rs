@@ -46,20 +46,33 @@ fn shipped_configs_and_ablation_reports_load() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let ps = TrainConfig::load(&root.join("configs/gowalla-pinsage.json")).expect("pinsage config loads");
     ps.validate().expect("pinsage config is valid");
-    assert_eq!((ps.mode, ps.loss, ps.temperature, ps.negatives, ps.learning_rate, ps.epochs), (Mode::Pinsage, LossKind::Softmax, 0.1, 1024, 0.003, 120));
+    assert_eq!(
+        (ps.mode, ps.loss, ps.temperature, ps.negatives, ps.learning_rate, ps.epochs),
+        (Mode::Pinsage, LossKind::Softmax, 0.1, 1024, 0.003, 120)
+    );
     let lg = TrainConfig::load(&root.join("configs/gowalla-lightgcn.json")).expect("lightgcn config loads");
     lg.validate().expect("lightgcn config is valid");
     assert_eq!((lg.mode, lg.batch_size, lg.learning_rate, lg.epochs), (Mode::Lightgcn, 8192, 0.002, 1000));
     // configs/paper.json is the paper's setup, field for field (the sampler threads follow the machine).
     let paper = TrainConfig::load(&root.join("configs/paper.json")).expect("paper config loads");
     assert_eq!(TrainConfig { sampler_threads: 2, ..paper }, TrainConfig::paper());
-    assert_eq!((ps.split.validation, lg.split.validation), (0.0, 0.0), "the Gowalla configs use the published protocol");
+    assert_eq!(
+        (ps.split.validation, lg.split.validation),
+        (0.0, 0.0),
+        "the Gowalla configs use the published protocol"
+    );
     // BENCHMARKS.md: importance beats uniform on recall@20 everywhere but the default graph with
     // the softmax loss, where the two are level (−0.0014 recall, +0.005 ndcg).
-    for (name, importance_wins) in [("gowalla-h100", true), ("default-softmax-h100", false), ("default-paper-h100", true)] {
+    for (name, importance_wins) in
+        [("gowalla-h100", true), ("default-softmax-h100", false), ("default-paper-h100", true)]
+    {
         let r = AblationReport::load(&root.join(format!("assets/ablations/{name}.json"))).expect("report loads");
         let recall = |n: &str| r.rows.iter().find(|row| row.name == n).map(|row| row.metrics.recall_at_20).expect(n);
-        assert_eq!(recall("importance pooling") > recall("uniform pooling"), importance_wins, "{name}: importance vs uniform");
+        assert_eq!(
+            recall("importance pooling") > recall("uniform pooling"),
+            importance_wins,
+            "{name}: importance vs uniform"
+        );
         assert!(recall("uniform pooling") > recall("most popular"), "{name}: trained beats popularity");
     }
     // The Gowalla report was measured before Adam's ε became PyTorch's 1e-8, and says so.
@@ -81,7 +94,8 @@ fn own_data_trains_evaluates_against_baselines_and_recommends() {
     let stats = pinsage(&["stats", "--data", data, "--json"]);
     assert!(stats.status.success(), "{}", String::from_utf8_lossy(&stats.stderr));
     let v: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
-    let (edges, test, validation) = (v["edges"].as_u64().unwrap(), v["test_edges"].as_u64().unwrap(), v["validation_edges"].as_u64().unwrap());
+    let (edges, test, validation) =
+        (v["edges"].as_u64().unwrap(), v["test_edges"].as_u64().unwrap(), v["validation_edges"].as_u64().unwrap());
     assert!(test > 0 && validation > 0, "an edge list gets a held-out split by default: {v}");
     let none = pinsage(&["stats", "--data", data, "--holdout", "0", "--validation", "0", "--json"]);
     let w: serde_json::Value = serde_json::from_slice(&none.stdout).unwrap();
@@ -105,7 +119,18 @@ fn own_data_trains_evaluates_against_baselines_and_recommends() {
     }
     assert!(v["baselines"]["ease"]["note"].as_str().unwrap().contains("validation"), "λ is chosen on validation: {v}");
 
-    let out = pinsage(&["recommend", "--run", run_s, "--device", "cpu", "--board", "Scandinavian dining", "-k", "5", "--json"]);
+    let out = pinsage(&[
+        "recommend",
+        "--run",
+        run_s,
+        "--device",
+        "cpu",
+        "--board",
+        "Scandinavian dining",
+        "-k",
+        "5",
+        "--json",
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let list = v["recommendations"].as_array().unwrap();

@@ -4,9 +4,17 @@ use std::path::PathBuf;
 
 use pinsage_explorer::graph::Graph;
 
-/// The Gowalla split that ships in ../shared.
-pub fn gowalla_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/gowalla")
+/// The Gowalla split that ships in ../shared, or `None` (with a message saying the test is
+/// skipped) on a checkout without it. `PINSAGE_REQUIRE_GOWALLA=1` (set by `.ci/run` when the folder
+/// is there) turns a missing folder into a failure, so CI cannot skip silently.
+pub fn gowalla_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/gowalla");
+    if dir.join("train.txt").is_file() {
+        return Some(dir);
+    }
+    assert!(std::env::var_os("PINSAGE_REQUIRE_GOWALLA").is_none(), "{} is missing", dir.display());
+    eprintln!("skipped: the Gowalla split is not at {}", dir.display());
+    None
 }
 
 /// Writes `contents` to `name` in a fresh temp dir; returns (dir guard, path).
@@ -32,7 +40,11 @@ pub fn wait_for_app(
 ) {
     let t = std::time::Instant::now();
     while !done(h.state()) {
-        assert!(t.elapsed() < std::time::Duration::from_secs(limit_secs), "timed out waiting for {what}; errors: {:?}", h.state().state.errors);
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(limit_secs),
+            "timed out waiting for {what}; errors: {:?}",
+            h.state().state.errors
+        );
         h.step();
         std::thread::sleep(std::time::Duration::from_millis(5));
     }

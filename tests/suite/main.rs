@@ -1,14 +1,14 @@
 //! The test suite, one binary (each extra test binary would link the whole stack again).
 
+mod backends;
+mod baselines;
+mod cli;
 mod common;
 mod graph_load;
-mod walks;
-mod backends;
-mod cli;
-mod splits;
 mod metrics;
-mod baselines;
+mod splits;
 mod training;
 mod ui_app;
-mod ui_training;
 mod ui_teaching;
+mod ui_training;
+mod walks;

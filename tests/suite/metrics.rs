@@ -1,6 +1,8 @@
 //! Evaluation metrics against hand-computed cases.
 
-use pinsage_explorer::eval::{Metrics, PopularityScorer, Scorer, evaluate, pair_ranks, ranking_metrics, recall_ndcg, top_k};
+use pinsage_explorer::eval::{
+    Metrics, PopularityScorer, Scorer, evaluate, pair_ranks, ranking_metrics, recall_ndcg, top_k,
+};
 use pinsage_explorer::graph::Graph;
 
 #[test]

@@ -33,7 +33,11 @@ fn random_holdout_is_per_board_disjoint_and_seeded() {
     assert_eq!(raw.n_test_edges(), 0, "an edge list has no test edges of its own");
     let cfg = SplitConfig { holdout: 0.2, validation: 0.1, seed: 5, ..SplitConfig::default() };
     let g = load_split(path.to_str().unwrap(), Format::Auto, &cfg).unwrap();
-    assert_eq!(g.n_edges() + g.n_test_edges() + g.n_validation_edges(), raw.n_edges(), "every edge lands in exactly one split");
+    assert_eq!(
+        g.n_edges() + g.n_test_edges() + g.n_validation_edges(),
+        raw.n_edges(),
+        "every edge lands in exactly one split"
+    );
     for b in 0..g.n_boards() {
         let n = raw.pins_of(b).len();
         let test = g.test_pins_of(b);
@@ -49,7 +53,10 @@ fn random_holdout_is_per_board_disjoint_and_seeded() {
         assert!(test.iter().all(|p| g.validation_pins_of(b).binary_search(p).is_err()));
     }
     // Hand-checked counts: 40 pins → 8 test; the 32 left → 3 validation; 2 pins → 1 test, 0 validation.
-    assert_eq!((held_out_count(40, 0.2), held_out_count(32, 0.1), held_out_count(2, 0.2), held_out_count(1, 0.2)), (8, 3, 1, 0));
+    assert_eq!(
+        (held_out_count(40, 0.2), held_out_count(32, 0.1), held_out_count(2, 0.2), held_out_count(1, 0.2)),
+        (8, 3, 1, 0)
+    );
     let again = load_split(path.to_str().unwrap(), Format::Auto, &cfg).unwrap();
     assert_eq!(all_edges(&g, g.test()), all_edges(&again, again.test()), "same seed, same split");
     let other = load_split(path.to_str().unwrap(), Format::Auto, &SplitConfig { seed: 6, ..cfg }).unwrap();
@@ -67,7 +74,11 @@ fn time_holdout_takes_each_boards_latest_pins() {
     for b in 0..g.n_boards() {
         // Pin p happened at 1000 − p: the latest are the pins with the lowest numbers ("p0", "p1", …).
         let label_no = |p: &u32| g.pin_label(*p)[1..].parse::<u32>().unwrap();
-        let range = |pins: &[u32]| pins.iter().map(label_no).fold(None, |r: Option<(u32, u32)>, x| Some(r.map_or((x, x), |(lo, hi)| (lo.min(x), hi.max(x)))));
+        let range = |pins: &[u32]| {
+            pins.iter()
+                .map(label_no)
+                .fold(None, |r: Option<(u32, u32)>, x| Some(r.map_or((x, x), |(lo, hi)| (lo.min(x), hi.max(x)))))
+        };
         let (test, validation, train) = (range(g.test_pins_of(b)), range(g.validation_pins_of(b)), range(g.pins_of(b)));
         if let (Some(t), Some(v)) = (test, validation) {
             assert!(t.1 < v.0, "board {b}: every test pin is later than every validation pin");
@@ -94,7 +105,12 @@ fn split_errors_name_the_problem() {
     let (_d, path) = temp_file("edges.csv", b"a,x\nb,x\nc,y\n");
     let g = load_path(&path, Format::Auto).unwrap();
     let e = apply(g.clone(), &SplitConfig { holdout_by: HoldoutBy::Time, ..SplitConfig::default() }).unwrap_err();
-    assert!(matches!(e, SplitError::NoTimes { .. }) && e.to_string().contains("edges.csv") && e.to_string().contains("timestamp"), "{e}");
+    assert!(
+        matches!(e, SplitError::NoTimes { .. })
+            && e.to_string().contains("edges.csv")
+            && e.to_string().contains("timestamp"),
+        "{e}"
+    );
     let e = apply(g, &SplitConfig { holdout: 1.0, ..SplitConfig::default() }).unwrap_err();
     assert_eq!(e, SplitError::Fraction { field: "holdout", value: 1.0 });
 }
@@ -105,7 +121,11 @@ fn graphs_with_test_edges_keep_them_and_get_validation_from_train() {
     let g = apply(raw.clone(), &SplitConfig::default()).unwrap();
     assert_eq!(all_edges(&raw, raw.test()), all_edges(&g, g.test()), "the data's own test edges stay as they are");
     assert_eq!(g.n_edges() + g.n_validation_edges(), raw.n_edges());
-    assert!(g.n_validation_edges() > raw.n_edges() / 20, "about a tenth becomes validation: {}", g.n_validation_edges());
+    assert!(
+        g.n_validation_edges() > raw.n_edges() / 20,
+        "about a tenth becomes validation: {}",
+        g.n_validation_edges()
+    );
     // Evaluations on the test split mask training and validation pins alike.
     let mut known = Vec::new();
     let b = (0..g.n_boards()).find(|&b| !g.validation_pins_of(b).is_empty()).unwrap();
@@ -135,7 +155,11 @@ fn pin_feature_files_load_by_row_or_by_id() {
     let g = load_path(&path, Format::Auto).unwrap();
     let (_f, csv) = temp_file("features.csv", b"pin,f1,f2\nfig,3,4\napple,1,2\n");
     let f = load_pin_features(&g, &csv).unwrap();
-    assert_eq!(f, Features { dim: 2, data: vec![1.0, 2.0, 0.0, 0.0, 3.0, 4.0] }, "rows by the file's own pin ids; pear has none");
+    assert_eq!(
+        f,
+        Features { dim: 2, data: vec![1.0, 2.0, 0.0, 0.0, 3.0, 4.0] },
+        "rows by the file's own pin ids; pear has none"
+    );
     let dir = tempfile::tempdir().unwrap();
     let npy = dir.path().join("f.npy");
     write_npy(&npy, &[0.5, 1.5, 2.5], &[3, 1]);
@@ -196,7 +220,16 @@ fn cold_start_pins_are_embedded_through_their_features() {
     let data: Vec<f32> = (0..n_pins).flat_map(|p| if topic(p) == 0 { [1.0, 0.0] } else { [0.0, 1.0] }).collect();
     g.features = Some(Features { dim: 2, data });
     let g = Arc::new(g);
-    let cfg = TrainConfig { id_embedding: false, epochs: 2, device: DeviceChoice::Cpu, input_dim: 8, hidden_dim: 8, batch_size: 32, negatives: 16, ..TrainConfig::paper() };
+    let cfg = TrainConfig {
+        id_embedding: false,
+        epochs: 2,
+        device: DeviceChoice::Cpu,
+        input_dim: 8,
+        hidden_dim: 8,
+        batch_size: 32,
+        negatives: 16,
+        ..TrainConfig::paper()
+    };
     let out = train::spawn(g.clone(), cfg.clone(), RunOptions::default()).join().expect("trains");
     let emb = out.embeddings.unwrap();
     for p in 40..44 {

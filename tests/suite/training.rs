@@ -42,7 +42,11 @@ fn training_lowers_loss_and_ranks_held_out_pins_higher() {
     let before = embed_all(&untrained, &nb, g.features.as_ref(), &dev, 4096, |_, _| {}).unwrap();
 
     let dir = tempfile::tempdir().unwrap();
-    let handle = train::spawn(g.clone(), cfg.clone(), RunOptions { out: Some(dir.path().to_path_buf()), ..RunOptions::default() });
+    let handle = train::spawn(
+        g.clone(),
+        cfg.clone(),
+        RunOptions { out: Some(dir.path().to_path_buf()), ..RunOptions::default() },
+    );
     let events: Vec<TrainEvent> = handle.events.iter().collect();
     let out = handle.join().expect("training succeeds");
     assert_eq!(out.epochs_done, 6);
@@ -122,7 +126,8 @@ fn resuming_restores_adams_moments_so_a_split_run_equals_an_unbroken_one() {
     let opts = || RunOptions { out: Some(dir.path().to_path_buf()), ..RunOptions::default() };
     train::spawn(g.clone(), TrainConfig { epochs: 1, ..cfg.clone() }, opts()).join().unwrap();
     assert!(dir.path().join("optimizer.bpk").is_file(), "the checkpoint saves the optimizer");
-    let split = train::spawn(g.clone(), cfg.clone(), RunOptions { resume: true, ..opts() }).join().unwrap().embeddings.unwrap();
+    let split =
+        train::spawn(g.clone(), cfg.clone(), RunOptions { resume: true, ..opts() }).join().unwrap().embeddings.unwrap();
     let diff = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
     assert!(diff(&straight.data, &split.data) < 1e-5, "resumed run drifted by {}", diff(&straight.data, &split.data));
     // Without the moments (an old checkpoint), the second epoch starts Adam afresh and lands elsewhere.
@@ -240,7 +245,8 @@ fn softmax_loss_matches_hand_computation() {
     };
 
     // By hand: −mean over queries of log(exp(s_pos/τ) / (exp(s_pos/τ) + Σ exp(s_neg/τ))).
-    let dot = |a: u32, b: u32| z_host[a as usize][0] * z_host[b as usize][0] + z_host[a as usize][1] * z_host[b as usize][1];
+    let dot =
+        |a: u32, b: u32| z_host[a as usize][0] * z_host[b as usize][0] + z_host[a as usize][1] * z_host[b as usize][1];
     let t = tau as f64;
     let expected = |with_hard: bool| -> f64 {
         let mut total = 0.0;
@@ -261,13 +267,25 @@ fn softmax_loss_matches_hand_computation() {
     assert!((dot(0, 2) - 0.6).abs() < 1e-12 && (dot(1, 3) - 0.6).abs() < 1e-12);
 
     // Shared negatives only.
-    let rows = LossRows { queries: ints(&queries), positives: ints(&positives), negatives: ints(&negatives), hard: ints(&[]), hard_per_query: 0 };
+    let rows = LossRows {
+        queries: ints(&queries),
+        positives: ints(&positives),
+        negatives: ints(&negatives),
+        hard: ints(&[]),
+        hard_per_query: 0,
+    };
     let got = loss_of(&rows);
     let want = expected(false);
     assert!((got - want).abs() < 1e-5, "softmax without hard negatives: got {got}, want {want}");
 
     // One hard negative per query: it joins the denominator.
-    let rows = LossRows { queries: ints(&queries), positives: ints(&positives), negatives: ints(&negatives), hard: ints(&hard), hard_per_query: 1 };
+    let rows = LossRows {
+        queries: ints(&queries),
+        positives: ints(&positives),
+        negatives: ints(&negatives),
+        hard: ints(&hard),
+        hard_per_query: 1,
+    };
     let got_hard = loss_of(&rows);
     let want_hard = expected(true);
     assert!((got_hard - want_hard).abs() < 1e-5, "softmax with hard negatives: got {got_hard}, want {want_hard}");
@@ -291,7 +309,8 @@ fn edge_sampling_yields_every_edge_once_per_epoch() {
     let mut pairs = epoch_pairs(&g, PairSampling::Edges, 1.0, 7, 3);
     pairs.sort_unstable();
     let n_pins = g.n_pins();
-    let mut expected: Vec<(u32, u32)> = (0..g.n_boards()).flat_map(|b| g.pins_of(b).iter().map(move |&p| (n_pins + b, p))).collect();
+    let mut expected: Vec<(u32, u32)> =
+        (0..g.n_boards()).flat_map(|b| g.pins_of(b).iter().map(move |&p| (n_pins + b, p))).collect();
     expected.sort_unstable();
     assert_eq!(pairs, expected);
 }

@@ -41,7 +41,11 @@ fn a_bad_file_shows_an_error_and_keeps_the_graph_a_good_one_replaces_it() {
     // Opened files get the default held-out split: every edge is in one of the three.
     assert_eq!((g.n_pins(), g.n_boards(), g.n_edges() + g.n_test_edges() + g.n_validation_edges()), (3, 2, 4));
     assert_eq!(g.n_test_edges(), 2, "each two-pin board holds one pin out for testing");
-    assert_eq!(h.state().state.settings.last_file.as_deref(), Some(good.display().to_string().as_str()), "remembered for next time");
+    assert_eq!(
+        h.state().state.settings.last_file.as_deref(),
+        Some(good.display().to_string().as_str()),
+        "remembered for next time"
+    );
     assert!(h.state().state.selected_pin < 3);
 }
 

@@ -1,15 +1,14 @@
 //! The teaching views: their computations (explain.rs) against independent expectations, and one
 //! UI test that drives every view through its labels.
 
-
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use pinsage_explorer::app::panels::walks::WalkPhase;
 use pinsage_explorer::app::{AppOptions, ExplorerApp, View};
 use pinsage_explorer::explain::{
-    EgoNode, NegativeKind, PoolSpace, bundle_embeddings, convolve_trace, curriculum_snapshot, ego_slice, pooling_comparison, untrained_bundle,
-    walk_replay,
+    EgoNode, NegativeKind, PoolSpace, bundle_embeddings, convolve_trace, curriculum_snapshot, ego_slice,
+    pooling_comparison, untrained_bundle, walk_replay,
 };
 use pinsage_explorer::load::{Format, load_data};
 use pinsage_explorer::sampler::{default_band, hard_per_query, hard_pools};
@@ -167,7 +166,9 @@ fn ui_drives_every_teaching_view() {
     h.get_by_label_contains("26: globe light #26").click();
     wait_until(&mut h, "pin 26 to be selected", |a| a.state.selected_pin == 26);
     h.get_by_label("Centre on selected").click();
-    wait_until(&mut h, "pin 26 to be the picture's centre", |a| a.panels.graph.layout.as_ref().is_some_and(|l| l.slice.centre == 26 && l.settled));
+    wait_until(&mut h, "pin 26 to be the picture's centre", |a| {
+        a.panels.graph.layout.as_ref().is_some_and(|l| l.slice.centre == 26 && l.settled)
+    });
 
     // Walk lab: start, watch counts grow, finish; the counts are the sampler's.
     h.get_by_label("Random walks").click();
@@ -200,7 +201,9 @@ fn ui_drives_every_teaching_view() {
     h.get_by_label("Pooling").click();
     wait_until(&mut h, "pooling", |a| a.panels.pooling.shown_key.as_deref().is_some_and(|k| k.ends_with("Boards")));
     h.get_by_label("visual features").click();
-    wait_until(&mut h, "feature pooling", |a| a.panels.pooling.shown_key.as_deref().is_some_and(|k| k.ends_with("Features")));
+    wait_until(&mut h, "feature pooling", |a| {
+        a.panels.pooling.shown_key.as_deref().is_some_and(|k| k.ends_with("Features"))
+    });
     assert!(h.query_by_label_contains("Importance pooling (PinSage)").is_some());
 
     // Convolve: the trace arrives; Next layer twice reaches layer 2.

@@ -23,7 +23,9 @@ use crate::training::cpu_config;
 fn harness(view: View, wgpu: bool) -> Harness<'static, ExplorerApp> {
     let b = Harness::builder().with_size(egui::vec2(1400.0, 900.0));
     let b = if wgpu { b.wgpu() } else { b };
-    b.build_eframe(move |cc| ExplorerApp::new(cc, AppOptions { ephemeral: true, view: Some(view), ..Default::default() }))
+    b.build_eframe(move |cc| {
+        ExplorerApp::new(cc, AppOptions { ephemeral: true, view: Some(view), ..Default::default() })
+    })
 }
 
 /// Steps frames (with short sleeps, so background jobs progress) until `done` holds; 60 s at most.
@@ -82,7 +84,10 @@ fn training_panel_validates_then_trains_on_cpu_and_feeds_inference_and_the_map()
     h.get_by_role_and_label(Role::SpinButton, "Epochs").set_value_accesskit(2.0);
     h.step();
     h.step();
-    assert!(h.query_by_label_contains("invalid").is_none() && h.query_by_label_contains("not a number").is_none(), "no message once the config is valid");
+    assert!(
+        h.query_by_label_contains("invalid").is_none() && h.query_by_label_contains("not a number").is_none(),
+        "no message once the config is valid"
+    );
 
     h.get_by_label("Start training").click();
     h.step();
@@ -93,7 +98,11 @@ fn training_panel_validates_then_trains_on_cpu_and_feeds_inference_and_the_map()
     let app = h.state();
     let events = &app.state.run.events;
     let curves = &app.panels.training.curves;
-    assert!(matches!(events.last(), Some(TrainEvent::Finished { reason: EndReason::Completed, epochs_done: 2, .. })), "{:?}", events.last());
+    assert!(
+        matches!(events.last(), Some(TrainEvent::Finished { reason: EndReason::Completed, epochs_done: 2, .. })),
+        "{:?}",
+        events.last()
+    );
     assert_eq!(curves.n_events, events.len(), "the plots saw every event");
     assert_eq!(curves.epochs_ended, vec![1, 2], "every epoch reached the plots");
     assert_eq!(curves.metric_epochs, vec![1, 2], "every epoch was evaluated and plotted");
@@ -131,7 +140,10 @@ fn training_panel_validates_then_trains_on_cpu_and_feeds_inference_and_the_map()
     let drawn = h.state().panels.map.drawn.clone();
     let current = h.state().state.selected_pin;
     let canvas_centre = {
-        let (lo, hi) = drawn.iter().fold((egui::pos2(f32::MAX, f32::MAX), egui::pos2(f32::MIN, f32::MIN)), |(lo, hi), p| (lo.min(*p), hi.max(*p)));
+        let (lo, hi) =
+            drawn.iter().fold((egui::pos2(f32::MAX, f32::MAX), egui::pos2(f32::MIN, f32::MIN)), |(lo, hi), p| {
+                (lo.min(*p), hi.max(*p))
+            });
         lo + (hi - lo) / 2.0
     };
     // A pin near the middle that no other pin covers.
@@ -160,13 +172,19 @@ fn training_panel_validates_then_trains_on_cpu_and_feeds_inference_and_the_map()
         r.iter().map(|x| x / n).collect::<Vec<f32>>()
     };
     let q = unit(target);
-    let mut scored: Vec<(u32, f32)> = (0..g.n_pins()).filter(|&p| p != target).map(|p| (p, unit(p).iter().zip(&q).map(|(a, b)| a * b).sum())).collect();
+    let mut scored: Vec<(u32, f32)> = (0..g.n_pins())
+        .filter(|&p| p != target)
+        .map(|p| (p, unit(p).iter().zip(&q).map(|(a, b)| a * b).sum()))
+        .collect();
     scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     let expected_visual: Vec<u32> = scored.iter().take(10).map(|x| x.0).collect();
     assert_eq!(visual_list, expected_visual, "neighbours by visual features alone");
     assert_ne!(model_list, visual_list, "the model's neighbours differ from the visual-only ones");
     let label = g.pin_label(expected_model[0]);
-    assert!(!h.query_all_by_label(&label).collect::<Vec<_>>().is_empty(), "the side list shows the nearest pin's label");
+    assert!(
+        !h.query_all_by_label(&label).collect::<Vec<_>>().is_empty(),
+        "the side list shows the nearest pin's label"
+    );
 
     // Search by label selects a pin too.
     let wanted = expected_visual[3];
@@ -193,7 +211,9 @@ fn pause_resume_and_stop_keep_the_last_checkpoint() {
     h.step();
     h.step();
     h.get_by_label("Start training").click();
-    wait_for(&mut h, "the first checkpoint", |a| a.state.run.events.iter().any(|e| matches!(e, TrainEvent::Checkpoint { .. })));
+    wait_for(&mut h, "the first checkpoint", |a| {
+        a.state.run.events.iter().any(|e| matches!(e, TrainEvent::Checkpoint { .. }))
+    });
     h.get_by_label("Pause").click();
     wait_for(&mut h, "the pause", |a| a.state.run.paused);
     let n = h.state().state.run.events.len();
@@ -207,22 +227,33 @@ fn pause_resume_and_stop_keep_the_last_checkpoint() {
     h.get_by_label("Stop").click();
     wait_for(&mut h, "the stop", |a| !a.state.run.running && a.state.model.is_some());
     let events = &h.state().state.run.events;
-    let Some(TrainEvent::Finished { reason: EndReason::Stopped, epochs_done, .. }) = events.last() else { panic!("{:?}", events.last()) };
+    let Some(TrainEvent::Finished { reason: EndReason::Stopped, epochs_done, .. }) = events.last() else {
+        panic!("{:?}", events.last())
+    };
     assert!(*epochs_done >= 1 && *epochs_done < 40);
     assert!(out.join("checkpoint.bpk").is_file(), "the last checkpoint is kept");
     assert!(!out.join("model.bpk").exists(), "a stopped run writes no final model");
-    assert!(events.iter().any(|e| matches!(e, TrainEvent::Paused)) && events.iter().any(|e| matches!(e, TrainEvent::Resumed)));
+    assert!(
+        events.iter().any(|e| matches!(e, TrainEvent::Paused))
+            && events.iter().any(|e| matches!(e, TrainEvent::Resumed))
+    );
     assert!(h.query_by_label_contains("Stopped. The checkpoint of epoch").is_some());
     // The checkpoint loads as a model for the other views.
     h.get_by_label("Load its model").click();
-    wait_for(&mut h, "the checkpoint's model", |a| a.state.model.as_ref().is_some_and(|m| m.origin == out.display().to_string()));
+    wait_for(&mut h, "the checkpoint's model", |a| {
+        a.state.model.as_ref().is_some_and(|m| m.origin == out.display().to_string())
+    });
 }
 
 #[test]
 fn following_a_run_folder_draws_its_curves_and_loads_its_model() {
     let g = Arc::new(generate(&SyntheticConfig::default()));
     let dir = tempfile::tempdir().unwrap();
-    let handle = train::spawn(g, TrainConfig { log_every_steps: 3, ..cpu_config(2) }, RunOptions { out: Some(dir.path().to_path_buf()), ..RunOptions::default() });
+    let handle = train::spawn(
+        g,
+        TrainConfig { log_every_steps: 3, ..cpu_config(2) },
+        RunOptions { out: Some(dir.path().to_path_buf()), ..RunOptions::default() },
+    );
     let _: Vec<TrainEvent> = handle.events.iter().collect();
     handle.join().expect("the prepared run trains");
     let text = std::fs::read_to_string(dir.path().join("metrics.jsonl")).unwrap();
@@ -238,7 +269,11 @@ fn following_a_run_folder_draws_its_curves_and_loads_its_model() {
     let c = &h.state().panels.training.curves;
     assert!(c.source.starts_with("following"));
     assert_eq!(c.epochs_ended, vec![1, 2]);
-    assert_eq!(c.loss.iter().map(|p| p[1]).collect::<Vec<_>>(), progress_losses(&logged), "the loss curve is the file's");
+    assert_eq!(
+        c.loss.iter().map(|p| p[1]).collect::<Vec<_>>(),
+        progress_losses(&logged),
+        "the loss curve is the file's"
+    );
     let recalls: Vec<f64> = logged
         .iter()
         .filter_map(|e| match e {
@@ -266,7 +301,15 @@ fn following_a_run_folder_draws_its_curves_and_loads_its_model() {
 }
 
 fn metrics(recall: f64, hit: f64) -> Metrics {
-    Metrics { recall_at_20: recall, ndcg_at_20: recall / 2.0, hit_rate: hit, hit_k: 10, mrr: hit / 3.0, mrr_scaled: hit / 2.0, ..Metrics::default() }
+    Metrics {
+        recall_at_20: recall,
+        ndcg_at_20: recall / 2.0,
+        hit_rate: hit,
+        hit_k: 10,
+        mrr: hit / 3.0,
+        mrr_scaled: hit / 2.0,
+        ..Metrics::default()
+    }
 }
 
 #[test]
@@ -280,7 +323,11 @@ fn results_panel_draws_the_ablation_report_as_bars_with_configs() {
             AblationRow { name: "visual only".into(), config: None, metrics: metrics(0.08, 0.3), train_secs: 0.0 },
             AblationRow {
                 name: "importance pooling".into(),
-                config: Some(TrainConfig { pooling: pinsage_explorer::model::Pooling::Importance, batch_size: 333, ..TrainConfig::default() }),
+                config: Some(TrainConfig {
+                    pooling: pinsage_explorer::model::Pooling::Importance,
+                    batch_size: 333,
+                    ..TrainConfig::default()
+                }),
                 metrics: metrics(0.21, 0.6),
                 train_secs: 12.0,
             },
@@ -387,7 +434,11 @@ fn views_render_with_a_trained_model() {
     h.step();
     h.state_mut().panels.inference.secs_per_job = 2.0;
     h.get_by_label("Run both").click();
-    wait_for(&mut h, "job 2 half-way", |a| matches!(a.panels.inference.anim, pinsage_explorer::app::panels::inference::Anim::Running { job: 2, t } if t > 0.4));
+    wait_for(
+        &mut h,
+        "job 2 half-way",
+        |a| matches!(a.panels.inference.anim, pinsage_explorer::app::panels::inference::Anim::Running { job: 2, t } if t > 0.4),
+    );
     h.state_mut().panels.inference.anim = pinsage_explorer::app::panels::inference::Anim::Running { job: 2, t: 0.45 };
     render(&mut h, "inference");
     h.state_mut().panels.inference.anim = Default::default();
@@ -395,7 +446,9 @@ fn views_render_with_a_trained_model() {
     h.get_by_label("Embedding map").click();
     wait_for(&mut h, "the projection", |a| !a.panels.map.drawn.is_empty());
     let pin = h.state().state.selected_pin;
-    wait_for(&mut h, "the neighbour lists", |a| a.panels.map.shown.as_ref().is_some_and(|s| s.0 == pin && !s.1.is_empty()));
+    wait_for(&mut h, "the neighbour lists", |a| {
+        a.panels.map.shown.as_ref().is_some_and(|s| s.0 == pin && !s.1.is_empty())
+    });
     if let Some(p) = h.state().panels.map.screen_pos(h.state().panels.map.shown.as_ref().unwrap().1[0]) {
         h.hover_at(p);
     }
@@ -432,7 +485,13 @@ fn measured_reports_open_from_the_results_view() {
     let names: Vec<&str> = bars.iter().map(|b| b.0.as_str()).collect();
     assert_eq!(names, expected.rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>());
     for (b, r) in bars.iter().zip(&expected.rows) {
-        assert!((b.1 - r.metrics.recall_at_20).abs() < 1e-12, "{}: bar {} vs report {}", r.name, b.1, r.metrics.recall_at_20);
+        assert!(
+            (b.1 - r.metrics.recall_at_20).abs() < 1e-12,
+            "{}: bar {} vs report {}",
+            r.name,
+            b.1,
+            r.metrics.recall_at_20
+        );
     }
     assert!(h.state().panels.results.path.is_empty(), "the file path is cleared for a built-in report");
 }

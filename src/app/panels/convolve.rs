@@ -55,7 +55,10 @@ impl ConvolvePanel {
         ui.horizontal_wrapped(|ui| {
             ui.label(format!("pin {} (id {pin}) · model: {}", g.pin_label(pin), bundle.origin));
             if !trained {
-                ui.colored_label(ui.visuals().warn_fg_color, "untrained: the numbers are real, the weights random — train one in the Training view");
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    "untrained: the numbers are real, the weights random — train one in the Training view",
+                );
             }
         });
         let key = format!("model:trace:{}:{model_key}:{pin}", state.graph_generation);
@@ -66,7 +69,9 @@ impl ConvolvePanel {
                 self.layer -= 1;
             }
             if ui.add_enabled(self.layer < 3, egui::Button::new("Next layer")).on_hover_text("N").clicked()
-                || (self.layer < 3 && !ui.ctx().egui_wants_keyboard_input() && ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::N)))
+                || (self.layer < 3
+                    && !ui.ctx().egui_wants_keyboard_input()
+                    && ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::N)))
             {
                 self.layer += 1;
             }
@@ -90,7 +95,10 @@ impl ConvolvePanel {
     fn field_ui(&self, ui: &mut egui::Ui, t: &ConvolveTrace, g: &crate::graph::Graph) {
         let hops = self.layer.min(2);
         let depends: usize = t.hops[..=hops].iter().map(|h| h.len()).sum();
-        ui.strong(format!("Receptive field after this step: {hops} hop{} · {depends} nodes", if hops == 1 { "" } else { "s" }));
+        ui.strong(format!(
+            "Receptive field after this step: {hops} hop{} · {depends} nodes",
+            if hops == 1 { "" } else { "s" }
+        ));
         ui.weak("Every layer looks one hop further: layer 1 mixes each node of S¹ with its neighbours, layer 2 mixes the pin with S¹.");
         let size = egui::vec2(ui.available_width(), ui.available_width().min(440.0));
         let (resp, painter) = ui.allocate_painter(size, egui::Sense::hover());
@@ -102,10 +110,15 @@ impl ConvolvePanel {
             let a = (i as f32 + 0.5) / n.max(1) as f32 * std::f32::consts::TAU;
             c + ring as f32 / 2.0 * r_max * egui::vec2(a.cos(), a.sin())
         };
-        let colours = [egui::Color32::WHITE, egui::Color32::from_rgb(255, 160, 60), egui::Color32::from_rgb(110, 140, 190)];
+        let colours =
+            [egui::Color32::WHITE, egui::Color32::from_rgb(255, 160, 60), egui::Color32::from_rgb(110, 140, 190)];
         for ring in 1..=2 {
             let lit = ring <= hops;
-            painter.circle_stroke(c, ring as f32 / 2.0 * r_max, egui::Stroke::new(1.0, if lit { egui::Color32::from_gray(70) } else { egui::Color32::from_gray(35) }));
+            painter.circle_stroke(
+                c,
+                ring as f32 / 2.0 * r_max,
+                egui::Stroke::new(1.0, if lit { egui::Color32::from_gray(70) } else { egui::Color32::from_gray(35) }),
+            );
         }
         // Edges from the pin to its neighbours (hop 1), weighted by α.
         let n1 = t.hops[1].len();
@@ -113,7 +126,8 @@ impl ConvolvePanel {
             let weight_of = |v: u32| t.neighbours.iter().find(|(u, _)| *u == v).map_or(0.0, |x| x.1);
             for (i, &v) in t.hops[1].iter().enumerate() {
                 let w = weight_of(v);
-                painter.line_segment([c, pos(1, i, n1)], egui::Stroke::new(0.5 + 6.0 * w, colours[1].gamma_multiply(0.6)));
+                painter
+                    .line_segment([c, pos(1, i, n1)], egui::Stroke::new(0.5 + 6.0 * w, colours[1].gamma_multiply(0.6)));
             }
         }
         let n2 = t.hops[2].len();
@@ -131,7 +145,13 @@ impl ConvolvePanel {
             }
         }
         painter.circle(c, 8.0, colours[0], egui::Stroke::new(2.0, egui::Color32::BLACK));
-        painter.text(rect.left_top() + egui::vec2(8.0, 6.0), egui::Align2::LEFT_TOP, format!("centre: the pin · ring 1: its {n1} neighbours (S¹) · ring 2: {n2} more inputs (S⁰)"), egui::FontId::proportional(12.0), ui.visuals().weak_text_color());
+        painter.text(
+            rect.left_top() + egui::vec2(8.0, 6.0),
+            egui::Align2::LEFT_TOP,
+            format!("centre: the pin · ring 1: its {n1} neighbours (S¹) · ring 2: {n2} more inputs (S⁰)"),
+            egui::FontId::proportional(12.0),
+            ui.visuals().weak_text_color(),
+        );
         ui.label(format!("embedding check: |trace − model.forward| ≤ {:.1e}", t.forward_diff));
     }
 
@@ -148,7 +168,11 @@ impl ConvolvePanel {
                 });
                 if current {
                     let more = s.shape.last().is_some_and(|&d| d > s.glimpse.len());
-                    ui.monospace(format!("row of the pin: {}  ‖row‖ = {:.3}", glimpse_text(&s.glimpse, more), s.row_norm));
+                    ui.monospace(format!(
+                        "row of the pin: {}  ‖row‖ = {:.3}",
+                        glimpse_text(&s.glimpse, more),
+                        s.row_norm
+                    ));
                 }
             });
         };
@@ -163,8 +187,8 @@ impl ConvolvePanel {
             }
             if layer > 0 {
                 egui::CollapsingHeader::new("Earlier layers").id_salt("earlier_layers").show(ui, |ui| {
-                    for l in 0..layer {
-                        ui.label(egui::RichText::new(LAYER_TITLES[l]).weak());
+                    for (l, title) in LAYER_TITLES.iter().enumerate().take(layer) {
+                        ui.label(egui::RichText::new(*title).weak());
                         for s in t.steps.iter().filter(|s| s.layer == l) {
                             step_ui(ui, s, false);
                         }

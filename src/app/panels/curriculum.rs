@@ -60,7 +60,10 @@ impl CurriculumPanel {
         ui.horizontal_wrapped(|ui| {
             ui.label(format!("scores from: {}", bundle.origin));
             if !trained {
-                ui.colored_label(ui.visuals().warn_fg_color, "untrained: scores are near-random — train a model to see hard negatives score high");
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    "untrained: scores are near-random — train a model to see hard negatives score high",
+                );
             }
         });
         let gen_ = state.graph_generation;
@@ -68,13 +71,20 @@ impl CurriculumPanel {
             (true, Some(e)) if e.n_pins == g.n_pins() as usize => Some(e.clone()),
             _ => {
                 let (b, g2) = (bundle.clone(), g.clone());
-                ctx.need(&format!("model:emb:{gen_}:{model_key}"), move || bundle_embeddings(&b, &g2).map_err(|e| e.to_string())).cloned()
+                ctx.need(&format!("model:emb:{gen_}:{model_key}"), move || {
+                    bundle_embeddings(&b, &g2).map_err(|e| e.to_string())
+                })
+                .cloned()
             }
         };
         let band = cfg.hard_band.unwrap_or_else(|| default_band(g.n_pins()));
         let g2 = g.clone();
         let seed = cfg.seed;
-        let pools: Option<Arc<HardPools>> = ctx.need(&format!("hard-pools:{gen_}:{}:{}:{seed}", band.0, band.1), move || Ok(Arc::new(hard_pools(&g2, band, 16, seed)))).cloned();
+        let pools: Option<Arc<HardPools>> = ctx
+            .need(&format!("hard-pools:{gen_}:{}:{}:{seed}", band.0, band.1), move || {
+                Ok(Arc::new(hard_pools(&g2, band, 16, seed)))
+            })
+            .cloned();
         let (Some(emb), Some(pools)) = (emb, pools) else {
             ui.horizontal(|ui| {
                 ui.spinner();
@@ -83,9 +93,12 @@ impl CurriculumPanel {
             return;
         };
         let epoch = self.epoch;
-        let key = format!("model:curriculum:{gen_}:{model_key}:{query}:{epoch}:{}:{}", cfg.margin, cfg.max_hard_per_query);
+        let key =
+            format!("model:curriculum:{gen_}:{model_key}:{query}:{epoch}:{}:{}", cfg.margin, cfg.max_hard_per_query);
         let g2 = g.clone();
-        let snap = ctx.need(&key, move || curriculum_snapshot(&g2, &emb, &pools, &cfg, query, epoch, SHOWN_RANDOM).map_err(|e| e.to_string()));
+        let snap = ctx.need(&key, move || {
+            curriculum_snapshot(&g2, &emb, &pools, &cfg, query, epoch, SHOWN_RANDOM).map_err(|e| e.to_string())
+        });
         let Some(snap) = snap else {
             super::waiting_ui(ui, "drawing this epoch's negatives…");
             return;
@@ -109,11 +122,20 @@ fn summary_ui(ui: &mut egui::Ui, s: &CurriculumSnapshot, g: &crate::graph::Graph
             ui.weak(format!("(from PageRank ranks {}–{} of the query)", s.band.0, s.band.1));
         }
         ui.separator();
-        ui.label(format!("positive: {} (id {}) · score {:+.3} · Δ = {}", g.pin_label(s.positive), s.positive, s.positive_score, s.margin));
+        ui.label(format!(
+            "positive: {} (id {}) · score {:+.3} · Δ = {}",
+            g.pin_label(s.positive),
+            s.positive,
+            s.positive_score,
+            s.margin
+        ));
     });
     ui.horizontal_wrapped(|ui| {
         let fmt = |v: Option<f32>| v.map_or("—".to_string(), |x| format!("{x:.4}"));
-        ui.colored_label(RANDOM_COLOUR, format!("mean loss, random negatives: {}", fmt(s.mean_loss(NegativeKind::Random))));
+        ui.colored_label(
+            RANDOM_COLOUR,
+            format!("mean loss, random negatives: {}", fmt(s.mean_loss(NegativeKind::Random))),
+        );
         ui.colored_label(HARD_COLOUR, format!("mean loss, hard negatives: {}", fmt(s.mean_loss(NegativeKind::Hard))));
     });
 }
@@ -127,9 +149,15 @@ fn distribution_ui(ui: &mut egui::Ui, s: &CurriculumSnapshot) {
     for &x in &s.scores {
         counts[(((x - lo) / width) as usize).min(bins - 1)] += 1;
     }
-    let bars: Vec<Bar> = counts.iter().enumerate().map(|(i, &c)| Bar::new((lo + (i as f32 + 0.5) * width) as f64, c as f64).width(width as f64 * 0.95)).collect();
+    let bars: Vec<Bar> = counts
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| Bar::new((lo + (i as f32 + 0.5) * width) as f64, c as f64).width(width as f64 * 0.95))
+        .collect();
     let peak = counts.iter().copied().max().unwrap_or(1) as f64;
-    let marks = |kind| -> Vec<[f64; 2]> { s.negatives.iter().filter(|n| n.kind == kind).map(|n| [n.score as f64, peak * 0.08]).collect() };
+    let marks = |kind| -> Vec<[f64; 2]> {
+        s.negatives.iter().filter(|n| n.kind == kind).map(|n| [n.score as f64, peak * 0.08]).collect()
+    };
     Plot::new("curriculum_scores")
         .height(260.0)
         .legend(Legend::default().position(egui_plot::Corner::LeftTop))
@@ -141,7 +169,10 @@ fn distribution_ui(ui: &mut egui::Ui, s: &CurriculumSnapshot) {
             p.points(Points::new("random negatives", marks(NegativeKind::Random)).radius(4.0).color(RANDOM_COLOUR));
             p.points(Points::new("hard negatives", marks(NegativeKind::Hard)).radius(5.0).color(HARD_COLOUR));
             p.vline(VLine::new("positive", s.positive_score as f64).color(POSITIVE_COLOUR).width(2.0));
-            p.vline(VLine::new("positive − Δ (loss starts)", (s.positive_score - s.margin) as f64).color(POSITIVE_COLOUR.gamma_multiply(0.5)));
+            p.vline(
+                VLine::new("positive − Δ (loss starts)", (s.positive_score - s.margin) as f64)
+                    .color(POSITIVE_COLOUR.gamma_multiply(0.5)),
+            );
         });
     ui.weak("A negative to the right of “positive − Δ” costs loss max(0, z_q·z_n − z_q·z_p + Δ).");
 }

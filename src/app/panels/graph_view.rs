@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use eframe::egui_wgpu::{self, wgpu};
 use eframe::egui;
+use eframe::egui_wgpu::{self, wgpu};
 use wgpu::util::DeviceExt as _;
 
 use crate::app::state::{AppState, Command, Ctx};
@@ -73,7 +73,12 @@ impl Layout {
             adjacency[a as usize].push(b);
             adjacency[b as usize].push(a);
         }
-        let pin_index = slice.nodes.iter().enumerate().filter_map(|(i, n)| if let EgoNode::Pin(p) = n { Some((*p, i as u32)) } else { None }).collect();
+        let pin_index = slice
+            .nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| if let EgoNode::Pin(p) = n { Some((*p, i as u32)) } else { None })
+            .collect();
         Layout { key, slice, pos, pin_index, adjacency, temperature: EDGE_LEN * 3.0, iterations: 0, settled: n <= 1 }
     }
 
@@ -248,7 +253,11 @@ struct Highlight {
 impl Highlight {
     fn of(layout: &Layout, selected: u32) -> Highlight {
         let n = layout.pos.len();
-        let mut h = Highlight { selected: layout.pin_index.get(&selected).copied(), boards: vec![false; n], pins: vec![false; n] };
+        let mut h = Highlight {
+            selected: layout.pin_index.get(&selected).copied(),
+            boards: vec![false; n],
+            pins: vec![false; n],
+        };
         if let Some(s) = h.selected {
             for &b in &layout.adjacency[s as usize] {
                 h.boards[b as usize] = true;
@@ -328,14 +337,19 @@ impl GraphView {
             ui.heading("Graph");
             ui.label(format!("around {} (id {centre})", g.pin_label(centre)));
             ui.separator();
-            if ui.button("Centre on selected").on_hover_text("Rebuild the picture around the selected pin (C)").clicked()
-                || (!ui.ctx().egui_wants_keyboard_input() && ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::C)))
+            if ui
+                .button("Centre on selected")
+                .on_hover_text("Rebuild the picture around the selected pin (C)")
+                .clicked()
+                || (!ui.ctx().egui_wants_keyboard_input()
+                    && ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::C)))
             {
                 self.centre = Some(state.selected_pin);
                 self.auto_fit = true;
             }
             if ui.button("Fit").on_hover_text("Fit the picture to the view (F)").clicked()
-                || (!ui.ctx().egui_wants_keyboard_input() && ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::F)))
+                || (!ui.ctx().egui_wants_keyboard_input()
+                    && ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::F)))
             {
                 self.auto_fit = true;
             }
@@ -409,7 +423,9 @@ impl GraphView {
         if self.auto_fit {
             let b = layout.bounds();
             self.view_centre = b.center();
-            self.scale = ((rect.width() - 40.0) / b.width().max(1.0)).min((rect.height() - 40.0) / b.height().max(1.0)).max(1e-3);
+            self.scale = ((rect.width() - 40.0) / b.width().max(1.0))
+                .min((rect.height() - 40.0) / b.height().max(1.0))
+                .max(1e-3);
         }
         if resp.dragged() {
             self.view_centre -= resp.drag_delta() / self.scale;
@@ -453,19 +469,19 @@ impl GraphView {
             best
         };
         let hovered = resp.hover_pos().and_then(hit);
-        if resp.clicked() || resp.double_clicked() {
-            if let Some(i) = resp.interact_pointer_pos().and_then(hit) {
-                match layout.slice.nodes[i] {
-                    EgoNode::Pin(p) => {
-                        ctx.send(Command::SelectPin(p));
-                        self.clicked_board = None;
-                        if resp.double_clicked() {
-                            self.centre = Some(p);
-                            self.auto_fit = true;
-                        }
+        if (resp.clicked() || resp.double_clicked())
+            && let Some(i) = resp.interact_pointer_pos().and_then(hit)
+        {
+            match layout.slice.nodes[i] {
+                EgoNode::Pin(p) => {
+                    ctx.send(Command::SelectPin(p));
+                    self.clicked_board = None;
+                    if resp.double_clicked() {
+                        self.centre = Some(p);
+                        self.auto_fit = true;
                     }
-                    EgoNode::Board(b) => self.clicked_board = Some(b),
                 }
+                EgoNode::Board(b) => self.clicked_board = Some(b),
             }
         }
 
@@ -494,11 +510,21 @@ impl GraphView {
                         EgoNode::Pin(_) => 4.5,
                         EgoNode::Board(_) => 4.0,
                     };
-                    nodes.push(NodeInstance { centre: *p, radius: r, shape, fill: dim(fill, lit).to_array(), stroke: dim(stroke, lit).to_array() });
+                    nodes.push(NodeInstance {
+                        centre: *p,
+                        radius: r,
+                        shape,
+                        fill: dim(fill, lit).to_array(),
+                        stroke: dim(stroke, lit).to_array(),
+                    });
                 }
                 let mut edges = Vec::with_capacity(layout.slice.edges.len() * 2);
                 for &(a, b) in &layout.slice.edges {
-                    let colour = if hl.edge_lit(a as usize, b as usize) { HIGHLIGHT.gamma_multiply(0.8) } else { egui::Color32::from_gray(90).gamma_multiply(0.5) };
+                    let colour = if hl.edge_lit(a as usize, b as usize) {
+                        HIGHLIGHT.gamma_multiply(0.8)
+                    } else {
+                        egui::Color32::from_gray(90).gamma_multiply(0.5)
+                    };
                     edges.push(EdgeVertex { pos: layout.pos[a as usize], colour: colour.to_array() });
                     edges.push(EdgeVertex { pos: layout.pos[b as usize], colour: colour.to_array() });
                 }
@@ -512,7 +538,10 @@ impl GraphView {
                     point: [size_factor / half.x, size_factor / half.y],
                     _pad: [0.0; 2],
                 };
-                painter.add(egui_wgpu::Callback::new_paint_callback(rect, GraphCallback { scene: scene.clone(), uniform }));
+                painter.add(egui_wgpu::Callback::new_paint_callback(
+                    rect,
+                    GraphCallback { scene: scene.clone(), uniform },
+                ));
             }
         } else {
             let clip = rect;
@@ -522,7 +551,11 @@ impl GraphView {
                     continue;
                 }
                 let lit = hl.edge_lit(a as usize, b as usize);
-                let stroke = if lit { egui::Stroke::new(1.6, HIGHLIGHT.gamma_multiply(0.8)) } else { egui::Stroke::new(0.8, egui::Color32::from_gray(90).gamma_multiply(0.6)) };
+                let stroke = if lit {
+                    egui::Stroke::new(1.6, HIGHLIGHT.gamma_multiply(0.8))
+                } else {
+                    egui::Stroke::new(0.8, egui::Color32::from_gray(90).gamma_multiply(0.6))
+                };
                 painter.line_segment([pa, pb], stroke);
             }
             for (i, p) in layout.pos.iter().enumerate() {
@@ -558,12 +591,24 @@ impl GraphView {
         let text_colour = ui.visuals().strong_text_color();
         if let Some(si) = hl.selected {
             let pos = to_screen(layout.pos[si as usize]);
-            painter.text(pos + egui::vec2(10.0, -10.0), egui::Align2::LEFT_BOTTOM, g.pin_label(selected), font.clone(), text_colour);
+            painter.text(
+                pos + egui::vec2(10.0, -10.0),
+                egui::Align2::LEFT_BOTTOM,
+                g.pin_label(selected),
+                font.clone(),
+                text_colour,
+            );
             let boards: Vec<usize> = (0..layout.pos.len()).filter(|&i| hl.boards[i]).collect();
             if boards.len() <= 12 {
                 for i in boards {
                     if let EgoNode::Board(b) = layout.slice.nodes[i] {
-                        painter.text(to_screen(layout.pos[i]) + egui::vec2(7.0, 0.0), egui::Align2::LEFT_CENTER, g.board_label(b), egui::FontId::proportional(10.5), ui.visuals().weak_text_color());
+                        painter.text(
+                            to_screen(layout.pos[i]) + egui::vec2(7.0, 0.0),
+                            egui::Align2::LEFT_CENTER,
+                            g.board_label(b),
+                            egui::FontId::proportional(10.5),
+                            ui.visuals().weak_text_color(),
+                        );
                     }
                 }
             }
@@ -571,12 +616,21 @@ impl GraphView {
         if let Some(i) = hovered {
             let text = match layout.slice.nodes[i] {
                 EgoNode::Pin(p) => {
-                    let cat = g.categories.as_ref().map(|c| format!(" · {}", c.names[c.of_pin[p as usize] as usize])).unwrap_or_default();
-                    let name = if g.pin_labels.is_some() { format!("{} (pin {p})", g.pin_label(p)) } else { g.pin_label(p) };
+                    let cat = g
+                        .categories
+                        .as_ref()
+                        .map(|c| format!(" · {}", c.names[c.of_pin[p as usize] as usize]))
+                        .unwrap_or_default();
+                    let name =
+                        if g.pin_labels.is_some() { format!("{} (pin {p})", g.pin_label(p)) } else { g.pin_label(p) };
                     format!("{name} · {} boards{cat}", g.boards_of(p).len())
                 }
                 EgoNode::Board(b) => {
-                    let name = if g.board_labels.is_some() { format!("{} (board {b})", g.board_label(b)) } else { g.board_label(b) };
+                    let name = if g.board_labels.is_some() {
+                        format!("{} (board {b})", g.board_label(b))
+                    } else {
+                        g.board_label(b)
+                    };
                     format!("{name} · {} pins", g.pins_of(b).len())
                 }
             };
@@ -652,7 +706,11 @@ pub fn init_gpu(rs: &egui_wgpu::RenderState) -> bool {
             count: None,
         }],
     });
-    let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor { label: Some("graph view"), bind_group_layouts: &[Some(&bgl)], immediate_size: 0 });
+    let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some("graph view"),
+        bind_group_layouts: &[Some(&bgl)],
+        immediate_size: 0,
+    });
     let blend = Some(wgpu::BlendState::PREMULTIPLIED_ALPHA_BLENDING);
     let target = [Some(wgpu::ColorTargetState { format: rs.target_format, blend, write_mask: wgpu::ColorWrites::ALL })];
     let node_attrs = wgpu::vertex_attr_array![0 => Float32x2, 1 => Float32, 2 => Float32, 3 => Unorm8x4, 4 => Unorm8x4];
@@ -661,8 +719,18 @@ pub fn init_gpu(rs: &egui_wgpu::RenderState) -> bool {
         device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
             label: Some(label),
             layout: Some(&layout),
-            vertex: wgpu::VertexState { module: &shader, entry_point: Some(vs), compilation_options: Default::default(), buffers: &[Some(buffer)] },
-            fragment: Some(wgpu::FragmentState { module: &shader, entry_point: Some(fs), compilation_options: Default::default(), targets: &target }),
+            vertex: wgpu::VertexState {
+                module: &shader,
+                entry_point: Some(vs),
+                compilation_options: Default::default(),
+                buffers: &[Some(buffer)],
+            },
+            fragment: Some(wgpu::FragmentState {
+                module: &shader,
+                entry_point: Some(fs),
+                compilation_options: Default::default(),
+                targets: &target,
+            }),
             primitive: wgpu::PrimitiveState { topology, ..Default::default() },
             depth_stencil: None,
             multisample: wgpu::MultisampleState::default(),
@@ -674,19 +742,32 @@ pub fn init_gpu(rs: &egui_wgpu::RenderState) -> bool {
         "graph nodes",
         "vs_node",
         "fs_node",
-        wgpu::VertexBufferLayout { array_stride: std::mem::size_of::<NodeInstance>() as u64, step_mode: wgpu::VertexStepMode::Instance, attributes: &node_attrs },
+        wgpu::VertexBufferLayout {
+            array_stride: std::mem::size_of::<NodeInstance>() as u64,
+            step_mode: wgpu::VertexStepMode::Instance,
+            attributes: &node_attrs,
+        },
         wgpu::PrimitiveTopology::TriangleList,
     );
     let edge_pipeline = pipeline(
         "graph edges",
         "vs_edge",
         "fs_edge",
-        wgpu::VertexBufferLayout { array_stride: std::mem::size_of::<EdgeVertex>() as u64, step_mode: wgpu::VertexStepMode::Vertex, attributes: &edge_attrs },
+        wgpu::VertexBufferLayout {
+            array_stride: std::mem::size_of::<EdgeVertex>() as u64,
+            step_mode: wgpu::VertexStepMode::Vertex,
+            attributes: &edge_attrs,
+        },
         wgpu::PrimitiveTopology::LineList,
     );
     let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
         label: Some("graph view uniform"),
-        contents: bytemuck::bytes_of(&ViewUniform { scale: [1.0; 2], offset: [0.0; 2], point: [0.0; 2], _pad: [0.0; 2] }),
+        contents: bytemuck::bytes_of(&ViewUniform {
+            scale: [1.0; 2],
+            offset: [0.0; 2],
+            point: [0.0; 2],
+            _pad: [0.0; 2],
+        }),
         usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
     });
     let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -694,7 +775,15 @@ pub fn init_gpu(rs: &egui_wgpu::RenderState) -> bool {
         layout: &bgl,
         entries: &[wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() }],
     });
-    rs.renderer.write().callback_resources.insert(GraphGpu { node_pipeline, edge_pipeline, uniform, bind_group, nodes: None, edges: None, version: 0 });
+    rs.renderer.write().callback_resources.insert(GraphGpu {
+        node_pipeline,
+        edge_pipeline,
+        uniform,
+        bind_group,
+        nodes: None,
+        edges: None,
+        version: 0,
+    });
     true
 }
 
@@ -716,14 +805,27 @@ impl egui_wgpu::CallbackTrait for GraphCallback {
         queue.write_buffer(&gpu.uniform, 0, bytemuck::bytes_of(&self.uniform));
         if gpu.version != self.scene.version {
             gpu.version = self.scene.version;
-            let make = |label, data: &[u8]| device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: Some(label), contents: data, usage: wgpu::BufferUsages::VERTEX });
-            gpu.nodes = (!self.scene.nodes.is_empty()).then(|| (make("graph nodes", bytemuck::cast_slice(&self.scene.nodes)), self.scene.nodes.len() as u32));
-            gpu.edges = (!self.scene.edges.is_empty()).then(|| (make("graph edges", bytemuck::cast_slice(&self.scene.edges)), self.scene.edges.len() as u32));
+            let make = |label, data: &[u8]| {
+                device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some(label),
+                    contents: data,
+                    usage: wgpu::BufferUsages::VERTEX,
+                })
+            };
+            gpu.nodes = (!self.scene.nodes.is_empty())
+                .then(|| (make("graph nodes", bytemuck::cast_slice(&self.scene.nodes)), self.scene.nodes.len() as u32));
+            gpu.edges = (!self.scene.edges.is_empty())
+                .then(|| (make("graph edges", bytemuck::cast_slice(&self.scene.edges)), self.scene.edges.len() as u32));
         }
         Vec::new()
     }
 
-    fn paint(&self, _info: egui::PaintCallbackInfo, pass: &mut wgpu::RenderPass<'static>, resources: &egui_wgpu::CallbackResources) {
+    fn paint(
+        &self,
+        _info: egui::PaintCallbackInfo,
+        pass: &mut wgpu::RenderPass<'static>,
+        resources: &egui_wgpu::CallbackResources,
+    ) {
         let Some(gpu) = resources.get::<GraphGpu>() else { return };
         pass.set_bind_group(0, &gpu.bind_group, &[]);
         if let Some((buf, n)) = &gpu.edges {

@@ -38,7 +38,15 @@ pub struct InferencePanel {
 
 impl Default for InferencePanel {
     fn default() -> Self {
-        InferencePanel { anim: Anim::Idle, done_jobs: 0, secs_per_job: 4.0, chain: false, real_started: None, real_seen: false, real_secs: None }
+        InferencePanel {
+            anim: Anim::Idle,
+            done_jobs: 0,
+            secs_per_job: 4.0,
+            chain: false,
+            real_started: None,
+            real_seen: false,
+            real_secs: None,
+        }
     }
 }
 
@@ -89,11 +97,19 @@ impl InferencePanel {
         ui.add_space(4.0);
         ui.horizontal(|ui| {
             let running = self.animating();
-            if ui.add_enabled(!running, egui::Button::new("Run Job 1")).on_hover_text("Animate layer 1 over all nodes").clicked() {
+            if ui
+                .add_enabled(!running, egui::Button::new("Run Job 1"))
+                .on_hover_text("Animate layer 1 over all nodes")
+                .clicked()
+            {
                 self.chain = false;
                 self.start(1);
             }
-            if ui.add_enabled(!running && self.done_jobs >= 1, egui::Button::new("Run Job 2")).on_hover_text("Animate layer 2; needs Job 1's results").clicked() {
+            if ui
+                .add_enabled(!running && self.done_jobs >= 1, egui::Button::new("Run Job 2"))
+                .on_hover_text("Animate layer 2; needs Job 1's results")
+                .clicked()
+            {
                 self.chain = false;
                 self.start(2);
             }
@@ -137,7 +153,11 @@ impl InferencePanel {
         let band_top = |b: usize| origin.y + b as f32 * (band_h + 15.0);
         let cell_rect = |band: usize, c: usize| {
             let (r, col) = (c / cols, c % cols);
-            egui::Rect::from_min_size(egui::pos2(origin.x + label_w + col as f32 * cell, band_top(band) + r as f32 * cell), egui::vec2(cell, cell)).shrink(cell * 0.08)
+            egui::Rect::from_min_size(
+                egui::pos2(origin.x + label_w + col as f32 * cell, band_top(band) + r as f32 * cell),
+                egui::vec2(cell, cell),
+            )
+            .shrink(cell * 0.08)
         };
         let (job, t) = match self.anim {
             Anim::Running { job, t } => (job as usize, t),
@@ -155,11 +175,11 @@ impl InferencePanel {
         let board_colour = egui::Color32::from_rgb(230, 150, 80);
         let empty = ui.visuals().faint_bg_color;
         let names = ["h⁰  inputs", "h¹  Job 1: CONVOLVE₁", "h²  Job 2: CONVOLVE₂\n     + dense + L2"];
-        for band in 0..3 {
+        for (band, name) in names.iter().enumerate() {
             painter.text(
                 egui::pos2(origin.x, band_top(band) + 4.0),
                 egui::Align2::LEFT_TOP,
-                names[band],
+                name,
                 egui::FontId::proportional(13.0),
                 ui.visuals().text_color(),
             );
@@ -179,11 +199,25 @@ impl InferencePanel {
             for &v in nb.ids_of(node) {
                 let src = cell_rect(job - 1, v as usize / per_cell);
                 painter.line_segment([src.center(), target.center()], stroke);
-                painter.rect_stroke(src, 1.0, egui::Stroke::new(1.5, egui::Color32::from_rgb(255, 230, 120)), egui::StrokeKind::Outside);
+                painter.rect_stroke(
+                    src,
+                    1.0,
+                    egui::Stroke::new(1.5, egui::Color32::from_rgb(255, 230, 120)),
+                    egui::StrokeKind::Outside,
+                );
             }
-            painter.rect_stroke(cell_rect(job - 1, c), 1.0, egui::Stroke::new(1.5, egui::Color32::WHITE), egui::StrokeKind::Outside);
+            painter.rect_stroke(
+                cell_rect(job - 1, c),
+                1.0,
+                egui::Stroke::new(1.5, egui::Color32::WHITE),
+                egui::StrokeKind::Outside,
+            );
             painter.rect_filled(target, 1.0, egui::Color32::WHITE);
-            let kind = if (node as usize) < n_pins { format!("pin {node}") } else { format!("board {}", node as usize - n_pins) };
+            let kind = if (node as usize) < n_pins {
+                format!("pin {node}")
+            } else {
+                format!("board {}", node as usize - n_pins)
+            };
             painter.text(
                 egui::pos2(origin.x, band_top(job) + 40.0),
                 egui::Align2::LEFT_TOP,
@@ -226,10 +260,17 @@ impl InferencePanel {
                 ui.weak("No model yet: train one in the Training view, or load a run folder's model there.");
             }
             Some(m) => {
-                ui.label(format!("model: {} · input {}, hidden {} dims, {:?} pooling", m.origin, m.config.input_dim, m.config.hidden_dim, m.config.pooling));
+                ui.label(format!(
+                    "model: {} · input {}, hidden {} dims, {:?} pooling",
+                    m.origin, m.config.input_dim, m.config.hidden_dim, m.config.pooling
+                ));
                 ui.horizontal(|ui| {
                     let busy = progress.is_some() || self.real_started.is_some();
-                    if ui.add_enabled(!busy, egui::Button::new("Run full-graph inference")).on_hover_text("Embed every pin and board with the current model").clicked() {
+                    if ui
+                        .add_enabled(!busy, egui::Button::new("Run full-graph inference"))
+                        .on_hover_text("Embed every pin and board with the current model")
+                        .clicked()
+                    {
                         ctx.send(Command::RunInference);
                         self.real_started = Some(now);
                         self.real_seen = false;
@@ -241,14 +282,24 @@ impl InferencePanel {
                             1 => "layer 1",
                             _ => "layer 2 + head",
                         };
-                        ui.add(egui::ProgressBar::new(done as f32 / total.max(1) as f32).text(format!("{stage}: {done}/{total} chunks")).show_percentage());
+                        ui.add(
+                            egui::ProgressBar::new(done as f32 / total.max(1) as f32)
+                                .text(format!("{stage}: {done}/{total} chunks"))
+                                .show_percentage(),
+                        );
                     }
                 });
             }
         }
         if let Some(e) = &ctx.state.embeddings {
             let took = self.real_secs.map(|s| format!(" in {s:.2} s")).unwrap_or_default();
-            ui.label(format!("Embeddings ready{took}: {} nodes × {} dims ({} pins, {} boards). See them in the Embedding map.", e.n_nodes(), e.dim, e.n_pins, e.n_nodes() - e.n_pins));
+            ui.label(format!(
+                "Embeddings ready{took}: {} nodes × {} dims ({} pins, {} boards). See them in the Embedding map.",
+                e.n_nodes(),
+                e.dim,
+                e.n_pins,
+                e.n_nodes() - e.n_pins
+            ));
         }
     }
 }

@@ -52,7 +52,10 @@ pub fn nearest_by(scorer: &dyn Scorer, n_pins: usize, pin: u32, k: usize) -> Vec
 /// Both neighbour lists of `pin` (the model list is empty without embeddings).
 fn neighbour_lists(g: &Graph, emb: Option<Arc<Embeddings>>, pin: u32) -> NeighbourLists {
     let n = g.n_pins() as usize;
-    let model = emb.as_ref().filter(|e| e.n_pins == n).map_or_else(Vec::new, |e| nearest_by(&EmbeddingScorer { emb: e }, n, pin, NEIGHBOURS));
+    let model = emb
+        .as_ref()
+        .filter(|e| e.n_pins == n)
+        .map_or_else(Vec::new, |e| nearest_by(&EmbeddingScorer { emb: e }, n, pin, NEIGHBOURS));
     let visual = VisualScorer::new(g).map_or_else(Vec::new, |v| nearest_by(&v, n, pin, NEIGHBOURS));
     NeighbourLists { pin, model, visual, _source: emb }
 }
@@ -123,7 +126,11 @@ impl MapPanel {
         let data: Option<&MapData> = match self.space {
             Space::Model => emb.clone().and_then(|e| {
                 let key = format!("map:pca:model:{:p}", Arc::as_ptr(&e));
-                ctx.need(&key, move || pca_2d(e.pins(), e.dim).map(|projection| MapData { projection, _source: Some(e) }).map_err(|e| e.to_string()))
+                ctx.need(&key, move || {
+                    pca_2d(e.pins(), e.dim)
+                        .map(|projection| MapData { projection, _source: Some(e) })
+                        .map_err(|e| e.to_string())
+                })
             }),
             Space::Visual => {
                 let key = format!("map:pca:visual:{}", ctx.state.graph_generation);
@@ -131,43 +138,73 @@ impl MapPanel {
                 g.features.as_ref().and_then(|_| {
                     ctx.need(&key, move || {
                         let f = g2.features.as_ref().ok_or("the graph has no features")?;
-                        pca_2d(&f.data, f.dim).map(|projection| MapData { projection, _source: None }).map_err(|e| e.to_string())
+                        pca_2d(&f.data, f.dim)
+                            .map(|projection| MapData { projection, _source: None })
+                            .map_err(|e| e.to_string())
                     })
                 })
             }
         };
         let pin = ctx.state.selected_pin;
         let lists: Option<&NeighbourLists> = if pin < g.n_pins() {
-            let key = format!("map:nn:{}:{}:{pin}", ctx.state.graph_generation, emb.as_ref().map_or(0, |e| Arc::as_ptr(e) as usize));
+            let key = format!(
+                "map:nn:{}:{}:{pin}",
+                ctx.state.graph_generation,
+                emb.as_ref().map_or(0, |e| Arc::as_ptr(e) as usize)
+            );
             let (g2, e2) = (g.clone(), emb.clone());
             ctx.need(&key, move || Ok(neighbour_lists(&g2, e2, pin)))
         } else {
             None
         };
-        self.shown = lists.map(|l| (l.pin, l.model.iter().map(|x| x.0).collect(), l.visual.iter().map(|x| x.0).collect()));
+        self.shown =
+            lists.map(|l| (l.pin, l.model.iter().map(|x| x.0).collect(), l.visual.iter().map(|x| x.0).collect()));
 
         let side = egui::Panel::right("map_side").resizable(true).default_size(330.0).show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| self.side_ui(ui, ctx, &g, lists, emb.is_some()));
         });
         let rest = super::rect_left_of(ui, side.response.rect);
-        ui.scope_builder(egui::UiBuilder::new().max_rect(rest), |ui| self.main_ui(ui, ctx, &g, data, lists, emb.is_some()));
+        ui.scope_builder(egui::UiBuilder::new().max_rect(rest), |ui| {
+            self.main_ui(ui, ctx, &g, data, lists, emb.is_some())
+        });
     }
 
     /// Everything left of the side panel: the title row, the legend and the canvas.
-    fn main_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx, g: &Graph, data: Option<&MapData>, lists: Option<&NeighbourLists>, has_emb: bool) {
+    fn main_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        ctx: &mut Ctx,
+        g: &Graph,
+        data: Option<&MapData>,
+        lists: Option<&NeighbourLists>,
+        has_emb: bool,
+    ) {
         ui.horizontal_wrapped(|ui| {
             ui.heading("Embedding map");
             ui.label("Project:");
-            if ui.selectable_label(self.space == Space::Model, "Model embeddings").on_hover_text("PCA of the trained pin embeddings").clicked() {
+            if ui
+                .selectable_label(self.space == Space::Model, "Model embeddings")
+                .on_hover_text("PCA of the trained pin embeddings")
+                .clicked()
+            {
                 self.space = Space::Model;
                 self.space_chosen = true;
             }
-            if g.features.is_some() && ui.selectable_label(self.space == Space::Visual, "Visual features").on_hover_text("PCA of the raw visual features").clicked() {
+            if g.features.is_some()
+                && ui
+                    .selectable_label(self.space == Space::Visual, "Visual features")
+                    .on_hover_text("PCA of the raw visual features")
+                    .clicked()
+            {
                 self.space = Space::Visual;
                 self.space_chosen = true;
             }
             if let Some(d) = data {
-                ui.weak(format!("PCA · PC1 {:.0} % · PC2 {:.0} % of the variance", 100.0 * d.projection.explained[0], 100.0 * d.projection.explained[1]));
+                ui.weak(format!(
+                    "PCA · PC1 {:.0} % · PC2 {:.0} % of the variance",
+                    100.0 * d.projection.explained[0],
+                    100.0 * d.projection.explained[1]
+                ));
             }
             if ui.button("Reset view").on_hover_text("Undo zoom and pan (or double-click the map)").clicked() {
                 self.zoom = 1.0;
@@ -185,7 +222,11 @@ impl MapPanel {
                     let size = egui::vec2(13.0 + galley.size().x, galley.size().y.max(10.0));
                     let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
                     ui.painter().circle_filled(egui::pos2(rect.min.x + 5.0, rect.center().y), 4.0, category_colour(i));
-                    ui.painter().galley(egui::pos2(rect.min.x + 13.0, rect.center().y - galley.size().y / 2.0), galley, text_colour);
+                    ui.painter().galley(
+                        egui::pos2(rect.min.x + 13.0, rect.center().y - galley.size().y / 2.0),
+                        galley,
+                        text_colour,
+                    );
                 }
             });
         }
@@ -197,7 +238,8 @@ impl MapPanel {
                 match self.space {
                     Space::Model if !has_emb => {
                         ui.label("No pin embeddings yet. Train a model in the Training view, or load a run folder's model and run inference.");
-                        if ctx.state.model.is_some() && ui.button("Compute embeddings (full-graph inference)").clicked() {
+                        if ctx.state.model.is_some() && ui.button("Compute embeddings (full-graph inference)").clicked()
+                        {
                             ctx.send(Command::RunInference);
                         }
                         if let Some((done, total)) = ctx.state.inference_progress {
@@ -215,7 +257,14 @@ impl MapPanel {
         }
     }
 
-    fn canvas_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx, g: &Graph, proj: &Projection, lists: Option<&NeighbourLists>) {
+    fn canvas_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        ctx: &mut Ctx,
+        g: &Graph,
+        proj: &Projection,
+        lists: Option<&NeighbourLists>,
+    ) {
         let size = ui.available_size().max(egui::vec2(100.0, 100.0));
         let (resp, painter) = ui.allocate_painter(size, egui::Sense::click_and_drag());
         let rect = resp.rect;
@@ -259,7 +308,8 @@ impl MapPanel {
         self.drawn = proj.points.iter().map(to_screen).collect();
         let painter = painter.with_clip_rect(rect);
         let cats = g.categories.as_ref();
-        let colour = |p: usize| cats.map_or(egui::Color32::from_rgb(120, 160, 220), |c| category_colour(c.of_pin[p] as usize));
+        let colour =
+            |p: usize| cats.map_or(egui::Color32::from_rgb(120, 160, 220), |c| category_colour(c.of_pin[p] as usize));
         let radius = if self.drawn.len() > 20_000 { 1.5 } else { 3.0 };
         for (p, pos) in self.drawn.iter().enumerate() {
             if rect.contains(*pos) {
@@ -320,9 +370,17 @@ impl MapPanel {
         );
     }
 
-    fn side_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx, g: &Graph, lists: Option<&NeighbourLists>, has_model: bool) {
+    fn side_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        ctx: &mut Ctx,
+        g: &Graph,
+        lists: Option<&NeighbourLists>,
+        has_model: bool,
+    ) {
         ui.heading("Find a pin");
-        ui.add(egui::TextEdit::singleline(&mut self.search).hint_text("label or id")).accessible_name("Find a pin on the map");
+        ui.add(egui::TextEdit::singleline(&mut self.search).hint_text("label or id"))
+            .accessible_name("Find a pin on the map");
         if !self.search.trim().is_empty() {
             let found = g.find_pins(&self.search, 8);
             if found.is_empty() {
@@ -349,30 +407,32 @@ impl MapPanel {
             ui.spinner();
             return;
         };
-        let list_ui = |ui: &mut egui::Ui, ctx: &mut Ctx, title: &str, colour: egui::Color32, list: &[(u32, f32)], id: &str| {
-            let same = list.iter().filter(|(q, _)| cat_of(*q).is_some() && cat_of(*q) == cat_of(p)).count();
-            ui.horizontal(|ui| {
-                swatch(ui, colour, false);
-                ui.strong(title);
-            });
-            if g.categories.is_some() && !list.is_empty() {
-                ui.weak(format!("{same} of {} in the same category", list.len()));
-            }
-            egui::Grid::new(id).num_columns(3).striped(true).show(ui, |ui| {
-                for (rank, (q, s)) in list.iter().enumerate() {
-                    ui.label(format!("{}", rank + 1));
-                    let mut text = egui::RichText::new(g.pin_label(*q));
-                    if let Some(c) = cat_of(*q) {
-                        text = text.color(category_colour(c as usize));
-                    }
-                    if ui.selectable_label(false, text).on_hover_text(format!("pin {q}; click to select")).clicked() {
-                        ctx.send(Command::SelectPin(*q));
-                    }
-                    ui.weak(format!("{s:.3}"));
-                    ui.end_row();
+        let list_ui =
+            |ui: &mut egui::Ui, ctx: &mut Ctx, title: &str, colour: egui::Color32, list: &[(u32, f32)], id: &str| {
+                let same = list.iter().filter(|(q, _)| cat_of(*q).is_some() && cat_of(*q) == cat_of(p)).count();
+                ui.horizontal(|ui| {
+                    swatch(ui, colour, false);
+                    ui.strong(title);
+                });
+                if g.categories.is_some() && !list.is_empty() {
+                    ui.weak(format!("{same} of {} in the same category", list.len()));
                 }
-            });
-        };
+                egui::Grid::new(id).num_columns(3).striped(true).show(ui, |ui| {
+                    for (rank, (q, s)) in list.iter().enumerate() {
+                        ui.label(format!("{}", rank + 1));
+                        let mut text = egui::RichText::new(g.pin_label(*q));
+                        if let Some(c) = cat_of(*q) {
+                            text = text.color(category_colour(c as usize));
+                        }
+                        if ui.selectable_label(false, text).on_hover_text(format!("pin {q}; click to select")).clicked()
+                        {
+                            ctx.send(Command::SelectPin(*q));
+                        }
+                        ui.weak(format!("{s:.3}"));
+                        ui.end_row();
+                    }
+                });
+            };
         ui.add_space(6.0);
         if has_model {
             list_ui(ui, ctx, "Nearest by the trained model", MODEL_COLOUR, &l.model, "nn_model");

@@ -51,7 +51,15 @@ impl PoolingPanel {
                     PoolSpace::Embeddings => emb.is_some(),
                 };
                 let r = ui.add_enabled(enabled, egui::Button::selectable(space == s, s.title()));
-                let r = if enabled { r } else { r.on_disabled_hover_text(if s == PoolSpace::Features { "this graph has no features" } else { "train a model and run inference first" }) };
+                let r = if enabled {
+                    r
+                } else {
+                    r.on_disabled_hover_text(if s == PoolSpace::Features {
+                        "this graph has no features"
+                    } else {
+                        "train a model and run inference first"
+                    })
+                };
                 if r.clicked() {
                     self.space = Some(s);
                 }
@@ -60,9 +68,14 @@ impl PoolingPanel {
         });
         let cfg = state.settings.walk.clone();
         let prefix = if space == PoolSpace::Embeddings { "model:" } else { "" };
-        let key = format!("{prefix}pool:{}:{pin}:{}:{}:{}:{}:{:?}", state.graph_generation, cfg.walks, cfg.length, cfg.top_k, cfg.restart, space);
+        let key = format!(
+            "{prefix}pool:{}:{pin}:{}:{}:{}:{}:{:?}",
+            state.graph_generation, cfg.walks, cfg.length, cfg.top_k, cfg.restart, space
+        );
         let g2 = g.clone();
-        let result = ctx.need(&key, move || pooling_comparison(&g2, pin, &cfg, space, emb.as_deref(), N_RELATED).map_err(|e| e.to_string()));
+        let result = ctx.need(&key, move || {
+            pooling_comparison(&g2, pin, &cfg, space, emb.as_deref(), N_RELATED).map_err(|e| e.to_string())
+        });
         let Some(cmp) = result else {
             super::waiting_ui(ui, "pooling…");
             return;
@@ -70,20 +83,46 @@ impl PoolingPanel {
         self.shown_key = Some(key);
         ui.separator();
         ui.columns(2, |cols| {
-            side_ui(&mut cols[0], &g, cmp, &cmp.importance, "Importance pooling (PinSage)", "α = normalised visit counts", egui::Color32::from_rgb(255, 160, 60));
-            side_ui(&mut cols[1], &g, cmp, &cmp.uniform, "Uniform pooling (GraphSAGE)", "K two-hop pins drawn uniformly, equal weights", egui::Color32::from_rgb(110, 140, 190));
+            side_ui(
+                &mut cols[0],
+                &g,
+                cmp,
+                &cmp.importance,
+                "Importance pooling (PinSage)",
+                "α = normalised visit counts",
+                egui::Color32::from_rgb(255, 160, 60),
+            );
+            side_ui(
+                &mut cols[1],
+                &g,
+                cmp,
+                &cmp.uniform,
+                "Uniform pooling (GraphSAGE)",
+                "K two-hop pins drawn uniformly, equal weights",
+                egui::Color32::from_rgb(110, 140, 190),
+            );
         });
     }
 }
 
-fn side_ui(ui: &mut egui::Ui, g: &Graph, cmp: &PoolingComparison, side: &Pooled, title: &str, how: &str, colour: egui::Color32) {
+fn side_ui(
+    ui: &mut egui::Ui,
+    g: &Graph,
+    cmp: &PoolingComparison,
+    side: &Pooled,
+    title: &str,
+    how: &str,
+    colour: egui::Color32,
+) {
     ui.strong(title);
     ui.weak(how);
     let bars: Vec<Bar> = side
         .weights
         .iter()
         .enumerate()
-        .map(|(i, &(p, w))| Bar::new(i as f64 + 1.0, w as f64).name(format!("{} (id {p})", g.pin_label(p))).fill(colour).width(0.8))
+        .map(|(i, &(p, w))| {
+            Bar::new(i as f64 + 1.0, w as f64).name(format!("{} (id {p})", g.pin_label(p))).fill(colour).width(0.8)
+        })
         .collect();
     Plot::new(format!("pool_weights_{title}"))
         .height(170.0)
@@ -100,7 +139,10 @@ fn side_ui(ui: &mut egui::Ui, g: &Graph, cmp: &PoolingComparison, side: &Pooled,
     ui.add_space(4.0);
     ui.strong(format!("Most similar to the pooled vector ({})", cmp.space.title()));
     if let Some(n) = side.same_category {
-        ui.label(egui::RichText::new(format!("{n} of {} share the pin's category (green; others red)", side.related.len())).color(colour));
+        ui.label(
+            egui::RichText::new(format!("{n} of {} share the pin's category (green; others red)", side.related.len()))
+                .color(colour),
+        );
     }
     egui::Grid::new(format!("related_{title}")).striped(true).num_columns(3).show(ui, |ui| {
         for (i, &(p, sim)) in side.related.iter().enumerate() {

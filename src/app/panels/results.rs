@@ -13,7 +13,9 @@ use crate::app::state::{Command, Ctx};
 /// The metrics drawn, as (title, hover text, value of a row).
 type MetricFn = fn(&AblationRow) -> f64;
 pub const METRICS: [(&str, &str, MetricFn); 4] = [
-    ("recall@20", "LightGCN all-ranking protocol: share of a board's held-out pins in its top 20", |r| r.metrics.recall_at_20),
+    ("recall@20", "LightGCN all-ranking protocol: share of a board's held-out pins in its top 20", |r| {
+        r.metrics.recall_at_20
+    }),
     ("ndcg@20", "LightGCN all-ranking protocol, rank-discounted", |r| r.metrics.ndcg_at_20),
     ("hit rate", "pin-to-pin: share of held-out co-board pins ranked within the top k", |r| r.metrics.hit_rate),
     ("MRR (scaled)", "pin-to-pin: the paper's scaled MRR, mean of 1/ceil(rank/100)", |r| r.metrics.mrr_scaled),
@@ -59,7 +61,12 @@ impl ResultsPanel {
     }
 
     /// Shows the report `read` gives (read in the background; `what` names it in the cache key).
-    fn show(&mut self, ctx: &mut Ctx, what: String, read: impl FnOnce() -> Result<AblationReport, crate::train::TrainError> + Send + 'static) {
+    fn show(
+        &mut self,
+        ctx: &mut Ctx,
+        what: String,
+        read: impl FnOnce() -> Result<AblationReport, crate::train::TrainError> + Send + 'static,
+    ) {
         self.loads += 1;
         let key = format!("results:{what}:{}", self.loads);
         let _ = ctx.need::<AblationReport>(&key, move || read().map_err(|e| e.to_string()));
@@ -81,18 +88,27 @@ impl ResultsPanel {
         }
         ui.horizontal(|ui| {
             ui.heading("Results");
-            ui.add(egui::TextEdit::singleline(&mut self.path).desired_width(320.0).hint_text("ablation.json")).accessible_name("Ablation report");
+            ui.add(egui::TextEdit::singleline(&mut self.path).desired_width(320.0).hint_text("ablation.json"))
+                .accessible_name("Ablation report");
             if ui.button("Load").on_hover_text("Read an ablation report written by `pinsage ablate`").clicked() {
                 self.load(ctx);
             }
-            if ui.add_enabled(!self.picker.waiting(), egui::Button::new("Browse…")).on_hover_text("Choose an ablation.json").clicked() {
+            if ui
+                .add_enabled(!self.picker.waiting(), egui::Button::new("Browse…"))
+                .on_hover_text("Choose an ablation.json")
+                .clicked()
+            {
                 self.picker.open(ctx, "results", 0, "An ablation report (ablation.json)", false);
             }
         });
         ui.horizontal_wrapped(|ui| {
             ui.weak("Measured:");
             for (name, text) in crate::ablation::MEASURED {
-                if ui.small_button(name).on_hover_text("A report measured for BENCHMARKS.md, built into the app").clicked() {
+                if ui
+                    .small_button(name)
+                    .on_hover_text("A report measured for BENCHMARKS.md, built into the app")
+                    .clicked()
+                {
                     self.show(ctx, format!("measured:{name}"), move || AblationReport::parse(text, name));
                     self.path.clear();
                 }
@@ -128,7 +144,10 @@ impl ResultsPanel {
         ));
         let rest = match self.config_row.filter(|&i| i < report.rows.len()) {
             Some(i) => {
-                let side = egui::Panel::right("results_config").resizable(true).default_size(320.0).show(ui, |ui| self.config_ui(ui, &report.rows[i]));
+                let side = egui::Panel::right("results_config")
+                    .resizable(true)
+                    .default_size(320.0)
+                    .show(ui, |ui| self.config_ui(ui, &report.rows[i]));
                 super::rect_left_of(ui, side.response.rect)
             }
             None => ui.available_rect_before_wrap(),
@@ -140,10 +159,10 @@ impl ResultsPanel {
                 let bar_h = 22.0;
                 let chart_h = 30.0 + report.rows.len() as f32 * bar_h;
                 egui::Grid::new("results_bars").num_columns(2).spacing([16.0, 16.0]).show(ui, |ui| {
-                    for m in 0..METRICS.len() {
+                    for (m, metric) in METRICS.iter().enumerate() {
                         let b = bars(report, m);
-                        chart_ui(ui, METRICS[m].0, METRICS[m].1, &b, egui::vec2(w, chart_h));
-                        self.drawn.push((METRICS[m].0.to_string(), b));
+                        chart_ui(ui, metric.0, metric.1, &b, egui::vec2(w, chart_h));
+                        self.drawn.push((metric.0.to_string(), b));
                         if m % 2 == 1 {
                             ui.end_row();
                         }
@@ -152,19 +171,34 @@ impl ResultsPanel {
                 ui.add_space(8.0);
                 ui.heading("Table");
                 egui::Grid::new("results_table").num_columns(8).striped(true).spacing([14.0, 4.0]).show(ui, |ui| {
-                    for h in ["method", "recall@20", "ndcg@20", "hit rate", "MRR", "MRR (scaled)", "training", "config"] {
+                    for h in ["method", "recall@20", "ndcg@20", "hit rate", "MRR", "MRR (scaled)", "training", "config"]
+                    {
                         ui.strong(h);
                     }
                     ui.end_row();
                     for (i, r) in report.rows.iter().enumerate() {
                         ui.label(&r.name);
-                        for v in [r.metrics.recall_at_20, r.metrics.ndcg_at_20, r.metrics.hit_rate, r.metrics.mrr, r.metrics.mrr_scaled] {
+                        for v in [
+                            r.metrics.recall_at_20,
+                            r.metrics.ndcg_at_20,
+                            r.metrics.hit_rate,
+                            r.metrics.mrr,
+                            r.metrics.mrr_scaled,
+                        ] {
                             ui.monospace(format!("{v:.4}"));
                         }
-                        ui.label(if r.config.is_some() { crate::app::panels::training::format_secs(r.train_secs) } else { "—".into() });
+                        ui.label(if r.config.is_some() {
+                            crate::app::panels::training::format_secs(r.train_secs)
+                        } else {
+                            "—".into()
+                        });
                         if r.config.is_some() {
                             let open = self.config_row == Some(i);
-                            if ui.selectable_label(open, "Config").on_hover_text(format!("Show the training config of “{}”", r.name)).clicked() {
+                            if ui
+                                .selectable_label(open, "Config")
+                                .on_hover_text(format!("Show the training config of “{}”", r.name))
+                                .clicked()
+                            {
                                 self.config_row = if open { None } else { Some(i) };
                             }
                         } else {
@@ -193,18 +227,27 @@ impl ResultsPanel {
             };
             line("pooling", format!("{:?}", c.pooling).to_lowercase());
             line("neighbourhood", format!("{:?}", c.neighbourhood).to_lowercase());
-            line("hard negatives", if c.hard_negatives { format!("yes (≤ {} per query)", c.max_hard_per_query) } else { "no".into() });
+            line(
+                "hard negatives",
+                if c.hard_negatives { format!("yes (≤ {} per query)", c.max_hard_per_query) } else { "no".into() },
+            );
             line("epochs", c.epochs.to_string());
             line("batch size", c.batch_size.to_string());
             line("negatives", c.negatives.to_string());
             line("lr, Adam ε", format!("{}, {:e}", c.learning_rate, c.adam_epsilon));
             line("dims (input, hidden)", format!("{}, {}", c.input_dim, c.hidden_dim));
-            line("loss", match c.loss {
-                crate::train::LossKind::MaxMargin => format!("max-margin, Δ {}", c.margin),
-                crate::train::LossKind::Bpr => format!("BPR, τ {}", c.temperature),
-                crate::train::LossKind::Softmax => format!("softmax, τ {}", c.temperature),
-            });
-            line("pairs", format!("{:?}, {:.0} % board queries", c.pair_sampling, 100.0 * c.board_query_share).to_lowercase());
+            line(
+                "loss",
+                match c.loss {
+                    crate::train::LossKind::MaxMargin => format!("max-margin, Δ {}", c.margin),
+                    crate::train::LossKind::Bpr => format!("BPR, τ {}", c.temperature),
+                    crate::train::LossKind::Softmax => format!("softmax, τ {}", c.temperature),
+                },
+            );
+            line(
+                "pairs",
+                format!("{:?}, {:.0} % board queries", c.pair_sampling, 100.0 * c.board_query_share).to_lowercase(),
+            );
             line("K, walks, length", format!("{}, {}, {}", c.walk.top_k, c.walk.walks, c.walk.length));
             line("seed", c.seed.to_string());
         });
@@ -229,10 +272,19 @@ fn chart_ui(ui: &mut egui::Ui, title: &str, hint: &str, bars: &[(String, f64)], 
     let painter = ui.painter_at(rect);
     let v = ui.visuals();
     painter.rect_filled(rect, 4.0, v.faint_bg_color);
-    painter.text(rect.left_top() + egui::vec2(8.0, 6.0), egui::Align2::LEFT_TOP, title, egui::FontId::proportional(14.0), v.strong_text_color());
+    painter.text(
+        rect.left_top() + egui::vec2(8.0, 6.0),
+        egui::Align2::LEFT_TOP,
+        title,
+        egui::FontId::proportional(14.0),
+        v.strong_text_color(),
+    );
     let max = bars.iter().map(|b| b.1).fold(0.0f64, f64::max).max(1e-9);
     let font = egui::FontId::proportional(12.0);
-    let widest = bars.iter().map(|b| painter.layout_no_wrap(b.0.clone(), font.clone(), v.text_color()).size().x).fold(0.0f32, f32::max);
+    let widest = bars
+        .iter()
+        .map(|b| painter.layout_no_wrap(b.0.clone(), font.clone(), v.text_color()).size().x)
+        .fold(0.0f32, f32::max);
     let label_w = (widest + 16.0).min(rect.width() * 0.5);
     let (x0, x1) = (rect.left() + label_w, rect.right() - 110.0);
     let best = bars.iter().map(|b| b.1).fold(f64::NEG_INFINITY, f64::max);
@@ -244,12 +296,22 @@ fn chart_ui(ui: &mut egui::Ui, title: &str, hint: &str, bars: &[(String, f64)], 
             egui::Color32::from_gray(140)
         } else {
             variant += 1;
-            [egui::Color32::from_rgb(120, 170, 240), egui::Color32::from_rgb(100, 200, 150), egui::Color32::from_rgb(240, 120, 110)][(variant - 1) % 3]
+            [
+                egui::Color32::from_rgb(120, 170, 240),
+                egui::Color32::from_rgb(100, 200, 150),
+                egui::Color32::from_rgb(240, 120, 110),
+            ][(variant - 1) % 3]
         };
         painter.text(egui::pos2(x0 - 8.0, y + 9.0), egui::Align2::RIGHT_CENTER, name, font.clone(), v.text_color());
         let w = ((val / max) as f32 * (x1 - x0)).max(1.0);
         painter.rect_filled(egui::Rect::from_min_size(egui::pos2(x0, y + 2.0), egui::vec2(w, 15.0)), 2.0, colour);
         let text = format!("{val:.3}{}", if *val == best { "  (best)" } else { "" });
-        painter.text(egui::pos2(x0 + w + 6.0, y + 9.0), egui::Align2::LEFT_CENTER, text, egui::FontId::monospace(11.0), v.text_color());
+        painter.text(
+            egui::pos2(x0 + w + 6.0, y + 9.0),
+            egui::Align2::LEFT_CENTER,
+            text,
+            egui::FontId::monospace(11.0),
+            v.text_color(),
+        );
     }
 }

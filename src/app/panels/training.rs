@@ -9,8 +9,8 @@ use egui_plot::{Legend, Line, MarkerShape, Plot, Points};
 
 use crate::app::state::{Command, Ctx, RunLog, View};
 use crate::model::Pooling;
-use crate::train::Mode;
 use crate::sampler::{NeighbourhoodKind, PairSampling};
+use crate::train::Mode;
 use crate::train::{DeviceChoice, EndReason, LossKind, TrainCommand, TrainConfig, TrainEvent};
 
 /// A native path dialog run in the background (through `Ctx::need`), remembered by key.
@@ -83,7 +83,17 @@ impl RunCurves {
                     c.steps_per_epoch = *steps_per_epoch;
                 }
                 TrainEvent::Note { message } => c.notes.push(message.clone()),
-                TrainEvent::Progress { epoch, step, steps_per_epoch, loss, triplets_per_sec, queue_depth, gpu_wait_share, elapsed_secs, .. } => {
+                TrainEvent::Progress {
+                    epoch,
+                    step,
+                    steps_per_epoch,
+                    loss,
+                    triplets_per_sec,
+                    queue_depth,
+                    gpu_wait_share,
+                    elapsed_secs,
+                    ..
+                } => {
                     let x = (*epoch as f64 - 1.0) + *step as f64 / (*steps_per_epoch).max(1) as f64;
                     c.loss.push([x, *loss as f64]);
                     c.throughput.push([*elapsed_secs, *triplets_per_sec]);
@@ -346,7 +356,7 @@ impl TrainingPanel {
                 if let Some(dir) = &out {
                     self.follow_dir = dir.display().to_string();
                 }
-                ctx.send(Command::StartTraining { config, out });
+                ctx.send(Command::StartTraining { config: Box::new(config), out });
             }
             if run.paused {
                 if ui.add_enabled(own, egui::Button::new("Resume")).clicked() {
@@ -355,7 +365,11 @@ impl TrainingPanel {
             } else if ui.add_enabled(own, egui::Button::new("Pause")).clicked() {
                 ctx.send(Command::Train(TrainCommand::Pause));
             }
-            if ui.add_enabled(own, egui::Button::new("Stop")).on_hover_text("Stop after the current step; the last checkpoint is kept").clicked() {
+            if ui
+                .add_enabled(own, egui::Button::new("Stop"))
+                .on_hover_text("Stop after the current step; the last checkpoint is kept")
+                .clicked()
+            {
                 ctx.send(Command::Train(TrainCommand::Stop));
             }
         });
@@ -363,10 +377,19 @@ impl TrainingPanel {
 
     fn follow_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         ui.heading("Monitor a run folder");
-        ui.label(egui::RichText::new("Follow the metrics.jsonl of a run from `pinsage train`, even one still running.").small().weak());
+        ui.label(
+            egui::RichText::new("Follow the metrics.jsonl of a run from `pinsage train`, even one still running.")
+                .small()
+                .weak(),
+        );
         ui.horizontal(|ui| {
-            ui.add(egui::TextEdit::singleline(&mut self.follow_dir).desired_width(200.0).hint_text("path/to/run")).accessible_name("Run folder to follow");
-            if ui.add_enabled(!self.picker.waiting(), egui::Button::new("Browse…")).on_hover_text("Choose a run folder to follow").clicked() {
+            ui.add(egui::TextEdit::singleline(&mut self.follow_dir).desired_width(200.0).hint_text("path/to/run"))
+                .accessible_name("Run folder to follow");
+            if ui
+                .add_enabled(!self.picker.waiting(), egui::Button::new("Browse…"))
+                .on_hover_text("Choose a run folder to follow")
+                .clicked()
+            {
                 self.picker.open(ctx, "training", SLOT_FOLLOW, "A run folder written by `pinsage train`", true);
             }
         });
@@ -375,12 +398,20 @@ impl TrainingPanel {
         let has_model = !self.follow_dir.trim().is_empty() && dir.join("config.json").is_file();
         let own_running = ctx.state.run.running && !ctx.state.run.source.starts_with("following");
         ui.horizontal(|ui| {
-            if ui.add_enabled(has_metrics && !own_running, egui::Button::new("Follow")).on_hover_text("Plot its metrics.jsonl here, live").clicked() {
+            if ui
+                .add_enabled(has_metrics && !own_running, egui::Button::new("Follow"))
+                .on_hover_text("Plot its metrics.jsonl here, live")
+                .clicked()
+            {
                 ctx.send(Command::FollowRun(dir.clone()));
             }
             let key = format!("run-model:{}", dir.display());
             let loading = ctx.state.is_pending(&key);
-            if ui.add_enabled(has_model && !loading, egui::Button::new("Load its model")).on_hover_text("Use the run's model (model.bpk or the last checkpoint) in the other views").clicked() {
+            if ui
+                .add_enabled(has_model && !loading, egui::Button::new("Load its model"))
+                .on_hover_text("Use the run's model (model.bpk or the last checkpoint) in the other views")
+                .clicked()
+            {
                 ctx.send(Command::LoadRunModel(dir.clone()));
             }
             if loading {
@@ -406,7 +437,9 @@ impl TrainingPanel {
                     (true, false, _) => "running".to_string(),
                     (false, _, Some((EndReason::Completed, n))) => format!("completed ({n} epochs)"),
                     (false, _, Some((EndReason::Stopped, n))) => format!("stopped after {n} epochs"),
-                    (false, _, Some((EndReason::EarlyStopped, n))) => format!("stopped early after {n} epochs (validation stopped improving)"),
+                    (false, _, Some((EndReason::EarlyStopped, n))) => {
+                        format!("stopped early after {n} epochs (validation stopped improving)")
+                    }
                     (false, _, None) => "ended".to_string(),
                 };
                 ui.label(format!("· {status}"));
@@ -416,41 +449,92 @@ impl TrainingPanel {
             }
         });
         let progress = run.last_progress().and_then(|e| match e {
-            TrainEvent::Progress { epoch, step, steps_per_epoch, triplets_per_sec, queue_depth, gpu_wait_share, eta_secs, elapsed_secs, .. } => {
-                Some((*epoch, *step, *steps_per_epoch, *triplets_per_sec, *queue_depth, *gpu_wait_share, *eta_secs, *elapsed_secs))
-            }
+            TrainEvent::Progress {
+                epoch,
+                step,
+                steps_per_epoch,
+                triplets_per_sec,
+                queue_depth,
+                gpu_wait_share,
+                eta_secs,
+                elapsed_secs,
+                ..
+            } => Some((
+                *epoch,
+                *step,
+                *steps_per_epoch,
+                *triplets_per_sec,
+                *queue_depth,
+                *gpu_wait_share,
+                *eta_secs,
+                *elapsed_secs,
+            )),
             _ => None,
         });
         if let Some((epoch, step, spe, _, _, _, _, _)) = progress
             && c.epochs > 0
         {
-            let done = if c.finished.is_some() { 1.0 } else { ((epoch - 1) * spe + step) as f32 / (c.epochs * spe.max(1)) as f32 };
-            ui.add(egui::ProgressBar::new(done.clamp(0.0, 1.0)).text(format!("epoch {epoch}/{} · step {step}/{spe}", c.epochs)).show_percentage());
+            let done = if c.finished.is_some() {
+                1.0
+            } else {
+                ((epoch - 1) * spe + step) as f32 / (c.epochs * spe.max(1)) as f32
+            };
+            ui.add(
+                egui::ProgressBar::new(done.clamp(0.0, 1.0))
+                    .text(format!("epoch {epoch}/{} · step {step}/{spe}", c.epochs))
+                    .show_percentage(),
+            );
         }
         ui.horizontal_wrapped(|ui| {
             let card = |ui: &mut egui::Ui, name: &str, value: String, hint: &str| {
-                egui::Frame::group(ui.style()).show(ui, |ui| {
-                    ui.vertical(|ui| {
-                        ui.label(egui::RichText::new(name).small().weak());
-                        ui.label(egui::RichText::new(value).strong());
-                    });
-                })
-                .response
-                .on_hover_text(hint);
+                egui::Frame::group(ui.style())
+                    .show(ui, |ui| {
+                        ui.vertical(|ui| {
+                            ui.label(egui::RichText::new(name).small().weak());
+                            ui.label(egui::RichText::new(value).strong());
+                        });
+                    })
+                    .response
+                    .on_hover_text(hint);
             };
             let p = progress;
             card(ui, "device", c.device.clone().unwrap_or_else(|| "—".into()), "where the model runs");
-            card(ui, "triplets/s", p.map_or("—".into(), |p| format!("{:.0}", p.3)), "training triplets (query, positive, negatives) per second");
-            card(ui, "queue depth", p.map_or("—".into(), |p| p.4.to_string()), "batches the samplers have ready; 0 means the device waits for the CPU");
-            card(ui, "GPU wait", p.map_or("—".into(), |p| format!("{:.0} %", 100.0 * p.5)), "share of the time the device waited for batches");
+            card(
+                ui,
+                "triplets/s",
+                p.map_or("—".into(), |p| format!("{:.0}", p.3)),
+                "training triplets (query, positive, negatives) per second",
+            );
+            card(
+                ui,
+                "queue depth",
+                p.map_or("—".into(), |p| p.4.to_string()),
+                "batches the samplers have ready; 0 means the device waits for the CPU",
+            );
+            card(
+                ui,
+                "GPU wait",
+                p.map_or("—".into(), |p| format!("{:.0} %", 100.0 * p.5)),
+                "share of the time the device waited for batches",
+            );
             let eta = if c.finished.is_some() { "done".into() } else { p.map_or("—".into(), |p| format_secs(p.6)) };
             card(ui, "ETA", eta, "estimated time left");
             card(ui, "elapsed", p.map_or("—".into(), |p| format_secs(p.7)), "time since the run started");
             if let Some(m) = c.recall.last() {
-                card(ui, "recall@20", format!("{:.3}", m[1]), "LightGCN all-ranking recall@20 of the last evaluated epoch");
+                card(
+                    ui,
+                    "recall@20",
+                    format!("{:.3}", m[1]),
+                    "LightGCN all-ranking recall@20 of the last evaluated epoch",
+                );
             }
             if let Some(m) = c.hit_rate.last() {
-                card(ui, &format!("hit rate@{}", c.hit_k), format!("{:.3}", m[1]), "share of held-out co-board pins ranked in the top k");
+                card(
+                    ui,
+                    &format!("hit rate@{}", c.hit_k),
+                    format!("{:.3}", m[1]),
+                    "share of held-out co-board pins ranked in the top k",
+                );
             }
         });
         for n in &c.notes {
@@ -461,7 +545,9 @@ impl TrainingPanel {
                 ui.label(format!("Stopped. The checkpoint of epoch {e} is kept: {path}"));
             }
             (Some((EndReason::Stopped, _)), None) => {
-                ui.label("Stopped before the first epoch ended: the model is partly trained and no checkpoint was written.");
+                ui.label(
+                    "Stopped before the first epoch ended: the model is partly trained and no checkpoint was written.",
+                );
             }
             _ => {}
         }
@@ -489,26 +575,45 @@ impl TrainingPanel {
     fn loss_plot(&self, ui: &mut egui::Ui, h: f32) {
         let c = &self.curves;
         ui.label(egui::RichText::new("Loss").strong());
-        Plot::new("train_loss").height(h - 18.0).legend(Legend::default()).x_axis_label("epoch").include_x(0.0).include_y(0.0).show(ui, |p| {
-            p.line(Line::new("per reading", c.loss.clone()).width(1.5).color(egui::Color32::from_rgb(230, 110, 100)));
-            p.points(Points::new("epoch mean", c.epoch_loss.clone()).radius(4.0).shape(MarkerShape::Circle).color(egui::Color32::from_rgb(100, 170, 250)));
-        });
+        Plot::new("train_loss")
+            .height(h - 18.0)
+            .legend(Legend::default())
+            .x_axis_label("epoch")
+            .include_x(0.0)
+            .include_y(0.0)
+            .show(ui, |p| {
+                p.line(
+                    Line::new("per reading", c.loss.clone()).width(1.5).color(egui::Color32::from_rgb(230, 110, 100)),
+                );
+                p.points(
+                    Points::new("epoch mean", c.epoch_loss.clone())
+                        .radius(4.0)
+                        .shape(MarkerShape::Circle)
+                        .color(egui::Color32::from_rgb(100, 170, 250)),
+                );
+            });
     }
 
     fn metrics_plot(&self, ui: &mut egui::Ui, h: f32) {
         let c = &self.curves;
         ui.label(egui::RichText::new("Held-out metrics per epoch").strong());
-        Plot::new("train_metrics").height(h - 18.0).legend(Legend::default()).x_axis_label("epoch").include_y(0.0).include_x(0.0).show(ui, |p| {
-            let series = [
-                ("recall@20", &c.recall, egui::Color32::from_rgb(100, 170, 250)),
-                ("ndcg@20", &c.ndcg, egui::Color32::from_rgb(120, 210, 140)),
-                (&*format!("hit rate@{}", c.hit_k), &c.hit_rate, egui::Color32::from_rgb(250, 170, 80)),
-            ];
-            for (name, pts, colour) in series {
-                p.line(Line::new(name, pts.clone()).width(1.5).color(colour));
-                p.points(Points::new(name, pts.clone()).radius(3.5).color(colour));
-            }
-        });
+        Plot::new("train_metrics")
+            .height(h - 18.0)
+            .legend(Legend::default())
+            .x_axis_label("epoch")
+            .include_y(0.0)
+            .include_x(0.0)
+            .show(ui, |p| {
+                let series = [
+                    ("recall@20", &c.recall, egui::Color32::from_rgb(100, 170, 250)),
+                    ("ndcg@20", &c.ndcg, egui::Color32::from_rgb(120, 210, 140)),
+                    (&*format!("hit rate@{}", c.hit_k), &c.hit_rate, egui::Color32::from_rgb(250, 170, 80)),
+                ];
+                for (name, pts, colour) in series {
+                    p.line(Line::new(name, pts.clone()).width(1.5).color(colour));
+                    p.points(Points::new(name, pts.clone()).radius(3.5).color(colour));
+                }
+            });
     }
 
     fn throughput_plot(&self, ui: &mut egui::Ui, h: f32) {
@@ -522,9 +627,14 @@ impl TrainingPanel {
     fn pipeline_plot(&self, ui: &mut egui::Ui, h: f32) {
         let c = &self.curves;
         ui.label(egui::RichText::new("Input pipeline").strong());
-        Plot::new("train_pipeline").height(h - 18.0).legend(Legend::default()).x_axis_label("seconds").include_y(0.0).show(ui, |p| {
-            p.line(Line::new("GPU wait %", c.gpu_wait_pct.clone()).width(1.5));
-            p.line(Line::new("queue depth", c.queue_depth.clone()).width(1.5));
-        });
+        Plot::new("train_pipeline")
+            .height(h - 18.0)
+            .legend(Legend::default())
+            .x_axis_label("seconds")
+            .include_y(0.0)
+            .show(ui, |p| {
+                p.line(Line::new("GPU wait %", c.gpu_wait_pct.clone()).width(1.5));
+                p.line(Line::new("queue depth", c.queue_depth.clone()).width(1.5));
+            });
     }
 }

@@ -55,7 +55,10 @@ impl Default for WalkLab {
 /// The key of the replay for the current state.
 pub fn replay_key(state: &AppState) -> String {
     let c = &state.settings.walk;
-    format!("walk-replay:{}:{}:{}:{}:{}:{}", state.graph_generation, state.selected_pin, c.walks, c.length, c.restart, c.seed)
+    format!(
+        "walk-replay:{}:{}:{}:{}:{}:{}",
+        state.graph_generation, state.selected_pin, c.walks, c.length, c.restart, c.seed
+    )
 }
 
 fn curve_key(state: &AppState) -> String {
@@ -191,7 +194,9 @@ impl WalkLab {
                 WalkPhase::Finished => "Restart",
                 _ => "Start",
             };
-            if ui.add_enabled(!running, egui::Button::new(start_label)).on_hover_text("Space").clicked() || (!running && space(ui)) {
+            if ui.add_enabled(!running, egui::Button::new(start_label)).on_hover_text("Space").clicked()
+                || (!running && space(ui))
+            {
                 if self.phase == WalkPhase::Finished {
                     self.reset(self.counts.len());
                 }
@@ -200,29 +205,41 @@ impl WalkLab {
                 self.phase = WalkPhase::Paused;
             }
             let can_step = !running && self.phase != WalkPhase::Finished;
-            if ui.add_enabled(can_step, egui::Button::new("Step")).on_hover_text("One pin-step (→)").clicked()
-                || (can_step && ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::ArrowRight)))
+            if (ui.add_enabled(can_step, egui::Button::new("Step")).on_hover_text("One pin-step (→)").clicked()
+                || (can_step && ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::ArrowRight))))
+                && let Some(r) = replay
             {
-                if let Some(r) = replay {
-                    self.phase = WalkPhase::Paused;
-                    self.step_phase = 0.0;
-                    self.apply(r, 1);
-                }
+                self.phase = WalkPhase::Paused;
+                self.step_phase = 0.0;
+                self.apply(r, 1);
             }
-            if ui.button("Reset").on_hover_text("Clear the counts (R)").clicked() || ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::R)) {
+            if ui.button("Reset").on_hover_text("Clear the counts (R)").clicked()
+                || ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::R))
+            {
                 self.reset(self.counts.len());
             }
             ui.separator();
-            ui.add(egui::Slider::new(&mut self.speed_steps_per_sec, 1.0..=20000.0).logarithmic(true).text("Speed").suffix(" steps/s"));
+            ui.add(
+                egui::Slider::new(&mut self.speed_steps_per_sec, 1.0..=20000.0)
+                    .logarithmic(true)
+                    .text("Speed")
+                    .suffix(" steps/s"),
+            );
         });
         ui.horizontal_wrapped(|ui| {
             let mut c = cfg.clone();
             let l = ui.label("T walks");
-            ui.add(egui::DragValue::new(&mut c.walks).range(1..=5000)).labelled_by(l.id).on_hover_text("Walks from the pin");
+            ui.add(egui::DragValue::new(&mut c.walks).range(1..=5000))
+                .labelled_by(l.id)
+                .on_hover_text("Walks from the pin");
             let l = ui.label("L steps");
-            ui.add(egui::DragValue::new(&mut c.length).range(1..=1000)).labelled_by(l.id).on_hover_text("Pin-steps per walk");
+            ui.add(egui::DragValue::new(&mut c.length).range(1..=1000))
+                .labelled_by(l.id)
+                .on_hover_text("Pin-steps per walk");
             let l = ui.label("K neighbours");
-            ui.add(egui::DragValue::new(&mut c.top_k).range(1..=200)).labelled_by(l.id).on_hover_text("Neighbours kept");
+            ui.add(egui::DragValue::new(&mut c.top_k).range(1..=200))
+                .labelled_by(l.id)
+                .on_hover_text("Neighbours kept");
             ui.add(egui::Slider::new(&mut c.restart, 0.0..=0.95).text("Restart"));
             if c != *cfg {
                 ctx.send(Command::SetWalkConfig(c));
@@ -234,7 +251,11 @@ impl WalkLab {
                 Some(st) if self.cursor > 0 => (st.walk + 1, st.step + 1),
                 _ => (0, 0),
             };
-            ui.add(egui::ProgressBar::new(if total == 0 { 0.0 } else { self.cursor as f32 / total as f32 }).desired_width(220.0).text(format!("{} / {total} steps", self.cursor)));
+            ui.add(
+                egui::ProgressBar::new(if total == 0 { 0.0 } else { self.cursor as f32 / total as f32 })
+                    .desired_width(220.0)
+                    .text(format!("{} / {total} steps", self.cursor)),
+            );
             ui.label(format!("walk {w} of {}, step {s} of {}", cfg.walks, cfg.length));
             ui.label(match self.phase {
                 WalkPhase::Idle => "ready",
@@ -257,7 +278,11 @@ impl WalkLab {
         let radius = 0.5 * rect.width().min(rect.height()) - 14.0;
         let at = |p: u32| r.positions.get(&p).map(|q| centre + radius * egui::vec2(q[0], q[1]));
         for ring in 1..=r.rings {
-            painter.circle_stroke(centre, radius * ring as f32 / r.rings as f32, egui::Stroke::new(1.0, ui.visuals().faint_bg_color));
+            painter.circle_stroke(
+                centre,
+                radius * ring as f32 / r.rings as f32,
+                egui::Stroke::new(1.0, ui.visuals().faint_bg_color),
+            );
         }
         let max_count = self.counts.iter().copied().max().unwrap_or(0).max(1) as f32;
         let in_top: std::collections::HashSet<u32> = top.iter().map(|t| t.0).collect();
@@ -274,12 +299,15 @@ impl WalkLab {
         for (i, s) in r.steps[trail_start..self.cursor].iter().enumerate() {
             if let (Some(a), Some(b)) = (at(s.from), at(s.pin)) {
                 let alpha = (40 + 200 * (i + 1) / (self.cursor - trail_start).max(1)) as u8;
-                painter.line_segment([a, b], egui::Stroke::new(1.5, egui::Color32::from_rgba_unmultiplied(120, 255, 160, alpha)));
+                painter.line_segment(
+                    [a, b],
+                    egui::Stroke::new(1.5, egui::Color32::from_rgba_unmultiplied(120, 255, 160, alpha)),
+                );
             }
         }
         let mut hovered = None;
         let hover = resp.hover_pos();
-        for (&v, _) in &r.positions {
+        for &v in r.positions.keys() {
             let c = self.counts[v as usize];
             if c == 0 || v == r.pin {
                 continue;
@@ -300,14 +328,22 @@ impl WalkLab {
             let s = r.steps[self.cursor - 1];
             if let Some(to) = at(s.pin) {
                 let pos = match (self.phase, r.steps.get(self.cursor)) {
-                    (WalkPhase::Running, Some(next)) => at(next.from).zip(at(next.pin)).map_or(to, |(a, b)| a.lerp(b, self.step_phase)),
+                    (WalkPhase::Running, Some(next)) => {
+                        at(next.from).zip(at(next.pin)).map_or(to, |(a, b)| a.lerp(b, self.step_phase))
+                    }
                     _ => to,
                 };
                 painter.circle(pos, 5.0, WALKER_COLOUR, egui::Stroke::new(1.5, egui::Color32::BLACK));
                 painter.text(
                     rect.left_bottom() + egui::vec2(8.0, -8.0),
                     egui::Align2::LEFT_BOTTOM,
-                    format!("last step: {} to {} via {}{}", g.pin_label(s.from), g.pin_label(s.pin), g.board_label(s.board), if s.restarted { " (then restart)" } else { "" }),
+                    format!(
+                        "last step: {} to {} via {}{}",
+                        g.pin_label(s.from),
+                        g.pin_label(s.pin),
+                        g.board_label(s.board),
+                        if s.restarted { " (then restart)" } else { "" }
+                    ),
                     egui::FontId::proportional(12.0),
                     ui.visuals().text_color(),
                 );
@@ -316,7 +352,11 @@ impl WalkLab {
         painter.text(
             rect.left_top() + egui::vec2(8.0, 6.0),
             egui::Align2::LEFT_TOP,
-            format!("rings = pin-steps from the start · {} pins reached · orange = current top {}", self.counts.iter().filter(|&&c| c > 0).count(), top.len()),
+            format!(
+                "rings = pin-steps from the start · {} pins reached · orange = current top {}",
+                self.counts.iter().filter(|&&c| c > 0).count(),
+                top.len()
+            ),
             egui::FontId::proportional(12.0),
             ui.visuals().weak_text_color(),
         );
@@ -325,7 +365,14 @@ impl WalkLab {
         }
     }
 
-    fn counts_ui(&self, ui: &mut egui::Ui, top: &[(u32, u32)], curve: Option<&WalkErrorCurve>, g: &crate::graph::Graph, cfg: &WalkConfig) {
+    fn counts_ui(
+        &self,
+        ui: &mut egui::Ui,
+        top: &[(u32, u32)],
+        curve: Option<&WalkErrorCurve>,
+        g: &crate::graph::Graph,
+        cfg: &WalkConfig,
+    ) {
         let total: u64 = self.counts.iter().map(|&c| c as u64).sum();
         // Bars in a fixed order (the exact PPR ranking), so they grow in place; walk top-K outside it appended.
         let mut order: Vec<u32> = match curve {
@@ -354,7 +401,9 @@ impl WalkLab {
             })
             .collect();
         let expected: Vec<[f64; 2]> = match curve {
-            Some(c) if total > 0 => order.iter().enumerate().map(|(i, &p)| [i as f64 + 1.0, c.ppr[p as usize] * total as f64]).collect(),
+            Some(c) if total > 0 => {
+                order.iter().enumerate().map(|(i, &p)| [i as f64 + 1.0, c.ppr[p as usize] * total as f64]).collect()
+            }
             _ => Vec::new(),
         };
         let overlap = curve.map(|c| {
@@ -403,7 +452,11 @@ impl WalkLab {
             .include_y(0.0)
             .show(ui, |p| {
                 p.line(Line::new("vs exact PPR", to_pts(&c.vs_ppr)).color(TOP_COLOUR).width(3.0));
-                p.line(Line::new(format!("vs exact expected visits (L = {})", cfg.length), to_pts(&c.vs_expected)).color(OTHER_COLOUR).width(1.5));
+                p.line(
+                    Line::new(format!("vs exact expected visits (L = {})", cfg.length), to_pts(&c.vs_expected))
+                        .color(OTHER_COLOUR)
+                        .width(1.5),
+                );
                 if let Some(l) = live {
                     p.points(Points::new("this animation", vec![l]).radius(5.0).color(WALKER_COLOUR));
                 }
