@@ -14,7 +14,7 @@ use rand::{RngExt, SeedableRng};
 use crate::graph::Graph;
 use crate::infer::{Embeddings, embed_all};
 use crate::jobs::ModelBundle;
-use crate::model::{l2_normalise, pool};
+use crate::model::{PinSage, l2_normalise, pool};
 use crate::sampler::{HardPools, NodeSet, build_block, epoch_pairs, hard_per_query, node_neighbourhoods};
 use crate::train::{TrainConfig, block_tensors};
 use crate::walk::{WalkConfig, neighbourhoods, uniform_neighbourhoods};
@@ -123,7 +123,7 @@ pub fn convolve_trace(bundle: &ModelBundle, g: &Graph, pin: u32) -> Result<Convo
         &h0,
     )?;
 
-    let mut h = h0;
+    let mut h = h0.clone();
     for layer in 0..2 {
         let idx = &block.layers[layer];
         let l = layer + 1;
@@ -177,11 +177,11 @@ pub fn convolve_trace(bundle: &ModelBundle, g: &Graph, pin: u32) -> Result<Convo
         )?;
         h = zn;
     }
-    let out = model.head(h);
+    let out = model.head(h, || PinSage::targets_input(&block, h0));
     push(
         3,
         "dense head and final normalisation: the embedding",
-        "e_u = G₂·ReLU(G₁·h_u + g) / ‖·‖",
+        if model.skip() { "e_u = (G₂·ReLU(G₁·h_u + g₁) + g₂ + h⁰_u) / ‖·‖" } else { "e_u = (G₂·ReLU(G₁·h_u + g₁) + g₂) / ‖·‖" },
         out.dims().to_vec(),
         &out,
     )?;

@@ -98,7 +98,8 @@ pub fn embed_all(
     let total = 3 * chunks;
     let h0 = all_inputs(&model, nb, features, chunk, &device);
     progress(chunks, total);
-    let mut h = h0;
+    let mut h = h0.clone();
+    let dim0 = h0.dims()[1];
     for layer in 0..2 {
         let mut parts = Vec::with_capacity(chunks);
         let mut start = 0u32;
@@ -107,7 +108,11 @@ pub fn embed_all(
             let end = (start + chunk as u32).min(n);
             let idx = full_layer(nb, start..end, &device);
             let z = model.convolve(layer, h.clone(), &idx);
-            parts.push(if layer == 1 { model.head(z) } else { z });
+            parts.push(if layer == 1 {
+                model.head(z, || h0.clone().slice([start as usize..end as usize, 0..dim0]))
+            } else {
+                z
+            });
             start = end;
             i += 1;
             progress((layer + 1) * chunks + i, total);

@@ -42,6 +42,11 @@ pub struct PinSageConfig {
     pub id_embedding: bool,
     #[config(default = "Pooling::Importance")]
     pub pooling: Pooling,
+    /// Adds each node's own input h⁰ to the head's output before the final normalisation: a
+    /// residual path from the id embedding past both convolves (LightGCN combines its layers the
+    /// same way). Needs `input_dim == hidden_dim`.
+    #[config(default = false)]
+    pub skip: bool,
 }
 
 /// One convolve layer: Q/q transform neighbour messages, W/w combine self and neighbourhood.
@@ -61,6 +66,8 @@ pub struct PinSage {
     g2: Linear,
     #[module(skip)]
     pooling: Pooling,
+    #[module(skip)]
+    skip: bool,
 }
 
 /// One layer's worth of gather instructions, relative to the rows of the previous layer's output.
@@ -110,6 +117,7 @@ impl PinSageConfig {
             g1: LinearConfig::new(self.hidden_dim, self.hidden_dim).init(device),
             g2: LinearConfig::new(self.hidden_dim, self.hidden_dim).init(device),
             pooling: self.pooling,
+            skip: self.skip,
         }
     }
 
@@ -121,6 +129,9 @@ impl PinSageConfig {
         }
         if self.hidden_dim == 0 {
             return err("hidden_dim", "must be at least 1");
+        }
+        if self.skip && self.input_dim != self.hidden_dim {
+            return err("skip", "adds h⁰ to the embedding, so input_dim must equal hidden_dim");
         }
         if !self.id_embedding && self.feature_dim == 0 {
             return err("id_embedding", "the graph has no features, so id embeddings are the only input");
@@ -197,12 +208,28 @@ impl PinSage {
         l2_normalise(z)
     }
 
-    /// The final dense head and normalisation.
+    /// Whether the embedding adds the node's own h⁰ (see [`PinSageConfig::skip`]).
+    pub fn skip(&self) -> bool {
+        self.skip
+    }
+
+    /// The final dense head and normalisation: e = G₂ ReLU(G₁ z + g₁) + g₂ (+ h⁰ of the same
+    /// nodes with `skip`), divided by its norm. `own_input` is only read with `skip`.
     ///
     /// # Shapes
-    /// `[t, hidden_dim] -> [t, hidden_dim]`
-    pub fn head(&self, z: Tensor<2>) -> Tensor<2> {
-        l2_normalise(self.g2.forward(relu(self.g1.forward(z))))
+    /// `z: [t, hidden_dim]`, `own_input: [t, input_dim]` → `[t, hidden_dim]`
+    pub fn head(&self, z: Tensor<2>, own_input: impl FnOnce() -> Tensor<2>) -> Tensor<2> {
+        let e = self.g2.forward(relu(self.g1.forward(z)));
+        l2_normalise(if self.skip { e + own_input() } else { e })
+    }
+
+    /// Rows of the block's input-layer tensor `h0` that are the block's targets themselves.
+    ///
+    /// # Shapes
+    /// `h0: [n0, d]` → `[n2, d]`
+    pub fn targets_input(block: &Block, h0: Tensor<2>) -> Tensor<2> {
+        let rows = block.layers[0].self_idx.clone().select(0, block.layers[1].self_idx.clone());
+        gather_rows(h0, rows)
     }
 
     /// Embeddings of the block's target nodes.
@@ -211,9 +238,9 @@ impl PinSage {
     /// → `[n2, hidden_dim]`, unit rows
     pub fn forward(&self, block: &Block) -> Tensor<2> {
         let h0 = self.input(block.input_nodes.clone(), block.input_features.clone());
-        let h1 = self.convolve(0, h0, &block.layers[0]);
+        let h1 = self.convolve(0, h0.clone(), &block.layers[0]);
         let h2 = self.convolve(1, h1, &block.layers[1]);
-        self.head(h2)
+        self.head(h2, || Self::targets_input(block, h0))
     }
 }
 

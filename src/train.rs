@@ -82,6 +82,8 @@ pub struct TrainConfig {
     pub input_dim: usize,
     pub hidden_dim: usize,
     pub id_embedding: bool,
+    /// Add each node's own input h⁰ to its embedding (a residual path past both convolves).
+    pub skip: bool,
     pub pooling: Pooling,
     pub neighbourhood: NeighbourhoodKind,
     pub walk: WalkConfig,
@@ -162,6 +164,7 @@ impl TrainConfig {
             input_dim: 64,
             hidden_dim: 64,
             id_embedding: true,
+            skip: false,
             pooling: Pooling::Importance,
             neighbourhood: NeighbourhoodKind::Walks,
             walk: WalkConfig::default(),
@@ -261,6 +264,7 @@ impl TrainConfig {
             .with_hidden_dim(self.hidden_dim)
             .with_id_embedding(self.id_embedding)
             .with_pooling(self.pooling)
+            .with_skip(self.skip)
     }
 
     /// Loads `config.json` from a run folder.
