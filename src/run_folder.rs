@@ -126,7 +126,7 @@ pub fn load_weights<M: Module>(model: M, path: &Path, shape: &str) -> Result<M, 
     let mut check = FiniteCheck::default();
     model.visit(&mut check);
     if let Some(p) = check.bad {
-        return Err(saved(format!("parameter {p} holds values that are not finite (the file is damaged)")));
+        return Err(saved(format!("parameter `{p}` holds values that are not finite (the file is damaged)")));
     }
     Ok(model)
 }
@@ -143,19 +143,24 @@ fn first_mismatch(message: &str) -> String {
     }
 }
 
-/// Finds the first float parameter holding NaN or ±∞.
+/// Finds the first float parameter holding NaN or ±∞, by its path in the module.
 #[derive(Default)]
 struct FiniteCheck {
-    index: usize,
-    bad: Option<usize>,
+    path: Vec<String>,
+    bad: Option<String>,
 }
 
 impl ModuleVisitor for FiniteCheck {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         if self.bad.is_none() && !param.val().is_finite().all().into_scalar::<bool>() {
-            self.bad = Some(self.index);
+            self.bad = Some(self.path.join("."));
         }
-        self.index += 1;
     }
 }
 

@@ -356,3 +356,61 @@ fn resume_refuses_damaged_checkpoint_optimizer_or_state() {
         assert!(before == after, "{file}: nothing was trained or saved");
     }
 }
+
+/// Bytes overwritten inside the weights (a damaged disk, a bad copy) still parse; the NaNs they
+/// make are caught and the parameter named.
+#[test]
+fn model_with_non_finite_weights_is_refused_naming_the_parameter() {
+    let (_d, run) = copy_run();
+    let mut bytes = std::fs::read(run.join("model.bpk")).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid..mid + 64].fill(0xFF); // 0xFFFFFFFF is a NaN as f32
+    std::fs::write(run.join("model.bpk"), &bytes).unwrap();
+    let out = eval(&run);
+    assert_refused(&out, "model.bpk", "not finite");
+    assert!(stderr(&out).contains("parameter `"), "{}", stderr(&out));
+}
+
+#[test]
+fn lightgcn_run_with_a_truncated_model_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("lightgcn");
+    let args = ["train", "--data", DATA, "--mode", "lightgcn", "--device", "cpu", "--epochs", "1", "--out", s(&run)];
+    let out = pinsage(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(eval(&run).status.success(), "the intact run evaluates");
+    let bytes = std::fs::read(run.join("model.bpk")).unwrap();
+    std::fs::write(run.join("model.bpk"), &bytes[..bytes.len() - 1]).unwrap();
+    assert_refused(&eval(&run), "model.bpk", "truncated");
+}
+
+/// The app, given a damaged run folder (Command::LoadRunModel, Command::FollowRun), shows the
+/// messages, keeps its graph and has no model foisted on it; it keeps running.
+#[test]
+fn app_shows_errors_for_a_damaged_run_folder_and_keeps_running() {
+    use eframe::egui;
+    use pinsage_explorer::app::{AppOptions, Command, ExplorerApp};
+    let (_d, run) = copy_run();
+    std::fs::write(run.join("model.bpk"), b"garbage").unwrap();
+    let mut lines = metrics_lines(&run);
+    lines.insert(1, "{oops".into());
+    std::fs::write(run.join("metrics.jsonl"), lines.iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+
+    let mut h = egui_kittest::Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_eframe(|cc| ExplorerApp::new(cc, AppOptions { ephemeral: true, ..Default::default() }));
+    h.step();
+    let graph = h.state().state.graph.clone();
+    h.state_mut().state.commands.push(Command::LoadRunModel(run.clone()));
+    crate::common::wait_for_app(&mut h, "the model load to fail", 30, |a| {
+        a.state.errors.iter().any(|e| e.contains("model.bpk"))
+    });
+    assert!(h.state().state.model.is_none(), "no model from a corrupt file");
+    h.state_mut().state.commands.push(Command::FollowRun(run.clone()));
+    crate::common::wait_for_app(&mut h, "the followed events", 30, |a| a.state.run.events.len() == lines.len() - 1);
+    let errors = h.state().state.errors.join("\n");
+    assert!(errors.contains("model.bpk") && errors.contains("corrupt"), "{errors}");
+    assert!(errors.contains("metrics.jsonl:2:"), "{errors}");
+    assert!(std::sync::Arc::ptr_eq(&h.state().state.graph, &graph), "the graph is kept");
+    h.step();
+}
