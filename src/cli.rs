@@ -656,7 +656,8 @@ fn train_cmd(args: &TrainArgs) -> anyhow::Result<()> {
             TrainEvent::Finished { reason, epochs_done, .. } => {
                 say(bar, format!("finished ({reason:?}) after {epochs_done} epochs"))
             }
-            TrainEvent::Failed { message } => say(bar, format!("failed: {message}")),
+            // The error itself comes back from join() and is printed once, by main.
+            TrainEvent::Failed { .. } => {}
         }
     }
     if let Some(bar) = bar {

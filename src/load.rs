@@ -13,8 +13,9 @@ use crate::synthetic::{SyntheticConfig, generate};
 /// An error while loading a graph, naming the file and, where it applies, the line.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("{}: cannot read: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: cannot read: {error}", path.display())]
+    /// (`error` is shown in the message, so it is not also chained as the source.)
+    Io { path: PathBuf, error: std::io::Error },
     #[error("{}:{line}: {problem}", path.display())]
     Line { path: PathBuf, line: usize, problem: String },
     #[error("{}: {problem}", path.display())]
@@ -105,7 +106,7 @@ pub fn parse_synthetic(params: &str) -> Result<SyntheticConfig, LoadError> {
 
 /// Loads a graph from a file or a directory.
 pub fn load_path(path: &Path, format: Format) -> Result<Graph, LoadError> {
-    let meta = std::fs::metadata(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
+    let meta = std::fs::metadata(path).map_err(|error| LoadError::Io { path: path.to_path_buf(), error })?;
     if meta.is_dir() {
         let train = path.join("train.txt");
         let ratings = path.join("ratings.csv");
@@ -162,7 +163,7 @@ pub(crate) fn csv_error(path: &Path, e: csv::Error) -> LoadError {
 
 /// Reads a whole text file, rejecting missing, empty and binary files.
 pub(crate) fn read_text(path: &Path) -> Result<Vec<u8>, LoadError> {
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
+    let bytes = std::fs::read(path).map_err(|error| LoadError::Io { path: path.to_path_buf(), error })?;
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(LoadError::file(path, "file is empty"));
     }

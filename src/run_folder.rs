@@ -15,8 +15,9 @@ use crate::train::{TrainConfig, TrainEvent};
 /// A run folder's file that cannot be used, with the file and the problem.
 #[derive(Debug, thiserror::Error)]
 pub enum RunFolderError {
-    #[error("{}: cannot read: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    #[error("{}: cannot read: {error}", path.display())]
+    /// (`error` is shown in the message, so it is not also chained as the source.)
+    Read { path: PathBuf, error: std::io::Error },
     /// `config.json` (or a `--config` file) is not a valid config.
     #[error("{}: {problem}", path.display())]
     Config { path: PathBuf, problem: String },
@@ -51,7 +52,7 @@ const REQUIRED_IN_RUN: &[&str] = &["data"];
 /// named with the problem. Missing fields take today's defaults, listed in the notes (configs
 /// written before a field existed keep loading); a run folder's config must still name its data.
 pub fn load_config(path: &Path, run_folder: bool) -> Result<LoadedConfig, RunFolderError> {
-    let text = std::fs::read_to_string(path).map_err(|source| RunFolderError::Read { path: path.into(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|error| RunFolderError::Read { path: path.into(), error })?;
     let bad = |problem: String| RunFolderError::Config { path: path.into(), problem };
     let value: Value = serde_json::from_str(&text).map_err(|e| bad(format!("not valid JSON: {e}")))?;
     let Value::Object(fields) = &value else { return Err(bad("must be a JSON object of settings".into())) };
@@ -210,7 +211,7 @@ impl MetricsFollower {
 
     /// Reads what was appended since the last poll. Fails only when the file cannot be read.
     pub fn poll(&mut self) -> Result<MetricsRead, RunFolderError> {
-        let read_err = |source| RunFolderError::Read { path: self.path.clone(), source };
+        let read_err = |error| RunFolderError::Read { path: self.path.clone(), error };
         let mut file = std::fs::File::open(&self.path).map_err(read_err)?;
         let len_bytes = file.metadata().map_err(read_err)?.len();
         let mut out = MetricsRead::default();

@@ -20,6 +20,7 @@ use crate::eval::{EmbeddingScorer, HIT_K, MAX_PIN_PAIRS, Metrics, evaluate_on};
 use crate::graph::{Graph, Split};
 use crate::infer::{Embeddings, embed_all};
 use crate::model::{Block, LayerIndex, PinSage, PinSageConfig, Pooling, gather_rows};
+use crate::run_folder::RunFolderError;
 use crate::sampler::{
     HardPools, HostBlock, HostLayer, NeighbourhoodKind, NodeNeighbourhoods, NodeSet, PairSampling, TrainBatch,
     Triplets, default_band, epoch_pairs, fill_triplets, hard_per_query, hard_pools, make_batch,
@@ -1095,11 +1096,12 @@ fn run(
                 sink.emit(TrainEvent::Note { message });
             }
             let state_path = dir.join("state.json");
-            state = serde_json::from_str(
-                &std::fs::read_to_string(&state_path)
-                    .map_err(|e| TrainError::Io(format!("{}: {e}", state_path.display())))?,
-            )
-            .map_err(|e| TrainError::Config(format!("{}: {e}; refusing to resume from it", state_path.display())))?;
+            let text = std::fs::read_to_string(&state_path)
+                .map_err(|error| RunFolderError::Read { path: state_path.clone(), error })?;
+            state = serde_json::from_str(&text).map_err(|e| RunFolderError::Saved {
+                path: state_path.clone(),
+                problem: format!("{e}; refusing to resume from it"),
+            })?;
             // Keep the saved run's settings; only the epoch budget may grow.
             let epochs = cfg.epochs.max(saved.epochs);
             cfg = TrainConfig { epochs, device: cfg.device, ..saved };

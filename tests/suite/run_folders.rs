@@ -61,6 +61,8 @@ fn assert_refused(out: &Output, file: &str, problem: &str) {
     assert_eq!(out.status.code(), Some(1), "exit code 1, not an abort: {err}");
     assert!(err.contains(file) && err.contains(problem), "expected `{file}` and `{problem}` in: {err}");
     assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{err}");
+    let told = err.lines().filter(|l| l.contains(file) && l.contains(problem)).count();
+    assert_eq!(told, 1, "the error is reported once: {err}");
 }
 
 /// A change to a config's top-level object.
