@@ -454,7 +454,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Recommend(args)) => recommend_cmd(&args),
         Some(Command::Embed { run, out, top_k, device }) => embed_cmd(&run, out, top_k, device),
         Some(Command::Bench { what: BenchCommand::Embed { run, device, repeats } }) => {
-            let cfg = TrainConfig::load(&run.join("config.json"))?;
+            let cfg = train::run_config(&run)?.config;
             let g = train::run_graph(&cfg, Format::Auto)?;
             let (dev, name, _) = train::select_device(device);
             let (mut embed_secs, mut retrieval_secs, mut device_retrieval_secs) =
@@ -583,8 +583,8 @@ fn train_cmd(args: &TrainArgs) -> anyhow::Result<()> {
     if args.resume {
         // The saved run decides its graph: the data, its split and its features.
         let dir = args.out.as_ref().context("--resume needs --out")?;
-        let saved = TrainConfig::load(&dir.join("config.json"))
-            .context("--resume refuses a run folder whose config.json cannot be read")?;
+        let saved =
+            train::run_config(dir).context("--resume refuses a run folder whose config.json cannot be used")?.config;
         cfg.data = saved.data;
         cfg.split = saved.split;
         cfg.pin_features = saved.pin_features;
@@ -656,7 +656,8 @@ fn train_cmd(args: &TrainArgs) -> anyhow::Result<()> {
             TrainEvent::Finished { reason, epochs_done, .. } => {
                 say(bar, format!("finished ({reason:?}) after {epochs_done} epochs"))
             }
-            TrainEvent::Failed { message } => say(bar, format!("failed: {message}")),
+            // The error itself comes back from join() and is printed once, by main.
+            TrainEvent::Failed { .. } => {}
         }
     }
     if let Some(bar) = bar {
@@ -679,7 +680,11 @@ fn load_run(
     run: &std::path::Path,
     device: DeviceChoice,
 ) -> anyhow::Result<(Graph, TrainConfig, pinsage_explorer::infer::Embeddings, burn::prelude::Device)> {
-    let cfg = TrainConfig::load(&run.join("config.json"))?;
+    let loaded = train::run_config(run)?;
+    for n in &loaded.notes {
+        eprintln!("note: {n}");
+    }
+    let cfg = loaded.config;
     let g = train::run_graph(&cfg, Format::Auto).with_context(|| format!("loading the run's graph `{}`", cfg.data))?;
     let (dev, _, note) = train::select_device(device);
     if let Some(n) = note {
@@ -764,7 +769,7 @@ fn baseline_rows(g: &Graph, seed: u64, lambdas: &[f32]) -> Vec<BaselineRow> {
             lambda: None,
         },
     ];
-    let budget = pinsage_explorer::memory::available_bytes().unwrap_or(u64::MAX);
+    let budget = pinsage_explorer::memory::budget().map_or(u64::MAX, |(bytes, _)| bytes);
     let ease = if g.n_validation_edges() > 0 {
         fit_ease_best(g, lambdas, budget, |e| ranking_metrics_on(g, e, 20, Split::Validation).0)
             .map(|(e, l, _)| (e, l, format!("λ {l} chosen on the validation split")))

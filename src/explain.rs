@@ -15,7 +15,7 @@ use crate::graph::Graph;
 use crate::infer::{Embeddings, embed_all};
 use crate::jobs::ModelBundle;
 use crate::model::{PinSage, l2_normalise, pool};
-use crate::sampler::{HardPools, NodeSet, build_block, epoch_pairs, hard_per_query, node_neighbourhoods};
+use crate::sampler::{HardPools, NodeSet, build_block, epoch_pairs, hard_per_query, try_node_neighbourhoods};
 use crate::train::{TrainConfig, block_tensors};
 use crate::walk::{WalkConfig, neighbourhoods, uniform_neighbourhoods};
 
@@ -28,21 +28,25 @@ pub enum ExplainError {
     Mismatch(String),
     #[error("the device failed: {0}")]
     Device(String),
+    #[error(transparent)]
+    Memory(#[from] crate::memory::OutOfMemory),
 }
 
-/// A freshly initialised (untrained) model for `g` on the CPU, with its neighbourhoods.
-pub fn untrained_bundle(g: &Graph, config: &TrainConfig) -> ModelBundle {
+/// A freshly initialised (untrained) model for `g` on the CPU, with its neighbourhoods; fails
+/// when they would not fit the memory budget.
+pub fn untrained_bundle(g: &Graph, config: &TrainConfig) -> Result<ModelBundle, ExplainError> {
     let device = Device::flex();
+    crate::memory::check(crate::train::model_bytes(config, g, false), "the untrained model")?;
     let model = config.model_config(g).init(&device);
-    let nb = Arc::new(node_neighbourhoods(g, config.neighbourhood, &config.walk));
-    ModelBundle {
+    let nb = Arc::new(try_node_neighbourhoods(g, config.neighbourhood, &config.walk)?);
+    Ok(ModelBundle {
         config: config.clone(),
         model,
         neighbourhoods: nb,
         device,
         embeddings: None,
         origin: "untrained (random weights)".into(),
-    }
+    })
 }
 
 /// One operation of Algorithm 1 as it ran.

@@ -25,7 +25,7 @@ pub fn attach_pin_features(g: &mut Graph, path: &Path) -> Result<(), LoadError> 
 
 fn read_npy(g: &Graph, path: &Path) -> Result<Features, LoadError> {
     let open = || -> Result<npyz::NpyFile<std::io::BufReader<std::fs::File>>, LoadError> {
-        let file = std::fs::File::open(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
+        let file = std::fs::File::open(path).map_err(|error| LoadError::Io { path: path.to_path_buf(), error })?;
         npyz::NpyFile::new(std::io::BufReader::new(file))
             .map_err(|e| LoadError::file(path, format!("not a .npy file: {e}")))
     };

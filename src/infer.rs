@@ -7,10 +7,22 @@ use crate::graph::Features;
 use crate::model::{LayerIndex, PinSage};
 use crate::sampler::NodeNeighbourhoods;
 
-/// The device failed while computing or reading back embeddings.
+/// Why embeddings or rankings could not be computed.
 #[derive(Debug, thiserror::Error)]
-#[error("inference failed: {0}")]
-pub struct InferError(pub String);
+pub enum InferError {
+    /// The device failed while computing or reading back.
+    #[error("inference failed: {0}")]
+    Device(String),
+    /// The result or its intermediate tensors would not fit the memory budget.
+    #[error(transparent)]
+    Memory(#[from] crate::memory::OutOfMemory),
+}
+
+/// Bytes [`embed_all`] holds at its peak for `n_nodes` nodes: the input layer, a layer's parts and
+/// their concatenation, and the read-back embeddings (f32 each).
+pub fn embed_all_bytes(n_nodes: usize, input_dim: usize, hidden_dim: usize) -> u64 {
+    crate::memory::bytes(n_nodes as u64, 4 * (input_dim as u64 + 3 * hidden_dim as u64))
+}
 
 /// Unit-length embeddings for every node (pins first, then boards), row-major.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -91,6 +103,8 @@ pub fn embed_all(
     chunk: usize,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Embeddings, InferError> {
+    let [input_dim, hidden_dim] = model.layer_transforms(0).0.weight.dims();
+    crate::memory::check(embed_all_bytes(nb.n_nodes(), input_dim, hidden_dim), "embedding every node")?;
     let model = model.valid();
     let device = device.clone().without_autodiff();
     let n = nb.n_nodes() as u32;
@@ -120,6 +134,6 @@ pub fn embed_all(
         h = Tensor::cat(parts, 0);
     }
     let dim = h.dims()[1];
-    let data = h.try_into_vec_as::<f32>().map_err(|e| InferError(format!("reading embeddings back: {e:?}")))?;
+    let data = h.try_into_vec_as::<f32>().map_err(|e| InferError::Device(format!("reading embeddings back: {e:?}")))?;
     Ok(Embeddings { dim, n_pins: nb.n_pins as usize, data })
 }

@@ -13,7 +13,7 @@ use crate::graph::Graph;
 use crate::infer::{Embeddings, embed_all};
 use crate::load::{Format, load_data, load_split};
 use crate::model::PinSage;
-use crate::sampler::{NodeNeighbourhoods, node_neighbourhoods};
+use crate::sampler::{NodeNeighbourhoods, try_node_neighbourhoods};
 use crate::split::SplitConfig;
 use crate::train::{self, RunOptions, TrainCommand, TrainConfig, TrainEvent, TrainHandle};
 
@@ -145,7 +145,9 @@ impl Jobs {
     pub fn compute(&self, key: String, f: impl FnOnce() -> Result<Computed, String> + Send + 'static) {
         self.spawn("compute", move |tx, notify| {
             let t = Instant::now();
-            let value = f();
+            // A bug on bad input must not take the job's key (and the app) down with it.
+            let value = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+                .unwrap_or_else(|_| Err("the computation failed unexpectedly (a bug: it panicked)".to_string()));
             let _ = tx.send(JobEvent::Computed { key, value, secs: t.elapsed().as_secs_f64() });
             notify();
         });
@@ -257,42 +259,25 @@ impl Jobs {
         let (stop_tx, stop_rx) = bounded::<()>(1);
         self.follow_stop = Some(stop_tx);
         self.spawn("follow-run", move |tx, notify| {
-            let path = run.join("metrics.jsonl");
-            let mut offset = 0usize;
-            let mut pending = String::new();
+            // A half-written last line waits for its end; a garbled line is reported (file:line) and skipped.
+            let mut follower = crate::run_folder::MetricsFollower::new(run.join("metrics.jsonl"));
             loop {
-                match std::fs::read(&path) {
-                    Ok(bytes) if bytes.len() > offset => {
-                        pending.push_str(&String::from_utf8_lossy(&bytes[offset..]));
-                        offset = bytes.len();
-                        let mut events = Vec::new();
-                        while let Some(nl) = pending.find('\n') {
-                            let line: String = pending.drain(..=nl).collect();
-                            let line = line.trim();
-                            if line.is_empty() {
-                                continue;
-                            }
-                            match serde_json::from_str::<TrainEvent>(line) {
-                                Ok(ev) => events.push(ev),
-                                Err(e) => {
-                                    let _ = tx.send(JobEvent::FollowFailed {
-                                        run: run.clone(),
-                                        message: format!("{}: bad line: {e}", path.display()),
-                                    });
-                                }
-                            }
+                match follower.poll() {
+                    Ok(read) => {
+                        let changed = !read.events.is_empty() || !read.problems.is_empty();
+                        for problem in read.problems {
+                            let _ = tx.send(JobEvent::FollowFailed { run: run.clone(), message: problem.to_string() });
                         }
+                        let events = read.events;
                         if !events.is_empty() && tx.send(JobEvent::Followed { run: run.clone(), events }).is_err() {
                             return;
                         }
-                        notify();
+                        if changed {
+                            notify();
+                        }
                     }
-                    Ok(_) => {}
                     Err(e) => {
-                        let _ = tx.send(JobEvent::FollowFailed {
-                            run: run.clone(),
-                            message: format!("{}: {e}", path.display()),
-                        });
+                        let _ = tx.send(JobEvent::FollowFailed { run: run.clone(), message: e.to_string() });
                         notify();
                         return;
                     }
@@ -333,6 +318,6 @@ pub fn pick_path(title: String, folder: bool) -> Result<Option<PathBuf>, String>
 /// Builds a model bundle for `graph` from a run folder (its config, model and neighbourhoods).
 pub fn bundle_from_run(run: &Path, graph: &Graph, device: burn::prelude::Device) -> Result<ModelBundle, String> {
     let (config, model) = train::load_model(run, graph, &device).map_err(|e| e.to_string())?;
-    let nb = Arc::new(node_neighbourhoods(graph, config.neighbourhood, &config.walk));
+    let nb = Arc::new(try_node_neighbourhoods(graph, config.neighbourhood, &config.walk).map_err(|e| e.to_string())?);
     Ok(ModelBundle { config, model, neighbourhoods: nb, device, embeddings: None, origin: run.display().to_string() })
 }

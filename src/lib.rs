@@ -20,6 +20,7 @@ pub mod memory;
 pub mod model;
 pub mod projection;
 pub mod retrieval;
+pub mod run_folder;
 pub mod sampler;
 pub mod split;
 pub mod synthetic;

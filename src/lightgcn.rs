@@ -133,7 +133,7 @@ impl LightGcn {
         let dim = all.dims()[1];
         let data = all
             .try_into_vec_as::<f32>()
-            .map_err(|e| crate::infer::InferError(format!("reading embeddings back: {e:?}")))?;
+            .map_err(|e| crate::infer::InferError::Device(format!("reading embeddings back: {e:?}")))?;
         Ok(Embeddings { dim, n_pins, data })
     }
 }

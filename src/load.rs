@@ -13,8 +13,9 @@ use crate::synthetic::{SyntheticConfig, generate};
 /// An error while loading a graph, naming the file and, where it applies, the line.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("{}: cannot read: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: cannot read: {error}", path.display())]
+    /// (`error` is shown in the message, so it is not also chained as the source.)
+    Io { path: PathBuf, error: std::io::Error },
     #[error("{}:{line}: {problem}", path.display())]
     Line { path: PathBuf, line: usize, problem: String },
     #[error("{}: {problem}", path.display())]
@@ -55,7 +56,9 @@ pub fn load_data(spec: &str, format: Format) -> Result<Graph, LoadError> {
         return Ok(generate(&SyntheticConfig::default()));
     }
     if let Some(params) = spec.strip_prefix("synthetic:").or((spec == "synthetic").then_some("")) {
-        return Ok(generate(&parse_synthetic(params)?));
+        let cfg = parse_synthetic(params)?;
+        check_synthetic_memory(spec, &cfg)?;
+        return Ok(generate(&cfg));
     }
     load_path(Path::new(spec), format)
 }
@@ -103,7 +106,7 @@ pub fn parse_synthetic(params: &str) -> Result<SyntheticConfig, LoadError> {
 
 /// Loads a graph from a file or a directory.
 pub fn load_path(path: &Path, format: Format) -> Result<Graph, LoadError> {
-    let meta = std::fs::metadata(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
+    let meta = std::fs::metadata(path).map_err(|error| LoadError::Io { path: path.to_path_buf(), error })?;
     if meta.is_dir() {
         let train = path.join("train.txt");
         let ratings = path.join("ratings.csv");
@@ -160,7 +163,7 @@ pub(crate) fn csv_error(path: &Path, e: csv::Error) -> LoadError {
 
 /// Reads a whole text file, rejecting missing, empty and binary files.
 pub(crate) fn read_text(path: &Path) -> Result<Vec<u8>, LoadError> {
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
+    let bytes = std::fs::read(path).map_err(|error| LoadError::Io { path: path.to_path_buf(), error })?;
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(LoadError::file(path, "file is empty"));
     }
@@ -313,6 +316,18 @@ fn check_graph_memory(path: &Path, n_pins: u32, n_boards: u32, edges: usize) -> 
     // Offsets both ways, targets both ways plus the build's scratch copy, 4 bytes each.
     let need = 4 * (2 * (n_pins as u64 + n_boards as u64 + 2) + 3 * edges as u64);
     crate::memory::check(need, "the graph's adjacency").map_err(|e| LoadError::file(path, e.to_string()))
+}
+
+/// Fails with a message naming the need and the budget when a synthetic graph would not fit: its
+/// adjacency (at most 3/2 × the mean board size per board), colour features and labels.
+fn check_synthetic_memory(spec: &str, cfg: &SyntheticConfig) -> Result<(), LoadError> {
+    let (pins, boards) = (cfg.pins as u64, cfg.boards as u64);
+    let edges = crate::memory::bytes(boards, cfg.pins_per_board as u64 * 3 / 2 + 1);
+    let adjacency = crate::memory::bytes(4, 2 * (pins + boards + 2)).saturating_add(crate::memory::bytes(12, edges));
+    // Three f32 colour channels per pin and a short label per node (string header and text).
+    let extras = crate::memory::bytes(pins, 12).saturating_add(crate::memory::bytes(pins + boards, 40));
+    crate::memory::check(adjacency.saturating_add(extras), "the synthetic graph")
+        .map_err(|e| LoadError::file(Path::new(spec), e.to_string()))
 }
 
 /// Maps string ids to dense ids in order of first appearance.

@@ -53,12 +53,13 @@ fn top_k_blocks(
     if k == 0 {
         return Ok(vec![Vec::new(); queries.len()]);
     }
+    let block = block_rows(n_pins, d, k, block.max(1).min(queries.len().max(1)))?;
     let device = device.clone().without_autodiff();
     let pins_t = Tensor::<2>::from_data(TensorData::new(emb.pins().to_vec(), [n_pins, d]), &device).transpose();
-    let read = |e| InferError(format!("reading top-k back: {e:?}"));
+    let read = |e| InferError::Device(format!("reading top-k back: {e:?}"));
     let mut out = Vec::with_capacity(queries.len());
     let mut masked_pins = Vec::new();
-    for chunk in queries.chunks(block.max(1)) {
+    for chunk in queries.chunks(block) {
         let b = chunk.len();
         let mut q = Vec::with_capacity(b * d);
         let mut masked = Vec::new();
@@ -83,6 +84,28 @@ fn top_k_blocks(
         );
     }
     Ok(out)
+}
+
+/// Bytes of one query row of a retrieval block over `n_pins` pins: its scores, the masked copy and
+/// `topk`'s working copy (f32 each), plus its `k` winners (index and score).
+fn block_row_bytes(n_pins: usize, k: usize) -> u64 {
+    crate::memory::bytes(n_pins as u64, 12).saturating_add(crate::memory::bytes(k as u64, 12))
+}
+
+/// The queries per block: `wanted`, or fewer when the budget holds fewer rows beside the pins'
+/// table (the results do not depend on the block size); fails when not even one row fits.
+fn block_rows(n_pins: usize, dim: usize, k: usize, wanted: usize) -> Result<usize, InferError> {
+    let table = crate::memory::bytes(n_pins as u64, 4 * dim as u64);
+    let row = block_row_bytes(n_pins, k);
+    crate::memory::check(
+        table.saturating_add(row),
+        "the retrieval block (all pins' embeddings and one query's scores)",
+    )?;
+    let fit = match crate::memory::budget() {
+        Some((budget, _)) => ((budget - table.saturating_add(row)) / row.max(1)).saturating_add(1),
+        None => u64::MAX,
+    };
+    Ok(wanted.min(usize::try_from(fit).unwrap_or(usize::MAX)).max(1))
 }
 
 /// The LightGCN protocol (as `eval::ranking_metrics`) with the ranking done on the device.

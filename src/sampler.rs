@@ -58,6 +58,31 @@ impl NodeNeighbourhoods {
     }
 }
 
+/// Bytes [`node_neighbourhoods`] needs at its peak: the pins' walks (or uniform samples), then the
+/// table of every node's K ids and weights, grown once while the pins' part is still held.
+pub fn node_neighbourhoods_bytes(g: &Graph, kind: NeighbourhoodKind, walk: &WalkConfig) -> u64 {
+    let pins = g.n_pins() as usize;
+    let walks = match kind {
+        NeighbourhoodKind::Walks => crate::walk::neighbourhoods_bytes(g.n_pins(), pins, walk),
+        NeighbourhoodKind::Uniform => crate::memory::bytes(pins as u64, 12 * walk.top_k as u64 + 2),
+    };
+    let table = crate::memory::bytes(g.n_pins() as u64 + g.n_boards() as u64, 8 * walk.top_k as u64);
+    walks.saturating_add(table)
+}
+
+/// [`node_neighbourhoods`] after checking that it fits the memory budget.
+pub fn try_node_neighbourhoods(
+    g: &Graph,
+    kind: NeighbourhoodKind,
+    walk: &WalkConfig,
+) -> Result<NodeNeighbourhoods, crate::memory::OutOfMemory> {
+    crate::memory::check(
+        node_neighbourhoods_bytes(g, kind, walk),
+        "building every node's neighbourhood (walk buffers and tables)",
+    )?;
+    Ok(node_neighbourhoods(g, kind, walk))
+}
+
 /// Builds all nodes' neighbourhoods: pins by walks (or uniformly), boards from their own pins
 /// (a deterministic sample of K when a board has more), equally weighted.
 pub fn node_neighbourhoods(g: &Graph, kind: NeighbourhoodKind, walk: &WalkConfig) -> NodeNeighbourhoods {

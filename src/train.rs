@@ -20,9 +20,11 @@ use crate::eval::{EmbeddingScorer, HIT_K, MAX_PIN_PAIRS, Metrics, evaluate_on};
 use crate::graph::{Graph, Split};
 use crate::infer::{Embeddings, embed_all};
 use crate::model::{Block, LayerIndex, PinSage, PinSageConfig, Pooling, gather_rows};
+use crate::run_folder::RunFolderError;
 use crate::sampler::{
     HardPools, HostBlock, HostLayer, NeighbourhoodKind, NodeNeighbourhoods, NodeSet, PairSampling, TrainBatch,
-    Triplets, default_band, epoch_pairs, fill_triplets, hard_per_query, hard_pools, make_batch, node_neighbourhoods,
+    Triplets, default_band, epoch_pairs, fill_triplets, hard_per_query, hard_pools, make_batch,
+    try_node_neighbourhoods,
 };
 use crate::split::SplitConfig;
 use crate::walk::{ParamError, WalkConfig};
@@ -267,10 +269,11 @@ impl TrainConfig {
             .with_skip(self.skip)
     }
 
-    /// Loads `config.json` from a run folder.
+    /// Loads a config file: any subset of the fields (the rest take their defaults); unknown
+    /// fields and bad values are refused, naming the field (see [`crate::run_folder::load_config`];
+    /// run folders go through [`crate::run_folder::load_run_config`]).
     pub fn load(path: &Path) -> Result<TrainConfig, TrainError> {
-        let text = std::fs::read_to_string(path).map_err(|e| TrainError::Io(format!("{}: {e}", path.display())))?;
-        serde_json::from_str(&text).map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))
+        Ok(crate::run_folder::load_config(path, false)?.config)
     }
 }
 
@@ -374,6 +377,12 @@ pub enum TrainError {
     Diverged(String),
     #[error("{0}")]
     Device(String),
+    #[error(transparent)]
+    RunFolder(#[from] crate::run_folder::RunFolderError),
+    #[error(transparent)]
+    Memory(#[from] crate::memory::OutOfMemory),
+    #[error(transparent)]
+    Infer(#[from] crate::infer::InferError),
 }
 
 /// A running training job: its events, its command channel and its thread.
@@ -801,14 +810,9 @@ fn start_state<M: Module>(
 ) -> Result<(M, ModuleOptimizer), TrainError> {
     let optim = cfg.optimizer();
     let Some(dir) = resume_from else { return Ok((model, optim)) };
-    let path = dir.join("checkpoint.bpk");
-    let model = model.try_load_file(&path).map_err(|e| TrainError::Io(format!("{}: {e:?}", path.display())))?;
+    let model = crate::run_folder::load_weights(model, &dir.join("checkpoint.bpk"), &model_shape(cfg))?;
     let optim_path = dir.join("optimizer.bpk");
-    let optim = if optim_path.is_file() {
-        optim.load(&optim_path).map_err(|e| TrainError::Io(format!("{}: {e:?}", optim_path.display())))?
-    } else {
-        optim
-    };
+    let optim = if optim_path.is_file() { crate::run_folder::load_optimizer(optim, &optim_path)? } else { optim };
     Ok((model, optim))
 }
 
@@ -820,18 +824,60 @@ fn run_model_path(dir: &Path) -> Result<PathBuf, TrainError> {
         .ok_or_else(|| TrainError::Io(format!("{}: no model.bpk or checkpoint.bpk", dir.display())))
 }
 
+/// The model's shape as the config describes it, for messages about saved weights that do not fit.
+fn model_shape(cfg: &TrainConfig) -> String {
+    match cfg.mode {
+        Mode::Pinsage => format!(
+            "PinSage, input_dim {}, hidden_dim {}, id_embedding {}, as config.json says, on the run's graph",
+            cfg.input_dim, cfg.hidden_dim, cfg.id_embedding
+        ),
+        Mode::Lightgcn => format!("LightGCN, hidden_dim {}, as config.json says, on the run's graph", cfg.hidden_dim),
+    }
+}
+
+/// Bytes the model of `cfg` takes on graph `g`: its node table (f32) and dense layers, four times
+/// over when `training` (weights, gradients and Adam's two moments; LightGCN also keeps each
+/// layer's propagated table), else twice (the model and the record it is loaded from).
+pub fn model_bytes(cfg: &TrainConfig, g: &Graph, training: bool) -> u64 {
+    let nodes = g.n_pins() as u64 + g.n_boards() as u64;
+    let (h, d_in) = (cfg.hidden_dim as u64, cfg.input_dim as u64);
+    let (weights, activations) = match cfg.mode {
+        Mode::Pinsage => {
+            let table = if cfg.id_embedding { crate::memory::bytes(nodes, 4 * d_in) } else { 0 };
+            let features = g.features.as_ref().map_or(0, |f| f.dim as u64);
+            let dense = 4 * (features * d_in + 2 * (d_in + h) * h + 4 * h * h);
+            (table.saturating_add(dense), 0)
+        }
+        Mode::Lightgcn => {
+            let table = crate::memory::bytes(nodes, 4 * h);
+            (table, if training { table.saturating_mul(2 * (cfg.lightgcn_layers as u64 + 1)) } else { 0 })
+        }
+    };
+    weights.saturating_mul(if training { 4 } else { 2 }).saturating_add(activations)
+}
+
+/// Fails when the model of `cfg` on `g` would not fit the memory budget.
+fn check_model_memory(cfg: &TrainConfig, g: &Graph, training: bool) -> Result<(), crate::memory::OutOfMemory> {
+    let what = if training { "the model with its gradients and Adam's moments" } else { "the model" };
+    crate::memory::check(model_bytes(cfg, g, training), &format!("{what} ({} nodes)", g.n_pins() + g.n_boards()))
+}
+
+/// A run folder's config (checked; see [`crate::run_folder::load_run_config`]) and its notes.
+pub fn run_config(dir: &Path) -> Result<crate::run_folder::LoadedConfig, TrainError> {
+    Ok(crate::run_folder::load_run_config(dir)?)
+}
+
 /// Loads a PinSage model saved by a run (its `model.bpk` or `checkpoint.bpk`), for graph `g`.
 pub fn load_model(dir: &Path, g: &Graph, device: &Device) -> Result<(TrainConfig, PinSage), TrainError> {
-    let cfg = TrainConfig::load(&dir.join("config.json"))?;
+    let cfg = run_config(dir)?.config;
     if cfg.mode != Mode::Pinsage {
         return Err(TrainError::Config(format!("{}: a {:?} run has no PinSage model", dir.display(), cfg.mode)));
     }
     let path = run_model_path(dir)?;
-    let model = cfg
-        .model_config(g)
-        .init(device)
-        .try_load_file(&path)
-        .map_err(|e| TrainError::Io(format!("{}: {e:?}", path.display())))?;
+    let model_cfg = cfg.model_config(g);
+    model_cfg.validate()?;
+    check_model_memory(&cfg, g, false)?;
+    let model = crate::run_folder::load_weights(model_cfg.init(device), &path, &model_shape(&cfg))?;
     Ok((cfg, model))
 }
 
@@ -1049,13 +1095,17 @@ fn run(
     if let Some(dir) = &out {
         std::fs::create_dir_all(dir).map_err(|e| TrainError::Io(format!("{}: {e}", dir.display())))?;
         if resume {
-            let saved = TrainConfig::load(&dir.join("config.json"))?;
+            let crate::run_folder::LoadedConfig { config: saved, notes } = run_config(dir)?;
+            for message in notes {
+                sink.emit(TrainEvent::Note { message });
+            }
             let state_path = dir.join("state.json");
-            state = serde_json::from_str(
-                &std::fs::read_to_string(&state_path)
-                    .map_err(|e| TrainError::Io(format!("{}: {e}", state_path.display())))?,
-            )
-            .map_err(|e| TrainError::Config(format!("{}: {e}; refusing to resume from it", state_path.display())))?;
+            let text = std::fs::read_to_string(&state_path)
+                .map_err(|error| RunFolderError::Read { path: state_path.clone(), error })?;
+            state = serde_json::from_str(&text).map_err(|e| RunFolderError::Saved {
+                path: state_path.clone(),
+                problem: format!("{e}; refusing to resume from it"),
+            })?;
             // Keep the saved run's settings; only the epoch budget may grow.
             let epochs = cfg.epochs.max(saved.epochs);
             cfg = TrainConfig { epochs, device: cfg.device, ..saved };
@@ -1090,12 +1140,13 @@ fn run(
     }
     let model_cfg = cfg.model_config(g);
     model_cfg.validate()?;
+    check_model_memory(&cfg, g, true)?;
     let (mut model, mut optim) = start_state(model_cfg.init(&train_device), &cfg, out.as_deref().filter(|_| resume))?;
     if let Some(dir) = &out {
         model_cfg.save(dir.join("model_config.json")).map_err(|e| TrainError::Io(format!("model_config.json: {e}")))?;
     }
 
-    let nb = Arc::new(node_neighbourhoods(g, cfg.neighbourhood, &cfg.walk));
+    let nb = Arc::new(try_node_neighbourhoods(g, cfg.neighbourhood, &cfg.walk)?);
     let steps_per_epoch = g.n_edges().div_ceil(cfg.batch_size);
     sink.emit(started_event(g, &cfg, start_epoch, device_name));
 
@@ -1228,6 +1279,7 @@ fn run_lightgcn(
     let model_cfg = LightGcnConfig::new(g.n_pins() as usize, g.n_boards() as usize)
         .with_dim(cfg.hidden_dim)
         .with_layers(cfg.lightgcn_layers);
+    check_model_memory(cfg, g, true)?;
     let (mut model, mut optim) = start_state(model_cfg.init(&train_device), cfg, out.filter(|_| resume))?;
     if let Some(dir) = out {
         model_cfg.save(dir.join("model_config.json")).map_err(|e| TrainError::Io(format!("model_config.json: {e}")))?;
@@ -1322,25 +1374,29 @@ fn run_lightgcn(
 /// Every node's embedding from a run folder, whichever the mode (PinSage runs are embedded
 /// layer-wise; LightGCN runs propagate their table).
 pub fn run_embeddings(dir: &Path, g: &Graph, device: &Device) -> Result<(TrainConfig, Embeddings), TrainError> {
-    let cfg = TrainConfig::load(&dir.join("config.json"))?;
+    let cfg = run_config(dir)?.config;
     match cfg.mode {
         Mode::Pinsage => {
             let (cfg, model) = load_model(dir, g, device)?;
-            let nb = node_neighbourhoods(g, cfg.neighbourhood, &cfg.walk);
-            let emb = embed_all(&model, &nb, g.features.as_ref(), device, INFER_CHUNK, |_, _| {})
-                .map_err(|e| TrainError::Device(e.to_string()))?;
+            let nb = try_node_neighbourhoods(g, cfg.neighbourhood, &cfg.walk)?;
+            let emb = embed_all(&model, &nb, g.features.as_ref(), device, INFER_CHUNK, |_, _| {})?;
             Ok((cfg, emb))
         }
         Mode::Lightgcn => {
             let path = run_model_path(dir)?;
-            let model = crate::lightgcn::LightGcnConfig::new(g.n_pins() as usize, g.n_boards() as usize)
+            // The propagated layers are held while their mean is taken.
+            let layers = cfg.lightgcn_layers as u64 + 2;
+            crate::memory::check(
+                model_bytes(&cfg, g, false).saturating_mul(layers),
+                "the LightGCN model and its propagated layers",
+            )?;
+            let init = crate::lightgcn::LightGcnConfig::new(g.n_pins() as usize, g.n_boards() as usize)
                 .with_dim(cfg.hidden_dim)
                 .with_layers(cfg.lightgcn_layers)
-                .init(device)
-                .try_load_file(&path)
-                .map_err(|e| TrainError::Io(format!("{}: {e:?}", path.display())))?;
+                .init(device);
+            let model = crate::run_folder::load_weights(init, &path, &model_shape(&cfg))?;
             let adj = crate::lightgcn::Adjacency::new(g, device);
-            let emb = model.embeddings(&adj, g.n_pins() as usize).map_err(|e| TrainError::Device(e.to_string()))?;
+            let emb = model.embeddings(&adj, g.n_pins() as usize)?;
             Ok((cfg, emb))
         }
     }

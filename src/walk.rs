@@ -237,6 +237,16 @@ pub fn neighbourhoods(g: &Graph, pins: &[u32], cfg: &WalkConfig) -> (Neighbourho
     (out, steps)
 }
 
+/// Bytes [`neighbourhoods`] needs for `starts` start pins on a graph of `n_pins` pins: the output
+/// (ids, weights and counts, K each, and a length per start) plus one dense visit-count table of
+/// `n_pins` counters per worker thread.
+pub fn neighbourhoods_bytes(n_pins: u32, starts: usize, cfg: &WalkConfig) -> u64 {
+    let output = crate::memory::bytes(starts as u64, 12 * cfg.top_k as u64 + 2);
+    let threads = rayon::current_num_threads() as u64;
+    let visit_tables = crate::memory::bytes(threads, 4 * n_pins as u64);
+    output.saturating_add(visit_tables)
+}
+
 /// All pins' neighbourhoods (row i is pin i).
 pub fn all_neighbourhoods(g: &Graph, cfg: &WalkConfig) -> (Neighbourhoods, u64) {
     let pins: Vec<u32> = (0..g.n_pins()).collect();

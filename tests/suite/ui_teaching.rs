@@ -64,7 +64,7 @@ fn ego_slice_is_bounded_and_made_of_real_edges() {
 fn convolve_trace_is_the_real_forward_pass() {
     let g = default_graph();
     let cfg = TrainConfig { hidden_dim: 16, input_dim: 16, ..TrainConfig::paper() };
-    let bundle = untrained_bundle(&g, &cfg);
+    let bundle = untrained_bundle(&g, &cfg).expect("fits");
     let pin = 42;
     let t = convolve_trace(&bundle, &g, pin).unwrap();
     assert!(t.forward_diff < 1e-4, "trace differs from forward by {}", t.forward_diff);
@@ -93,7 +93,7 @@ fn convolve_trace_is_the_real_forward_pass() {
 fn curriculum_negatives_and_losses_are_computed() {
     let g = default_graph();
     let cfg = TrainConfig { hidden_dim: 16, input_dim: 16, margin: 0.2, ..TrainConfig::paper() };
-    let bundle = untrained_bundle(&g, &cfg);
+    let bundle = untrained_bundle(&g, &cfg).expect("fits");
     let emb = bundle_embeddings(&bundle, &g).unwrap();
     let band = default_band(g.n_pins());
     let pools = hard_pools(&g, band, 16, cfg.seed);

@@ -28,7 +28,7 @@ pub fn current_model<'a>(ctx: &mut Ctx<'a>) -> Option<(&'a ModelBundle, String, 
     let mut cfg = state.settings.train.clone();
     cfg.walk = state.settings.walk.clone();
     let key = format!("model:untrained:{}:{}:{}", state.graph_generation, cfg.hidden_dim, cfg.seed);
-    ctx.need(&key, move || Ok(untrained_bundle(&g, &cfg))).map(|b| (b, key.clone(), false))
+    ctx.need(&key, move || untrained_bundle(&g, &cfg).map_err(|e| e.to_string())).map(|b| (b, key.clone(), false))
 }
 
 /// A row of numbers, short.

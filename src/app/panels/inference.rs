@@ -7,7 +7,7 @@ use std::sync::Arc;
 use eframe::egui;
 
 use crate::app::state::{AppState, Command, Ctx};
-use crate::sampler::{NeighbourhoodKind, NodeNeighbourhoods, node_neighbourhoods};
+use crate::sampler::{NeighbourhoodKind, NodeNeighbourhoods, try_node_neighbourhoods};
 
 /// The most cells a band draws; larger graphs put several nodes in one cell.
 const MAX_CELLS: usize = 640;
@@ -85,7 +85,12 @@ impl InferencePanel {
                 let key = format!("inference:nb:{}", ctx.state.graph_generation);
                 let g2 = g.clone();
                 let walk = ctx.state.settings.train.walk.clone();
-                ctx.need(&key, move || Ok(Arc::new(node_neighbourhoods(&g2, NeighbourhoodKind::Walks, &walk)))).cloned()
+                ctx.need(&key, move || {
+                    try_node_neighbourhoods(&g2, NeighbourhoodKind::Walks, &walk)
+                        .map(Arc::new)
+                        .map_err(|e| e.to_string())
+                })
+                .cloned()
             }
         };
         ui.heading("Layer-wise inference");
