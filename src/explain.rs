@@ -185,7 +185,11 @@ pub fn convolve_trace(bundle: &ModelBundle, g: &Graph, pin: u32) -> Result<Convo
     push(
         3,
         "dense head and final normalisation: the embedding",
-        if model.skip() { "e_u = (G₂·ReLU(G₁·h_u + g₁) + g₂ + h⁰_u) / ‖·‖" } else { "e_u = (G₂·ReLU(G₁·h_u + g₁) + g₂) / ‖·‖" },
+        if model.skip() {
+            "e_u = (G₂·ReLU(G₁·h_u + g₁) + g₂ + h⁰_u) / ‖·‖"
+        } else {
+            "e_u = (G₂·ReLU(G₁·h_u + g₁) + g₂) / ‖·‖"
+        },
         out.dims().to_vec(),
         &out,
     )?;

@@ -46,6 +46,16 @@ pub struct LoadedConfig {
 /// Fields a run folder's `config.json` must have: without `data` the run's graph is unknown.
 const REQUIRED_IN_RUN: &[&str] = &["data"];
 
+/// Settings whose default changed when they were added: a run folder written before a field existed
+/// was made with the old behaviour, which is this value, not today's default.
+fn value_before_it_existed(field: &str) -> Option<Value> {
+    match field {
+        // Runs before the skip path had none (today's default adds h⁰ to the embedding).
+        "skip" => Some(Value::Bool(false)),
+        _ => None,
+    }
+}
+
 /// Reads a config file (a run folder's `config.json`, or a `--config` file when `run_folder` is
 /// false). Unknown fields (at any depth) are refused, naming the field: they are settings of
 /// another version that this one would silently ignore. A field with a wrong type or value is
@@ -75,6 +85,16 @@ pub fn load_config(path: &Path, run_folder: bool) -> Result<LoadedConfig, RunFol
         if let Err(e) = serde_json::from_value::<TrainConfig>(one) {
             return Err(bad(format!("field `{key}`: {e}")));
         }
+    }
+    let mut value = value;
+    if run_folder && let Value::Object(fields) = &mut value {
+        missing.retain(|field| match value_before_it_existed(field) {
+            Some(old) => {
+                fields.insert(field.clone(), old);
+                false
+            }
+            None => true,
+        });
     }
     let config: TrainConfig = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
     let notes = if missing.is_empty() {

@@ -130,7 +130,8 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     /// The settings for real data, chosen on validation splits (Gowalla's and synthetic graphs'):
     /// sampled softmax (τ 0.1) over 1,024 shared negatives, board queries drawn uniformly by
-    /// board, learning rate 0.003, and up to 200 epochs that stop early once validation
+    /// board, learning rate 0.003, the skip path from h⁰ to the embedding, K = 50 walk
+    /// neighbours, and up to 200 epochs that stop early once validation
     /// recall@20 has not improved for 4 evaluations (every 5 epochs). [`TrainConfig::scaled_for`]
     /// fits the batch and the negatives to small graphs. [`TrainConfig::paper`] is the paper's.
     fn default() -> Self {
@@ -143,6 +144,8 @@ impl Default for TrainConfig {
             board_query_share: 1.0,
             pair_sampling: PairSampling::Boards,
             hard_negatives: false,
+            skip: true,
+            walk: WalkConfig { top_k: 50, ..WalkConfig::default() },
             epochs: 200,
             eval_interval: 5,
             patience: 4,

@@ -47,8 +47,8 @@ fn shipped_configs_and_ablation_reports_load() {
     let ps = TrainConfig::load(&root.join("configs/gowalla-pinsage.json")).expect("pinsage config loads");
     ps.validate().expect("pinsage config is valid");
     assert_eq!(
-        (ps.mode, ps.loss, ps.temperature, ps.negatives, ps.learning_rate, ps.epochs),
-        (Mode::Pinsage, LossKind::Softmax, 0.1, 1024, 0.003, 120)
+        (ps.mode, ps.loss, ps.temperature, ps.negatives, ps.learning_rate, ps.epochs, ps.skip, ps.walk.top_k),
+        (Mode::Pinsage, LossKind::Softmax, 0.1, 4096, 0.003, 25, true, 50)
     );
     let lg = TrainConfig::load(&root.join("configs/gowalla-lightgcn.json")).expect("lightgcn config loads");
     lg.validate().expect("lightgcn config is valid");

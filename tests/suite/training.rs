@@ -338,3 +338,46 @@ fn board_sampling_weighs_every_board_the_same() {
         assert!(q < g.n_pins() && q != p && g.boards_of(q).iter().any(|b| g.pins_of(*b).contains(&p)));
     }
 }
+
+/// The MapReduce trick is exact: layer-wise inference over the whole graph (layer 1 for every node
+/// once, then layer 2) gives every node the embedding that the per-query forward pass of training
+/// gives it, with and without the skip path from h⁰.
+#[test]
+fn layer_wise_inference_equals_the_per_query_forward_pass() {
+    use burn::module::Module;
+    use pinsage_explorer::model::PinSageConfig;
+    use pinsage_explorer::sampler::{NeighbourhoodKind, NodeSet, build_block};
+    use pinsage_explorer::walk::WalkConfig;
+    let g = generate(&SyntheticConfig { pins: 300, boards: 120, ..SyntheticConfig::default() });
+    let nb = node_neighbourhoods(&g, NeighbourhoodKind::Walks, &WalkConfig::default());
+    let dev = burn::prelude::Device::flex();
+    let n_nodes = (g.n_pins() + g.n_boards()) as usize;
+    let targets: Vec<u32> = (0..n_nodes as u32).step_by(7).collect();
+    let mut sets = [NodeSet::new(n_nodes), NodeSet::new(n_nodes)];
+    let block = train::block_tensors(&build_block(&nb, &targets, g.features.as_ref(), &mut sets), &dev);
+    for skip in [false, true] {
+        let feature_dim = g.features.as_ref().map_or(0, |f| f.dim);
+        let model = PinSageConfig::new(g.n_pins() as usize, g.n_boards() as usize, feature_dim)
+            .with_input_dim(16)
+            .with_hidden_dim(16)
+            .with_skip(skip)
+            .init(&dev);
+        let all = embed_all(&model, &nb, g.features.as_ref(), &dev, 64, |_, _| {}).unwrap();
+        let per_query = model.forward(&block).try_into_vec_as::<f32>().unwrap();
+        let mut max_diff = 0f32;
+        for (i, &t) in targets.iter().enumerate() {
+            let row = &per_query[i * all.dim..(i + 1) * all.dim];
+            for (a, b) in row.iter().zip(all.row(t)) {
+                max_diff = max_diff.max((a - b).abs());
+            }
+        }
+        assert!(max_diff < 1e-5, "skip {skip}: layer-wise and per-query embeddings differ by {max_diff}");
+    }
+    // The skip path changes the embedding (it is not a no-op): same weights, different output.
+    let base = PinSageConfig::new(g.n_pins() as usize, g.n_boards() as usize, 0).with_input_dim(16).with_hidden_dim(16);
+    let plain = base.init(&dev);
+    let with_skip = base.with_skip(true).init(&dev).load_record(plain.clone().into_record());
+    let a = plain.forward(&block).try_into_vec_as::<f32>().unwrap();
+    let b = with_skip.forward(&block).try_into_vec_as::<f32>().unwrap();
+    assert!(a.iter().zip(&b).any(|(x, y)| (x - y).abs() > 1e-3), "skip left the embeddings unchanged");
+}
