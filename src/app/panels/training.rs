@@ -138,6 +138,8 @@ pub struct TrainingPanel {
     picker: PathPicker,
     /// What the plots show now.
     pub curves: RunCurves,
+    /// The held-out split form (applied to the graph by "Re-split graph").
+    pub split: super::split::SplitDraft,
 }
 
 impl Default for TrainingPanel {
@@ -152,6 +154,7 @@ impl Default for TrainingPanel {
             follow_dir: String::new(),
             picker: PathPicker::default(),
             curves: RunCurves::default(),
+            split: super::split::SplitDraft::default(),
         }
     }
 }
@@ -213,6 +216,7 @@ impl TrainingPanel {
             self.initialised = true;
             self.draft = ctx.state.settings.train.clone();
             self.lr_text = format_lr(self.draft.learning_rate);
+            self.split = super::split::SplitDraft::from_config(&ctx.state.settings.split);
             if let Some(dir) = &ctx.state.settings.last_run_folder {
                 self.follow_dir = dir.clone();
             }
@@ -233,6 +237,8 @@ impl TrainingPanel {
         egui::Panel::left("training_config").resizable(false).exact_size(330.0).show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
                 self.config_ui(ui, ctx);
+                ui.separator();
+                self.split_ui(ui, ctx);
                 ui.separator();
                 self.follow_ui(ui, ctx);
             });
@@ -373,6 +379,41 @@ impl TrainingPanel {
                 ctx.send(Command::Train(TrainCommand::Stop));
             }
         });
+    }
+
+    /// The graph's held-out split: what it is now, and a form to re-split it (training always uses
+    /// the graph's split, recorded in the run's config.json).
+    fn split_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        ui.heading("Held-out split");
+        let state = ctx.state;
+        let g = &state.graph;
+        let now = if state.graph_spec == "default" && state.graph_split == crate::split::SplitConfig::none() {
+            "the embedded graph's own test edges, no validation".to_string()
+        } else {
+            super::split::describe(&state.graph_split)
+        };
+        ui.label(egui::RichText::new(format!("now: {now}")).small());
+        ui.label(
+            egui::RichText::new(format!(
+                "{} train · {} validation · {} test edges",
+                g.n_edges(),
+                g.n_validation_edges(),
+                g.n_test_edges()
+            ))
+            .small()
+            .weak(),
+        );
+        self.split.ui(ui, "train_split");
+        let own = state.run.running && !state.run.source.starts_with("following");
+        let split = self.split.parse();
+        if ui
+            .add_enabled(split.is_ok() && !own && state.loading.is_none(), egui::Button::new("Re-split graph"))
+            .on_hover_text("Reload the graph with this split in the background (the model is dropped)")
+            .clicked()
+            && let Ok(split) = split
+        {
+            ctx.send(Command::Resplit(split));
+        }
     }
 
     fn follow_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
