@@ -83,13 +83,16 @@ fn top_bar_ui(ui: &mut egui::Ui, ctx: &mut Ctx) {
             if let Some(what) = &ctx.state.loading {
                 ui.separator();
                 ui.spinner();
-                ui.label(format!("loading {what}…"));
-                if let Some(p) = &ctx.state.load_progress {
-                    ui.label(progress_text(p));
-                    if p.total_bytes > 0 && p.stage != LoadStage::Building {
-                        let f = p.bytes as f32 / p.total_bytes as f32;
-                        ui.add(egui::ProgressBar::new(f.clamp(0.0, 1.0)).desired_width(120.0));
-                    }
+                let name = std::path::Path::new(what).file_name().map_or(what.clone(), |n| n.to_string_lossy().into());
+                let how =
+                    ctx.state.load_progress.as_ref().map(|p| format!(" · {}", progress_text(p))).unwrap_or_default();
+                ui.label(format!("loading {name}{how}")).on_hover_text(what.as_str());
+                if let Some(p) = &ctx.state.load_progress
+                    && p.total_bytes > 0
+                    && p.stage != LoadStage::Building
+                {
+                    let f = p.bytes as f32 / p.total_bytes as f32;
+                    ui.add(egui::ProgressBar::new(f.clamp(0.0, 1.0)).desired_width(120.0));
                 }
                 if ui.button("Cancel").on_hover_text("Stop loading; the graph you have stays").clicked() {
                     ctx.send(Command::CancelLoad);

@@ -105,6 +105,8 @@ fn open_dialog_and_training_view_split_the_graph_and_refuse_bad_values() {
     h.get_by_label("Training").click();
     steps(&mut h);
     assert!(h.query_by_label_contains("now: holdout 0.4 (random) · validation 0.25 · seed 3").is_some());
+    let form = &h.state().panels.training.split;
+    assert_eq!((form.holdout.as_str(), form.validation.as_str(), form.seed.as_str()), ("0.4", "0.25", "3"));
     set_split(&mut h, "0.2", "0", "3");
     h.get_by_label("Re-split graph").click();
     wait_for(&mut h, "the re-split graph", |a| a.state.graph_generation == 2);

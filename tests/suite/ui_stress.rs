@@ -11,6 +11,7 @@ use pinsage_explorer::graph::Graph;
 
 use crate::loading::write_edges;
 
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 unsafe extern "C" {
     /// glibc: give free heap memory back to the system (all arenas), so that RSS measures what is
     /// in use rather than what the allocator keeps cached.
@@ -21,7 +22,10 @@ unsafe extern "C" {
 /// free lists; only ratios are compared.
 fn rss_pages() -> u64 {
     // SAFETY: malloc_trim only releases free memory; it takes no pointers.
-    unsafe { malloc_trim(0) };
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    unsafe {
+        malloc_trim(0)
+    };
     let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm");
     statm.split_whitespace().nth(1).and_then(|v| v.parse().ok()).expect("resident pages")
 }

@@ -140,6 +140,8 @@ pub struct TrainingPanel {
     pub curves: RunCurves,
     /// The held-out split form (applied to the graph by "Re-split graph").
     pub split: super::split::SplitDraft,
+    /// The graph generation the form was last filled for.
+    split_for: Option<u64>,
 }
 
 impl Default for TrainingPanel {
@@ -155,6 +157,7 @@ impl Default for TrainingPanel {
             picker: PathPicker::default(),
             curves: RunCurves::default(),
             split: super::split::SplitDraft::default(),
+            split_for: None,
         }
     }
 }
@@ -216,10 +219,17 @@ impl TrainingPanel {
             self.initialised = true;
             self.draft = ctx.state.settings.train.clone();
             self.lr_text = format_lr(self.draft.learning_rate);
-            self.split = super::split::SplitDraft::from_config(&ctx.state.settings.split);
             if let Some(dir) = &ctx.state.settings.last_run_folder {
                 self.follow_dir = dir.clone();
             }
+        }
+        if self.split_for != Some(ctx.state.graph_generation) {
+            // A new graph: the form starts from the split it was opened with (or the remembered one
+            // for the embedded graph, which has its own test edges).
+            self.split_for = Some(ctx.state.graph_generation);
+            let s = &ctx.state;
+            let c = if s.graph_split == crate::split::SplitConfig::none() { s.settings.split } else { s.graph_split };
+            self.split = super::split::SplitDraft::from_config(&c);
         }
         if let Some((path, slot)) = self.picker.poll(ctx) {
             let text = path.display().to_string();
