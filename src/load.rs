@@ -31,6 +31,9 @@ impl LoadError {
     pub(crate) fn line(path: &Path, line: usize, problem: impl Into<String>) -> LoadError {
         LoadError::Line { path: path.to_path_buf(), line, problem: problem.into() }
     }
+    pub(crate) fn io(path: &Path, e: std::io::Error) -> LoadError {
+        LoadError::Io { path: path.to_path_buf(), source: e }
+    }
     pub(crate) fn file(path: &Path, problem: impl Into<String>) -> LoadError {
         LoadError::File { path: path.to_path_buf(), problem: problem.into() }
     }
@@ -128,10 +131,15 @@ impl LoadControl {
     /// [`crate::memory::check`] against this control's budget when it has one.
     fn memory(&self, path: &Path, need: u64, what: &str) -> Result<(), LoadError> {
         match self.memory_budget {
-            Some(budget) if need > budget => Err(LoadError::file(
-                path,
-                crate::memory::OutOfMemory { what: what.into(), need_bytes: need, available_bytes: budget }.to_string(),
-            )),
+            Some(budget) if need > budget => {
+                let mib = |b: u64| b as f64 / (1u64 << 20) as f64;
+                let problem = format!(
+                    "{what} needs {:.3} MiB but this load's memory budget is {:.3} MiB",
+                    mib(need),
+                    mib(budget)
+                );
+                Err(LoadError::file(path, problem))
+            }
             Some(_) => Ok(()),
             None => crate::memory::check(need, what).map_err(|e| LoadError::file(path, e.to_string())),
         }
@@ -294,7 +302,7 @@ pub(crate) fn read_text(path: &Path) -> Result<Vec<u8>, LoadError> {
 
 /// [`read_text`] a MiB at a time, checking the memory first and `ctl` after every MiB.
 fn read_text_with(path: &Path, ctl: &LoadControl) -> Result<Vec<u8>, LoadError> {
-    let io = |source| LoadError::Io { path: path.to_path_buf(), source };
+    let io = |e| LoadError::io(path, e);
     let mut file = std::fs::File::open(path).map_err(io)?;
     let total = file.metadata().map_err(io)?.len();
     ctl.memory(path, total, "reading the file")?;
@@ -338,7 +346,7 @@ fn sniff(path: &Path) -> Result<Format, LoadError> {
     }
     // The first 64 KiB decide (whole lines only); the whole file only when they do not.
     let mut prefix = Vec::new();
-    let io = |source| LoadError::Io { path: path.to_path_buf(), source };
+    let io = |e| LoadError::io(path, e);
     std::fs::File::open(path).map_err(io)?.take(64 << 10).read_to_end(&mut prefix).map_err(io)?;
     if prefix.len() == 64 << 10 {
         if let Some(pos) = memchr::memchr(0, &prefix) {

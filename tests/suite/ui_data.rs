@@ -193,7 +193,10 @@ fn a_large_load_shows_progress_and_cancel_or_a_memory_failure_keeps_the_graph() 
     h.state_mut().state.commands.push(Command::Open(small.display().to_string()));
     wait_for(&mut h, "the refusal", |a| a.state.loading.is_none() && !a.state.errors.is_empty());
     let e = h.state().state.errors[0].clone();
-    assert!(e.contains("small.csv") && e.contains("reading the file needs") && e.contains("available"), "{e}");
+    assert!(
+        e.contains("small.csv") && e.contains("reading the file needs") && e.contains("budget is 0.001 MiB"),
+        "{e}"
+    );
     assert!(Arc::ptr_eq(&h.state().state.graph, &before) && h.state().state.selected_pin == 5);
 
     // Within budget it opens; a load started while another runs supersedes it.
