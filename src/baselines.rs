@@ -453,3 +453,60 @@ pub fn fit_ease_best(
         None => Err(BaselineError::NoLambdas),
     }
 }
+
+/// EASE^R's λ when there is no validation split to choose it on.
+pub const DEFAULT_EASE_LAMBDA: f32 = 500.0;
+
+/// One baseline's test metrics (None when it could not run, with the reason in `note`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BaselineResult {
+    /// The key in `eval --baselines --json` (`mostpop`, `itemknn`, `ease`, `visual_only`).
+    pub key: &'static str,
+    pub metrics: Option<crate::eval::Metrics>,
+    pub note: Option<String>,
+    /// EASE^R's λ, where it ran.
+    pub lambda: Option<f32>,
+}
+
+impl BaselineResult {
+    /// The name shown beside the model's bars.
+    pub fn title(&self) -> &'static str {
+        match self.key {
+            "mostpop" => "MostPopular",
+            "itemknn" => "ItemKNN",
+            "ease" => "EASE^R",
+            "visual_only" => "visual only",
+            other => other,
+        }
+    }
+}
+
+/// MostPopular, ItemKNN, EASE^R (λ chosen among `lambdas` on the validation split, or
+/// [`DEFAULT_EASE_LAMBDA`] without one; refused above `budget_bytes`) and, with features, visual
+/// only: each fitted on the training edges and evaluated on the test edges (`pinsage eval
+/// --baselines` and the app's Results view).
+pub fn evaluate_baselines(g: &Graph, seed: u64, lambdas: &[f32], budget_bytes: u64) -> Vec<BaselineResult> {
+    use crate::eval::{HIT_K, MAX_PIN_PAIRS, PopularityScorer, VisualScorer, evaluate_on, ranking_metrics_on};
+    use crate::graph::Split;
+    let test = |s: &dyn Scorer| evaluate_on(g, s, HIT_K, MAX_PIN_PAIRS, seed, Split::Test);
+    let row = |key, metrics, note: Option<String>| BaselineResult { key, metrics: Some(metrics), note, lambda: None };
+    let mut rows = vec![
+        row("mostpop", test(&PopularityScorer::new(g)), None),
+        row("itemknn", test(&ItemKnn::new(g)), Some("cosine item-item over all co-occurrences".into())),
+    ];
+    let ease = if g.n_validation_edges() > 0 {
+        fit_ease_best(g, lambdas, budget_bytes, |e| ranking_metrics_on(g, e, 20, Split::Validation).0)
+            .map(|(e, l, _)| (e, l, format!("λ {l} chosen on the validation split")))
+    } else {
+        Ease::fit(g, DEFAULT_EASE_LAMBDA, budget_bytes)
+            .map(|e| (e, DEFAULT_EASE_LAMBDA, format!("λ {DEFAULT_EASE_LAMBDA}: no validation split to choose it on")))
+    };
+    rows.push(match ease {
+        Ok((e, l, note)) => BaselineResult { key: "ease", metrics: Some(test(&e)), note: Some(note), lambda: Some(l) },
+        Err(err) => BaselineResult { key: "ease", metrics: None, note: Some(err.to_string()), lambda: None },
+    });
+    if let Some(v) = VisualScorer::new(g) {
+        rows.push(row("visual_only", test(&v), None));
+    }
+    rows
+}

@@ -6,16 +6,14 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use pinsage_explorer::baselines::{EASE_LAMBDAS, Ease, ItemKnn, fit_ease_best};
+use pinsage_explorer::baselines::{BaselineResult, EASE_LAMBDAS, evaluate_baselines};
 use pinsage_explorer::bench;
-use pinsage_explorer::eval::{
-    EmbeddingScorer, HIT_K, MAX_PIN_PAIRS, Metrics, PopularityScorer, Scorer, VisualScorer, evaluate_on,
-    ranking_metrics_on,
-};
+use pinsage_explorer::eval::{EmbeddingScorer, Metrics};
 use pinsage_explorer::graph::Graph;
 use pinsage_explorer::graph::Split;
 use pinsage_explorer::load::Format;
 use pinsage_explorer::model::Pooling;
+use pinsage_explorer::recommend::{Query, find_board, find_pin, recommend};
 use pinsage_explorer::sampler::{NeighbourhoodKind, PairSampling};
 use pinsage_explorer::split::{HoldoutBy, SplitConfig};
 use pinsage_explorer::train::{self, DeviceChoice, LossKind, Mode, RunOptions, TrainConfig, TrainEvent};
@@ -702,7 +700,9 @@ fn eval_cmd(run: &std::path::Path, baselines: Option<&[f32]>, device: DeviceChoi
         Mode::Lightgcn => "lightgcn",
     };
     let model = train::evaluate_embeddings(&g, &emb, cfg.seed, Split::Test);
-    let rows: Vec<BaselineRow> = baselines.map(|lambdas| baseline_rows(&g, cfg.seed, lambdas)).unwrap_or_default();
+    let budget = pinsage_explorer::memory::budget().map_or(u64::MAX, |(bytes, _)| bytes);
+    let rows: Vec<BaselineResult> =
+        baselines.map(|lambdas| evaluate_baselines(&g, cfg.seed, lambdas, budget)).unwrap_or_default();
     if json {
         let mut top = serde_json::to_value(&model)?;
         top["model"] = model_name.into();
@@ -748,116 +748,38 @@ fn eval_cmd(run: &std::path::Path, baselines: Option<&[f32]>, device: DeviceChoi
     Ok(())
 }
 
-/// One baseline's test metrics (None when it could not run, with the reason in `note`).
-struct BaselineRow {
-    key: &'static str,
-    metrics: Option<Metrics>,
-    note: Option<String>,
-    lambda: Option<f32>,
-}
-
-/// MostPopular, ItemKNN, EASE^R (λ chosen on the validation split) and, with features, visual
-/// only: each fitted on the training edges and evaluated on the test edges.
-fn baseline_rows(g: &Graph, seed: u64, lambdas: &[f32]) -> Vec<BaselineRow> {
-    let test = |s: &dyn pinsage_explorer::eval::Scorer| evaluate_on(g, s, HIT_K, MAX_PIN_PAIRS, seed, Split::Test);
-    let mut rows = vec![
-        BaselineRow { key: "mostpop", metrics: Some(test(&PopularityScorer::new(g))), note: None, lambda: None },
-        BaselineRow {
-            key: "itemknn",
-            metrics: Some(test(&ItemKnn::new(g))),
-            note: Some("cosine item-item over all co-occurrences".into()),
-            lambda: None,
-        },
-    ];
-    let budget = pinsage_explorer::memory::budget().map_or(u64::MAX, |(bytes, _)| bytes);
-    let ease = if g.n_validation_edges() > 0 {
-        fit_ease_best(g, lambdas, budget, |e| ranking_metrics_on(g, e, 20, Split::Validation).0)
-            .map(|(e, l, _)| (e, l, format!("λ {l} chosen on the validation split")))
-    } else {
-        Ease::fit(g, DEFAULT_EASE_LAMBDA, budget)
-            .map(|e| (e, DEFAULT_EASE_LAMBDA, format!("λ {DEFAULT_EASE_LAMBDA}: no validation split to choose it on")))
-    };
-    rows.push(match ease {
-        Ok((e, l, note)) => BaselineRow { key: "ease", metrics: Some(test(&e)), note: Some(note), lambda: Some(l) },
-        Err(err) => BaselineRow { key: "ease", metrics: None, note: Some(err.to_string()), lambda: None },
-    });
-    if let Some(v) = VisualScorer::new(g) {
-        rows.push(BaselineRow { key: "visual_only", metrics: Some(test(&v)), note: None, lambda: None });
-    }
-    rows
-}
-
-/// EASE^R's λ when there is no validation split to choose it on.
-const DEFAULT_EASE_LAMBDA: f32 = 500.0;
-
 fn recommend_cmd(args: &RecommendArgs) -> anyhow::Result<()> {
     let (g, _cfg, emb, _) = load_run(&args.run, args.device)?;
-    let k = args.k.min(g.n_pins() as usize);
-    let scorer = EmbeddingScorer { emb: &emb };
-    let mut scores = vec![0f32; g.n_pins() as usize];
-    let (title, known): (String, Vec<u32>) = match (&args.board, &args.pin) {
+    let query = match (&args.board, &args.pin) {
         (Some(label), _) => {
-            let b = find_board(&g, label).with_context(|| format!("no board `{label}` in {}", g.source))?;
-            let mut known = Vec::new();
-            g.known_pins_of(b, Split::Test, &mut known);
-            scorer.board_scores(b, &mut scores);
-            (g.board_label(b), known)
+            Query::Board(find_board(&g, label).with_context(|| format!("no board `{label}` in {}", g.source))?)
         }
         (None, Some(label)) => {
-            let p = find_pin(&g, label).with_context(|| format!("no pin `{label}` in {}", g.source))?;
-            scorer.pin_scores(p, &mut scores);
-            (g.pin_label(p), vec![p])
+            Query::Pin(find_pin(&g, label).with_context(|| format!("no pin `{label}` in {}", g.source))?)
         }
         (None, None) => anyhow::bail!("say which query: --board LABEL or --pin LABEL"),
     };
-    for &p in &known {
-        scores[p as usize] = f32::NEG_INFINITY;
-    }
-    let top = pinsage_explorer::eval::top_k(&scores, k);
+    let recs = recommend(&g, &EmbeddingScorer { emb: &emb }, query, args.k);
     if args.json {
-        let list: Vec<serde_json::Value> = top
+        let list: Vec<serde_json::Value> = recs
+            .items
             .iter()
             .enumerate()
-            .map(|(i, &p)| serde_json::json!({"rank": i + 1, "pin": p, "label": g.pin_label(p), "score": scores[p as usize]}))
+            .map(|(i, &(p, score))| serde_json::json!({"rank": i + 1, "pin": p, "label": g.pin_label(p), "score": score}))
             .collect();
         println!(
             "{}",
             serde_json::to_string_pretty(
-                &serde_json::json!({"query": title, "excluded": known.len(), "recommendations": list})
+                &serde_json::json!({"query": recs.title, "excluded": recs.excluded, "recommendations": list})
             )?
         );
     } else {
-        println!("top {} for {title} ({} known pins excluded):", top.len(), known.len());
-        for (i, &p) in top.iter().enumerate() {
-            println!("{:>3}. {:<50} {:.4}", i + 1, g.pin_label(p), scores[p as usize]);
+        println!("top {} for {} ({} known pins excluded):", recs.items.len(), recs.title, recs.excluded);
+        for (i, &(p, score)) in recs.items.iter().enumerate() {
+            println!("{:>3}. {:<50} {:.4}", i + 1, g.pin_label(p), score);
         }
     }
     Ok(())
-}
-
-/// A board by exact label, by `board N`, or by number.
-fn find_board(g: &Graph, label: &str) -> Option<u32> {
-    let label = label.trim();
-    if let Some(labels) = &g.board_labels
-        && let Some(i) = labels
-            .iter()
-            .position(|l| l == label || l.strip_prefix("user ").or(l.strip_prefix("board ")) == Some(label))
-    {
-        return Some(i as u32);
-    }
-    let n = label.strip_prefix("board ").unwrap_or(label).parse::<u32>().ok()?;
-    (g.board_labels.is_none() && n < g.n_boards()).then_some(n)
-}
-
-/// A pin by exact label (or the file's own id), else by the first label that contains the text.
-fn find_pin(g: &Graph, label: &str) -> Option<u32> {
-    let label = label.trim();
-    for keys in [&g.pin_keys, &g.pin_labels].into_iter().flatten() {
-        if let Some(i) = keys.iter().position(|l| l == label || l.strip_prefix("pin ") == Some(label)) {
-            return Some(i as u32);
-        }
-    }
-    g.find_pins(label, 1).first().copied()
 }
 
 fn embed_cmd(run: &std::path::Path, out: Option<PathBuf>, top_k: usize, device: DeviceChoice) -> anyhow::Result<()> {

@@ -11,7 +11,7 @@ use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 
 use crate::graph::Graph;
 use crate::infer::{Embeddings, embed_all};
-use crate::load::{Format, load_data, load_split};
+use crate::load::{Format, LoadControl, LoadProgress, load_split_with};
 use crate::model::PinSage;
 use crate::sampler::{NodeNeighbourhoods, try_node_neighbourhoods};
 use crate::split::SplitConfig;
@@ -31,14 +31,25 @@ pub struct ModelBundle {
 
 /// What background jobs report.
 pub enum JobEvent {
+    /// Load number `load` finished: its graph, the file (None for `default`) and the split made.
     GraphLoaded {
+        load: u64,
         graph: Arc<Graph>,
         path: Option<PathBuf>,
+        split: SplitConfig,
         secs: f64,
     },
+    /// Load number `load` failed or was cancelled (0: a job that could not start).
     GraphFailed {
+        load: u64,
         path: String,
         message: String,
+        cancelled: bool,
+    },
+    /// How far load number `load` has got (best effort: dropped when the channel is full).
+    LoadProgress {
+        load: u64,
+        progress: LoadProgress,
     },
     /// A training event (the same ones `pinsage train` prints and writes to metrics.jsonl).
     Train(TrainEvent),
@@ -72,7 +83,8 @@ impl std::fmt::Debug for JobEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             JobEvent::GraphLoaded { path, .. } => write!(f, "GraphLoaded({path:?})"),
-            JobEvent::GraphFailed { path, message } => write!(f, "GraphFailed({path}: {message})"),
+            JobEvent::GraphFailed { path, message, .. } => write!(f, "GraphFailed({path}: {message})"),
+            JobEvent::LoadProgress { load, progress } => write!(f, "LoadProgress({load}: {progress:?})"),
             JobEvent::Train(e) => write!(f, "Train({e:?})"),
             JobEvent::TrainFinished(r) => write!(f, "TrainFinished(ok: {})", r.is_ok()),
             JobEvent::InferenceProgress { done, total } => write!(f, "InferenceProgress({done}/{total})"),
@@ -86,6 +98,9 @@ impl std::fmt::Debug for JobEvent {
 
 type Notify = Arc<dyn Fn() + Send + Sync>;
 
+/// See [`Jobs::load_observer`].
+pub type LoadObserver = Arc<dyn Fn(&LoadProgress) + Send + Sync>;
+
 /// Starts jobs and collects their events.
 pub struct Jobs {
     tx: Sender<JobEvent>,
@@ -95,13 +110,32 @@ pub struct Jobs {
     /// A device shared with the renderer (eframe's wgpu device), if any.
     pub shared_device: Option<(burn::prelude::Device, String)>,
     follow_stop: Option<Sender<()>>,
+    /// The load going on now: its number and its control (cancel flag).
+    load: Option<(u64, LoadControl)>,
+    loads: u64,
+    /// A memory budget for loads instead of the system's available memory (tests).
+    pub load_memory_budget: Option<u64>,
+    /// Called on the loading thread with each progress report, after the UI's event is sent (a
+    /// log, or a test that holds a load at a known point).
+    pub load_observer: Option<LoadObserver>,
 }
 
 impl Jobs {
     /// `notify` is called after every event (the GUI passes `ctx.request_repaint`).
     pub fn new(notify: impl Fn() + Send + Sync + 'static) -> Jobs {
         let (tx, rx) = bounded(1024);
-        Jobs { tx, rx, notify: Arc::new(notify), training: None, shared_device: None, follow_stop: None }
+        Jobs {
+            tx,
+            rx,
+            notify: Arc::new(notify),
+            training: None,
+            shared_device: None,
+            follow_stop: None,
+            load: None,
+            loads: 0,
+            load_memory_budget: None,
+            load_observer: None,
+        }
     }
 
     fn sender(&self) -> (Sender<JobEvent>, Notify) {
@@ -112,33 +146,67 @@ impl Jobs {
         let (tx, notify) = self.sender();
         let spawned = std::thread::Builder::new().name(name.into()).spawn(move || f(tx, notify));
         if let Err(e) = spawned {
-            let _ = self
-                .tx
-                .try_send(JobEvent::GraphFailed { path: name.into(), message: format!("cannot start a thread: {e}") });
+            let _ = self.tx.try_send(JobEvent::GraphFailed {
+                load: 0,
+                path: name.into(),
+                message: format!("cannot start a thread: {e}"),
+                cancelled: false,
+            });
         }
     }
 
-    /// Loads a graph file or folder (or `default`).
-    pub fn load_graph(&self, spec: String) {
+    /// Loads a graph file or folder (or `default`) and makes `split` (see [`crate::split`]); a
+    /// load still going is cancelled. Returns the load's number, which its events carry. Progress
+    /// arrives as [`JobEvent::LoadProgress`] (at most every MiB read or
+    /// [`crate::load::CHECK_EVERY_LINES`] lines, dropped rather than blocking when the UI is behind).
+    pub fn load_graph(&mut self, spec: String, split: SplitConfig) -> u64 {
+        self.cancel_load();
+        self.loads += 1;
+        let id = self.loads;
+        let (progress_tx, n2) = self.sender();
+        let observer = self.load_observer.clone();
+        let mut ctl = LoadControl::with_progress(move |progress| {
+            if !matches!(
+                progress_tx.try_send(JobEvent::LoadProgress { load: id, progress }),
+                Err(TrySendError::Disconnected(_))
+            ) {
+                n2();
+            }
+            if let Some(f) = &observer {
+                f(&progress);
+            }
+        });
+        ctl.memory_budget = self.load_memory_budget;
+        self.load = Some((id, ctl.clone()));
         self.spawn("load-graph", move |tx, notify| {
             let t = Instant::now();
-            let result = if spec == "default" {
-                load_data(&spec, Format::Auto)
-            } else {
-                load_split(&spec, Format::Auto, &SplitConfig::default())
-            };
-            let ev = match result {
+            let ev = match load_split_with(&spec, Format::Auto, &split, &ctl) {
                 Ok(g) => JobEvent::GraphLoaded {
+                    load: id,
                     graph: Arc::new(g),
                     // Remembered for next time (the embedded graph is the default anyway).
                     path: (spec != "default").then(|| PathBuf::from(&spec)),
+                    split,
                     secs: t.elapsed().as_secs_f64(),
                 },
-                Err(e) => JobEvent::GraphFailed { path: spec, message: e.to_string() },
+                Err(e) => JobEvent::GraphFailed {
+                    load: id,
+                    path: spec,
+                    cancelled: matches!(e, crate::load::LoadError::Cancelled { .. }),
+                    message: e.to_string(),
+                },
             };
             let _ = tx.send(ev);
             notify();
         });
+        id
+    }
+
+    /// Cancels the load going on, if any; its `GraphFailed { cancelled: true }` follows.
+    pub fn cancel_load(&mut self) {
+        if let Some((_, ctl)) = self.load.take() {
+            ctl.cancel();
+        }
     }
 
     /// Runs `f` on a worker thread; its result arrives as [`JobEvent::Computed`] under `key`.
@@ -153,33 +221,14 @@ impl Jobs {
         });
     }
 
-    /// Shows the native file dialog on a worker thread, then loads the chosen file or folder.
-    pub fn pick_and_load(&self) {
-        self.spawn("pick-file", move |tx, notify| {
-            let Some(path) = rfd::FileDialog::new().set_title("Open a pin–board graph").pick_file() else { return };
-            let t = Instant::now();
-            let spec = path.display().to_string();
-            let ev = match load_split(&spec, Format::Auto, &SplitConfig::default()) {
-                Ok(g) => {
-                    JobEvent::GraphLoaded { graph: Arc::new(g), path: Some(path), secs: t.elapsed().as_secs_f64() }
-                }
-                Err(e) => JobEvent::GraphFailed { path: spec, message: e.to_string() },
-            };
-            let _ = tx.send(ev);
-            notify();
-        });
-    }
-
     /// Whether a training run started here is still going.
     pub fn training(&self) -> bool {
         self.training.is_some()
     }
 
     /// Starts training `graph`; events arrive as [`JobEvent::Train`], then one `TrainFinished`.
-    pub fn start_training(&mut self, graph: Arc<Graph>, mut config: TrainConfig, out: Option<PathBuf>) {
-        // The split the app loaded the graph with (files get the default holdout and validation;
-        // the embedded graph comes with its own test edges), so that the run folder reloads it.
-        config.split = if graph.source.starts_with("default") { SplitConfig::none() } else { SplitConfig::default() };
+    /// `config.split` should be the split `graph` was made with, so that the run folder reloads it.
+    pub fn start_training(&mut self, graph: Arc<Graph>, config: TrainConfig, out: Option<PathBuf>) {
         // The shared GPU device only when the run asks for the GPU; a CPU run gets Burn's flex.
         let device = if config.device == train::DeviceChoice::Gpu { self.shared_device.clone() } else { None };
         let options = RunOptions { out, resume: false, device, notify: None };
@@ -298,6 +347,11 @@ impl Jobs {
                 Ok(ev) => {
                     if matches!(ev, JobEvent::TrainFinished(_)) {
                         self.training = None;
+                    }
+                    if let JobEvent::GraphLoaded { load, .. } | JobEvent::GraphFailed { load, .. } = &ev
+                        && self.load.as_ref().is_some_and(|(id, _)| id == load)
+                    {
+                        self.load = None;
                     }
                     out.push(ev);
                 }

@@ -19,6 +19,7 @@ pub mod load;
 pub mod memory;
 pub mod model;
 pub mod projection;
+pub mod recommend;
 pub mod retrieval;
 pub mod run_folder;
 pub mod sampler;

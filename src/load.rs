@@ -4,7 +4,10 @@
 //! problem; nothing here panics on bad input.
 
 use std::collections::HashMap;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::graph::{Categories, Features, Graph};
 use crate::split::SplitConfig;
@@ -20,14 +23,127 @@ pub enum LoadError {
     Line { path: PathBuf, line: usize, problem: String },
     #[error("{}: {problem}", path.display())]
     File { path: PathBuf, problem: String },
+    /// The load was cancelled through its [`LoadControl`].
+    #[error("{}: loading was cancelled", path.display())]
+    Cancelled { path: PathBuf },
 }
 
 impl LoadError {
     pub(crate) fn line(path: &Path, line: usize, problem: impl Into<String>) -> LoadError {
         LoadError::Line { path: path.to_path_buf(), line, problem: problem.into() }
     }
+    pub(crate) fn io(path: &Path, e: std::io::Error) -> LoadError {
+        LoadError::Io { path: path.to_path_buf(), error: e }
+    }
     pub(crate) fn file(path: &Path, problem: impl Into<String>) -> LoadError {
         LoadError::File { path: path.to_path_buf(), problem: problem.into() }
+    }
+}
+
+/// How far a load has got: bytes of the file read (or, while parsing, parsed) and lines parsed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoadProgress {
+    pub stage: LoadStage,
+    pub bytes: u64,
+    pub total_bytes: u64,
+    pub lines: u64,
+}
+
+/// The stage a [`LoadProgress`] is about.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LoadStage {
+    /// Reading the file into memory.
+    #[default]
+    Reading,
+    /// Parsing its lines.
+    Parsing,
+    /// Building the graph's arrays and splits.
+    Building,
+}
+
+/// Lines parsed between two cancellation checks and progress reports.
+pub const CHECK_EVERY_LINES: u64 = 16_384;
+/// Bytes read between two cancellation checks and progress reports.
+const READ_CHUNK: usize = 1 << 20;
+
+type ProgressFn = Arc<dyn Fn(LoadProgress) + Send + Sync>;
+
+/// Cancels a load from another thread and hears its progress (cheap to clone; clones share the
+/// flag). The loaders check it every [`CHECK_EVERY_LINES`] lines and every MiB read, and answer
+/// [`LoadError::Cancelled`] once it is set.
+#[derive(Clone, Default)]
+pub struct LoadControl {
+    cancelled: Arc<AtomicBool>,
+    progress: Option<ProgressFn>,
+    /// A memory budget in bytes instead of the system's available memory (tests, a cautious user).
+    pub memory_budget: Option<u64>,
+}
+
+impl std::fmt::Debug for LoadControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LoadControl(cancelled: {})", self.is_cancelled())
+    }
+}
+
+impl LoadControl {
+    /// A control whose loads report progress to `f` (called on the loading thread).
+    pub fn with_progress(f: impl Fn(LoadProgress) + Send + Sync + 'static) -> LoadControl {
+        LoadControl::default().on_progress(f)
+    }
+    /// This control (its cancel flag shared with its clones) reporting progress to `f` instead.
+    pub fn on_progress(mut self, f: impl Fn(LoadProgress) + Send + Sync + 'static) -> LoadControl {
+        self.progress = Some(Arc::new(f));
+        self
+    }
+    /// This control checking allocations against `bytes` instead of the available memory.
+    pub fn with_memory_budget(mut self, bytes: u64) -> LoadControl {
+        self.memory_budget = Some(bytes);
+        self
+    }
+    /// Asks the load to stop at its next check.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
+    }
+    /// Reports progress, then fails when the load was cancelled.
+    fn tick(&self, path: &Path, progress: LoadProgress) -> Result<(), LoadError> {
+        if let Some(f) = &self.progress {
+            f(progress);
+        }
+        self.check(path)
+    }
+    fn check(&self, path: &Path) -> Result<(), LoadError> {
+        if self.is_cancelled() { Err(LoadError::Cancelled { path: path.to_path_buf() }) } else { Ok(()) }
+    }
+    /// Parsing progress at `line` (1-based), `pos` bytes into `total`, every [`CHECK_EVERY_LINES`].
+    fn line(&self, path: &Path, line: usize, pos: u64, total: usize) -> Result<(), LoadError> {
+        if !(line as u64).is_multiple_of(CHECK_EVERY_LINES) {
+            return Ok(());
+        }
+        let p = LoadProgress { stage: LoadStage::Parsing, bytes: pos, total_bytes: total as u64, lines: line as u64 };
+        self.tick(path, p)
+    }
+    fn building(&self, path: &Path, total: usize, lines: u64) -> Result<(), LoadError> {
+        let t = total as u64;
+        self.tick(path, LoadProgress { stage: LoadStage::Building, bytes: t, total_bytes: t, lines })
+    }
+    /// [`crate::memory::check`] against this control's budget when it has one.
+    fn memory(&self, path: &Path, need: u64, what: &str) -> Result<(), LoadError> {
+        match self.memory_budget {
+            Some(budget) if need > budget => {
+                let mib = |b: u64| b as f64 / (1u64 << 20) as f64;
+                let problem = format!(
+                    "{what} needs {:.3} MiB but this load's memory budget is {:.3} MiB",
+                    mib(need),
+                    mib(budget)
+                );
+                Err(LoadError::file(path, problem))
+            }
+            Some(_) => Ok(()),
+            None => crate::memory::check(need, what).map_err(|e| LoadError::file(path, e.to_string())),
+        }
     }
 }
 
@@ -52,6 +168,11 @@ pub const MOVIELENS_MIN_RATING: f32 = 4.0;
 /// generator with other parameters, e.g. `synthetic:pins=100000,boards=40000`), a directory holding
 /// `train.txt` (+ `test.txt`) or `ratings.csv`, or a single file.
 pub fn load_data(spec: &str, format: Format) -> Result<Graph, LoadError> {
+    load_data_with(spec, format, &LoadControl::default())
+}
+
+/// [`load_data`], cancellable and reporting progress through `ctl`.
+pub fn load_data_with(spec: &str, format: Format, ctl: &LoadControl) -> Result<Graph, LoadError> {
     if spec == "default" {
         return Ok(generate(&SyntheticConfig::default()));
     }
@@ -60,15 +181,26 @@ pub fn load_data(spec: &str, format: Format) -> Result<Graph, LoadError> {
         check_synthetic_memory(spec, &cfg)?;
         return Ok(generate(&cfg));
     }
-    load_path(Path::new(spec), format)
+    load_path_with(Path::new(spec), format, ctl)
 }
 
 /// Loads `spec` as [`load_data`] does, then makes its held-out splits (see [`crate::split`]): the
 /// graph every command trains and evaluates on.
 pub fn load_split(spec: &str, format: Format, split: &SplitConfig) -> Result<Graph, LoadError> {
-    let g = load_data(spec, format)?;
+    load_split_with(spec, format, split, &LoadControl::default())
+}
+
+/// [`load_split`], cancellable and reporting progress through `ctl`.
+pub fn load_split_with(spec: &str, format: Format, split: &SplitConfig, ctl: &LoadControl) -> Result<Graph, LoadError> {
+    // A bad split is refused before the file is read.
+    split.validate().map_err(|e| LoadError::File { path: PathBuf::from(spec), problem: e.to_string() })?;
+    let g = load_data_with(spec, format, ctl)?;
     let path = PathBuf::from(&g.source);
-    crate::split::apply(g, split).map_err(|e| LoadError::File { path, problem: e.to_string() })
+    ctl.check(&path)?;
+    let g =
+        crate::split::apply(g, split).map_err(|e| LoadError::File { path: path.clone(), problem: e.to_string() })?;
+    ctl.check(&path)?;
+    Ok(g)
 }
 
 /// Parses `key=value,…` into a generator config; unknown keys and bad values are errors.
@@ -106,17 +238,22 @@ pub fn parse_synthetic(params: &str) -> Result<SyntheticConfig, LoadError> {
 
 /// Loads a graph from a file or a directory.
 pub fn load_path(path: &Path, format: Format) -> Result<Graph, LoadError> {
+    load_path_with(path, format, &LoadControl::default())
+}
+
+/// [`load_path`], cancellable and reporting progress through `ctl`.
+pub fn load_path_with(path: &Path, format: Format, ctl: &LoadControl) -> Result<Graph, LoadError> {
     let meta = std::fs::metadata(path).map_err(|error| LoadError::Io { path: path.to_path_buf(), error })?;
     if meta.is_dir() {
         let train = path.join("train.txt");
         let ratings = path.join("ratings.csv");
         let edges_csv = path.join("edges.csv");
         return if train.is_file() && matches!(format, Format::Auto | Format::Lightgcn) {
-            load_lightgcn(&train, Some(&path.join("test.txt")).filter(|t| t.is_file()).map(|p| p.as_path()))
+            lightgcn_with(&train, Some(&path.join("test.txt")).filter(|t| t.is_file()).map(|p| p.as_path()), ctl)
         } else if ratings.is_file() && matches!(format, Format::Auto | Format::Movielens) {
-            load_movielens(&ratings)
+            movielens_with(&ratings, ctl)
         } else if edges_csv.is_file() && matches!(format, Format::Auto | Format::Edges) {
-            load_edge_list(&edges_csv)
+            edge_list_with(&edges_csv, ctl)
         } else {
             Err(LoadError::file(
                 path,
@@ -133,10 +270,10 @@ pub fn load_path(path: &Path, format: Format) -> Result<Graph, LoadError> {
             let test = (path.file_name().is_some_and(|n| n == "train.txt"))
                 .then(|| path.with_file_name("test.txt"))
                 .filter(|t| t.is_file());
-            load_lightgcn(path, test.as_deref())
+            lightgcn_with(path, test.as_deref(), ctl)
         }
-        Format::Edges => load_edge_list(path),
-        Format::Movielens => load_movielens(path),
+        Format::Edges => edge_list_with(path, ctl),
+        Format::Movielens => movielens_with(path, ctl),
         Format::Auto => unreachable!("sniff never answers Auto"),
     }
 }
@@ -163,7 +300,29 @@ pub(crate) fn csv_error(path: &Path, e: csv::Error) -> LoadError {
 
 /// Reads a whole text file, rejecting missing, empty and binary files.
 pub(crate) fn read_text(path: &Path) -> Result<Vec<u8>, LoadError> {
-    let bytes = std::fs::read(path).map_err(|error| LoadError::Io { path: path.to_path_buf(), error })?;
+    read_text_with(path, &LoadControl::default())
+}
+
+/// [`read_text`] a MiB at a time, checking the memory first and `ctl` after every MiB.
+fn read_text_with(path: &Path, ctl: &LoadControl) -> Result<Vec<u8>, LoadError> {
+    let io = |e| LoadError::io(path, e);
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let total = file.metadata().map_err(io)?.len();
+    ctl.memory(path, total, "reading the file")?;
+    let mut bytes = Vec::with_capacity(total as usize);
+    let mut buf = vec![0u8; READ_CHUNK];
+    loop {
+        let n = file.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        bytes.extend_from_slice(&buf[..n]);
+        let read = bytes.len() as u64;
+        ctl.tick(
+            path,
+            LoadProgress { stage: LoadStage::Reading, bytes: read, total_bytes: total.max(read), lines: 0 },
+        )?;
+    }
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(LoadError::file(path, "file is empty"));
     }
@@ -188,8 +347,26 @@ fn sniff(path: &Path) -> Result<Format, LoadError> {
     if path.file_name().is_some_and(|n| n == "ratings.csv") {
         return Ok(Format::Movielens);
     }
-    let bytes = read_text(path)?;
-    for item in lines(path, &bytes) {
+    // The first 64 KiB decide (whole lines only); the whole file only when they do not.
+    let mut prefix = Vec::new();
+    let io = |e| LoadError::io(path, e);
+    std::fs::File::open(path).map_err(io)?.take(64 << 10).read_to_end(&mut prefix).map_err(io)?;
+    if prefix.len() == 64 << 10 {
+        if let Some(pos) = memchr::memchr(0, &prefix) {
+            let line = 1 + memchr::memchr_iter(b'\n', &prefix[..pos]).count();
+            return Err(LoadError::line(path, line, "binary data (NUL byte), not a text graph file"));
+        }
+        prefix.truncate(memchr::memrchr(b'\n', &prefix).map_or(0, |i| i + 1));
+        if let Some(f) = sniff_lines(path, &prefix)? {
+            return Ok(f);
+        }
+    }
+    sniff_lines(path, &read_text(path)?)?.ok_or_else(|| LoadError::file(path, "file is empty"))
+}
+
+/// The format the first data line of `bytes` says, if there is one.
+fn sniff_lines(path: &Path, bytes: &[u8]) -> Result<Option<Format>, LoadError> {
+    for item in lines(path, bytes) {
         let (_, line) = item?;
         let t = line.trim();
         if t.is_empty() || t.starts_with('#') {
@@ -197,14 +374,14 @@ fn sniff(path: &Path) -> Result<Format, LoadError> {
         }
         let lower = t.to_ascii_lowercase();
         if lower.starts_with("userid,movieid") {
-            return Ok(Format::Movielens);
+            return Ok(Some(Format::Movielens));
         }
         if t.contains(',') || t.contains('\t') {
-            return Ok(Format::Edges);
+            return Ok(Some(Format::Edges));
         }
-        return Ok(Format::Lightgcn);
+        return Ok(Some(Format::Lightgcn));
     }
-    Err(LoadError::file(path, "file is empty"))
+    Ok(None)
 }
 
 fn parse_id(path: &Path, line: usize, token: &str, what: &str) -> Result<u32, LoadError> {
@@ -221,12 +398,13 @@ fn parse_id(path: &Path, line: usize, token: &str, what: &str) -> Result<u32, Lo
 type Adjacency = (Vec<(u32, u32)>, u32, u32);
 
 /// Parses `board pin pin …` lines into (board, pin) pairs; returns (pairs, max pin + 1, max board + 1).
-fn parse_adjacency(path: &Path) -> Result<Adjacency, LoadError> {
-    let bytes = read_text(path)?;
+fn parse_adjacency(path: &Path, ctl: &LoadControl) -> Result<Adjacency, LoadError> {
+    let bytes = read_text_with(path, ctl)?;
     let mut pairs = Vec::with_capacity(bytes.len() / 6);
     let (mut n_pins, mut n_boards) = (0u32, 0u32);
     for item in lines(path, &bytes) {
         let (no, line) = item?;
+        ctl.line(path, no, (line.as_ptr() as usize - bytes.as_ptr() as usize) as u64, bytes.len())?;
         let mut tokens = line.split_ascii_whitespace();
         let Some(first) = tokens.next() else { continue };
         if first.starts_with('#') {
@@ -252,13 +430,17 @@ fn parse_adjacency(path: &Path) -> Result<Adjacency, LoadError> {
 
 /// Loads a LightGCN `train.txt` and, optionally, its `test.txt`.
 pub fn load_lightgcn(train: &Path, test: Option<&Path>) -> Result<Graph, LoadError> {
-    let (mut train_pairs, mut n_pins, mut n_boards) = parse_adjacency(train)?;
+    lightgcn_with(train, test, &LoadControl::default())
+}
+
+fn lightgcn_with(train: &Path, test: Option<&Path>, ctl: &LoadControl) -> Result<Graph, LoadError> {
+    let (mut train_pairs, mut n_pins, mut n_boards) = parse_adjacency(train, ctl)?;
     if train_pairs.is_empty() {
         return Err(LoadError::file(train, "no edges: every line has a board id but no pins"));
     }
     let mut test_pairs = Vec::new();
     if let Some(test) = test {
-        let (pairs, p, b) = parse_adjacency(test)?;
+        let (pairs, p, b) = parse_adjacency(test, ctl)?;
         n_pins = n_pins.max(p);
         n_boards = n_boards.max(b);
         test_pairs = pairs;
@@ -274,8 +456,11 @@ pub fn load_lightgcn(train: &Path, test: Option<&Path>) -> Result<Graph, LoadErr
             *e = (board_map.dense(e.0), pin_map.dense(e.1));
         }
     }
-    check_graph_memory(train, pin_map.len(n_pins), board_map.len(n_boards), train_pairs.len() + test_pairs.len())?;
+    let edges = train_pairs.len() + test_pairs.len();
+    check_graph_memory(train, pin_map.len(n_pins), board_map.len(n_boards), edges, ctl)?;
+    ctl.building(train, 0, edges as u64)?;
     let mut g = Graph::from_edges(pin_map.len(n_pins), board_map.len(n_boards), &train_pairs, &test_pairs);
+    ctl.check(train)?;
     g.pin_labels = pin_map.labels("pin ");
     g.board_labels = board_map.labels("board ");
     g.source = match test {
@@ -312,10 +497,16 @@ impl Sparse {
 }
 
 /// Fails with a message naming the need and the budget when the graph's arrays would not fit.
-fn check_graph_memory(path: &Path, n_pins: u32, n_boards: u32, edges: usize) -> Result<(), LoadError> {
+fn check_graph_memory(
+    path: &Path,
+    n_pins: u32,
+    n_boards: u32,
+    edges: usize,
+    ctl: &LoadControl,
+) -> Result<(), LoadError> {
     // Offsets both ways, targets both ways plus the build's scratch copy, 4 bytes each.
     let need = 4 * (2 * (n_pins as u64 + n_boards as u64 + 2) + 3 * edges as u64);
-    crate::memory::check(need, "the graph's adjacency").map_err(|e| LoadError::file(path, e.to_string()))
+    ctl.memory(path, need, "the graph's adjacency")
 }
 
 /// Fails with a message naming the need and the budget when a synthetic graph would not fit: its
@@ -369,7 +560,11 @@ fn looks_like_header(fields: &[&str]) -> bool {
 /// header, which may name the columns in another order).
 /// Ids may be any strings; they become the labels. Edges with weight ≤ 0 are left out.
 pub fn load_edge_list(path: &Path) -> Result<Graph, LoadError> {
-    let bytes = read_text(path)?;
+    edge_list_with(path, &LoadControl::default())
+}
+
+fn edge_list_with(path: &Path, ctl: &LoadControl) -> Result<Graph, LoadError> {
+    let bytes = read_text_with(path, ctl)?;
     let (mut reader, delimiter) = sniffed_csv_reader(&bytes);
     let mut pins = Interner::default();
     let mut boards = Interner::default();
@@ -385,6 +580,7 @@ pub fn load_edge_list(path: &Path) -> Result<Graph, LoadError> {
             break;
         }
         let line = record.position().map_or(0, |p| p.line() as usize);
+        ctl.line(path, line, record.position().map_or(0, |p| p.byte()), bytes.len())?;
         let mut fields = Vec::with_capacity(4);
         for (i, f) in record.iter().enumerate() {
             let s = std::str::from_utf8(f)
@@ -447,8 +643,10 @@ pub fn load_edge_list(path: &Path) -> Result<Graph, LoadError> {
     if pairs.is_empty() {
         return Err(LoadError::file(path, "no edges found"));
     }
-    check_graph_memory(path, pins.names.len() as u32, boards.names.len() as u32, pairs.len())?;
+    check_graph_memory(path, pins.names.len() as u32, boards.names.len() as u32, pairs.len(), ctl)?;
+    ctl.building(path, bytes.len(), pairs.len() as u64)?;
     let mut g = Graph::from_edges(pins.names.len() as u32, boards.names.len() as u32, &pairs, &[]);
+    ctl.check(path)?;
     if times.len() == pairs.len() {
         attach_times(&mut g, &pairs, &times);
     }
@@ -512,7 +710,11 @@ fn attach_times(g: &mut Graph, pairs: &[(u32, u32)], times: &[i64]) {
 /// Loads MovieLens `ratings.csv` (users → boards, movies → pins, ratings ≥ [`MOVIELENS_MIN_RATING`]);
 /// with `movies.csv` beside it, titles become labels and genres become features and categories.
 pub fn load_movielens(ratings: &Path) -> Result<Graph, LoadError> {
-    let bytes = read_text(ratings)?;
+    movielens_with(ratings, &LoadControl::default())
+}
+
+fn movielens_with(ratings: &Path, ctl: &LoadControl) -> Result<Graph, LoadError> {
+    let bytes = read_text_with(ratings, ctl)?;
     let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes.as_slice());
     let headers = reader.headers().map_err(|e| LoadError::line(ratings, 1, format!("malformed header: {e}")))?.clone();
     let col = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
@@ -527,6 +729,7 @@ pub fn load_movielens(ratings: &Path) -> Result<Graph, LoadError> {
     for rec in reader.records() {
         let rec = rec.map_err(|e| csv_error(ratings, e))?;
         let line = rec.position().map_or(0, |p| p.line() as usize);
+        ctl.line(ratings, line, rec.position().map_or(0, |p| p.byte()), bytes.len())?;
         let field = |i: usize| {
             rec.get(i)
                 .map(str::trim)
@@ -550,7 +753,10 @@ pub fn load_movielens(ratings: &Path) -> Result<Graph, LoadError> {
         return Err(LoadError::file(ratings, format!("no ratings ≥ {MOVIELENS_MIN_RATING}")));
     }
     let n_pins = movies.names.len() as u32;
+    check_graph_memory(ratings, n_pins, users.names.len() as u32, pairs.len(), ctl)?;
+    ctl.building(ratings, bytes.len(), pairs.len() as u64)?;
     let mut g = Graph::from_edges(n_pins, users.names.len() as u32, &pairs, &[]);
+    ctl.check(ratings)?;
     if times.len() == pairs.len() {
         attach_times(&mut g, &pairs, &times);
     }

@@ -9,6 +9,7 @@ use eframe::{egui, egui_wgpu, wgpu};
 use super::ExplorerApp;
 use super::state::{AppState, Command, RESULT_CACHE, RunLog, initial_pin};
 use crate::jobs::{JobEvent, ModelBundle, bundle_from_run};
+use crate::split::SplitConfig;
 use crate::train::TrainEvent;
 
 /// How long one frame may spend folding job events into the state.
@@ -66,10 +67,26 @@ fn execute(app: &mut ExplorerApp, c: Command) {
     let state = &mut app.state;
     match c {
         Command::Open(spec) => {
-            state.loading = Some(spec.clone());
-            app.jobs.load_graph(spec);
+            let split = if spec == "default" { SplitConfig::none() } else { state.settings.split };
+            start_load(app, spec, split);
         }
-        Command::PickFile => app.jobs.pick_and_load(),
+        Command::OpenWith { spec, split } => match split.validate() {
+            Ok(()) => {
+                state.settings.split = split;
+                start_load(app, spec, split);
+            }
+            Err(e) => state.errors.push(format!("split not changed: {e}")),
+        },
+        Command::Resplit(split) => match split.validate() {
+            Ok(()) => {
+                state.settings.split = split;
+                let spec = state.graph_spec.clone();
+                start_load(app, spec, split);
+            }
+            Err(e) => state.errors.push(format!("split not changed: {e}")),
+        },
+        Command::CancelLoad => app.jobs.cancel_load(),
+        Command::PickFile => app.panels.open.show(&state.settings),
         Command::SelectPin(p) => {
             if p < state.graph.n_pins() {
                 state.selected_pin = p;
@@ -91,6 +108,9 @@ fn execute(app: &mut ExplorerApp, c: Command) {
                 return;
             }
             state.settings.train = (*config).clone();
+            // The split the graph was made with, recorded in the run folder so that it reloads it.
+            let mut config = config;
+            config.split = state.graph_split;
             state.run = RunLog { source: "this app".into(), events: Vec::new(), running: true, paused: false };
             app.jobs.start_training(state.graph.clone(), *config, out);
         }
@@ -134,22 +154,38 @@ fn execute(app: &mut ExplorerApp, c: Command) {
     }
 }
 
+fn start_load(app: &mut ExplorerApp, spec: String, split: SplitConfig) {
+    app.state.loading = Some(spec.clone());
+    app.state.load_progress = None;
+    app.state.load_id = app.jobs.load_graph(spec, split);
+}
+
 /// Folds one job event into the state.
 pub fn apply(state: &mut AppState, ev: JobEvent) {
     match ev {
-        JobEvent::GraphLoaded { graph, path, .. } => {
+        JobEvent::GraphLoaded { load, .. }
+        | JobEvent::GraphFailed { load, .. }
+        | JobEvent::LoadProgress { load, .. }
+            if load != 0 && load != state.load_id => {} // a superseded (cancelled) load
+        JobEvent::LoadProgress { progress, .. } => state.load_progress = Some(progress),
+        JobEvent::GraphLoaded { graph, path, split, .. } => {
             state.loading = None;
+            state.load_progress = None;
+            state.graph_spec = path.as_ref().map_or_else(|| "default".into(), |p| p.display().to_string());
+            state.graph_split = split;
             state.selected_pin = initial_pin(&graph);
             state.graph = graph;
             state.graph_generation += 1;
             state.settings.last_file = path.map(|p| p.display().to_string());
             state.model = None;
             state.embeddings = None;
+            state.embeddings_generation += 1;
             state.results.clear();
         }
-        JobEvent::GraphFailed { path, message } => {
+        JobEvent::GraphFailed { message, .. } => {
+            // The graph, the selection and the model stay as they were.
             state.loading = None;
-            let _ = path;
+            state.load_progress = None;
             state.errors.push(message);
         }
         JobEvent::Train(ev) => {
@@ -184,6 +220,7 @@ pub fn apply(state: &mut AppState, ev: JobEvent) {
                         m.embeddings = Some(emb.clone());
                     }
                     state.embeddings = Some(emb);
+                    state.embeddings_generation += 1;
                 }
                 Err(e) => state.errors.push(e),
             }
@@ -224,6 +261,7 @@ pub fn apply(state: &mut AppState, ev: JobEvent) {
 
 fn set_model(state: &mut AppState, bundle: ModelBundle) {
     state.embeddings = bundle.embeddings.clone();
+    state.embeddings_generation += 1;
     state.model = Some(bundle);
     // Views that depend on the model recompute.
     state.results.retain(|(k, _)| !k.starts_with("model:"));

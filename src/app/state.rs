@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::graph::Graph;
 use crate::infer::Embeddings;
 use crate::jobs::{Computed, ModelBundle};
-use crate::load::{Format, load_data};
+use crate::load::{Format, LoadProgress, load_data};
+use crate::split::SplitConfig;
 use crate::train::{TrainCommand, TrainConfig, TrainEvent};
 use crate::walk::WalkConfig;
 
@@ -66,6 +67,9 @@ pub struct Settings {
     pub walk: WalkConfig,
     pub train: TrainConfig,
     pub last_run_folder: Option<String>,
+    /// The held-out split made for files the app opens (the CLI's `--holdout`, `--holdout-by`,
+    /// `--validation`, `--seed`).
+    pub split: SplitConfig,
 }
 
 impl Default for Settings {
@@ -77,15 +81,26 @@ impl Default for Settings {
             // Every epoch evaluated: runs in the app are small enough, and the curve is the point.
             train: TrainConfig { eval_interval: 1, ..TrainConfig::default() },
             last_run_folder: None,
+            split: SplitConfig::default(),
         }
     }
 }
 
 /// Requests from the UI, carried out by `logic.rs`.
 pub enum Command {
-    /// Open a graph file or folder (or `default`) on a background thread.
+    /// Open a graph file or folder (or `default`) on a background thread, with the settings'
+    /// split (the embedded graph keeps its own test edges and gets no validation split).
     Open(String),
-    /// Show the native file dialog, then open the choice.
+    /// Open a graph with `split` (refused with a message when invalid; the split is remembered).
+    OpenWith {
+        spec: String,
+        split: SplitConfig,
+    },
+    /// Re-split the current graph (reloaded from its file in the background) with `split`.
+    Resplit(SplitConfig),
+    /// Stop the load going on; the graph the app had stays.
+    CancelLoad,
+    /// Show the Open dialog (a path, the split options, Browse… for the native file dialog).
     PickFile,
     SelectPin(u32),
     SetView(View),
@@ -115,6 +130,9 @@ impl std::fmt::Debug for Command {
             Command::Compute { key, .. } => write!(f, "Compute({key})"),
             Command::Open(s) => write!(f, "Open({s})"),
             Command::PickFile => write!(f, "PickFile"),
+            Command::OpenWith { spec, split } => write!(f, "OpenWith({spec}, {split:?})"),
+            Command::Resplit(s) => write!(f, "Resplit({s:?})"),
+            Command::CancelLoad => write!(f, "CancelLoad"),
             Command::SelectPin(p) => write!(f, "SelectPin({p})"),
             Command::SetView(v) => write!(f, "SetView({v:?})"),
             Command::StartTraining { .. } => write!(f, "StartTraining"),
@@ -175,9 +193,18 @@ pub struct AppState {
     pub settings: Settings,
     /// What is loading now ("gowalla/train.txt"), if anything.
     pub loading: Option<String>,
+    /// The number of the load going on (events of older, cancelled loads are ignored).
+    pub load_id: u64,
+    /// How far the load going on has got.
+    pub load_progress: Option<LoadProgress>,
+    /// What the graph was opened from (`default` or a path) and the split it was made with.
+    pub graph_spec: String,
+    pub graph_split: SplitConfig,
     pub errors: Vec<String>,
     pub model: Option<ModelBundle>,
     pub embeddings: Option<Arc<Embeddings>>,
+    /// Bumped whenever `embeddings` changes, so results computed from them can be keyed by it.
+    pub embeddings_generation: u64,
     pub run: RunLog,
     pub inference_progress: Option<(usize, usize)>,
     pub results: VecDeque<(String, Computed)>,
@@ -198,9 +225,14 @@ impl AppState {
             graph_generation: 0,
             settings,
             loading: None,
+            load_id: 0,
+            load_progress: None,
+            graph_spec: "default".into(),
+            graph_split: SplitConfig::none(),
             errors: Vec::new(),
             model: None,
             embeddings: None,
+            embeddings_generation: 0,
             run: RunLog::default(),
             inference_progress: None,
             results: VecDeque::new(),

@@ -262,3 +262,36 @@ fn fit_ease_best_picks_the_lambda_the_score_prefers() {
         fit_ease_best(&g, &[1.0, 6.0], BIG, |e| if e.lambda() == 1.0 { f64::NAN } else { 0.0 }).expect("fits");
     assert_eq!(not_nan, 6.0);
 }
+
+/// `evaluate_baselines` (what `eval --baselines` prints and the Results view draws): MostPopular
+/// by hand, the others equal to their scorers run through the same protocol.
+#[test]
+fn evaluate_baselines_reports_each_baseline_on_the_test_split() {
+    use pinsage_explorer::baselines::{DEFAULT_EASE_LAMBDA, evaluate_baselines};
+    use pinsage_explorer::eval::{HIT_K, MAX_PIN_PAIRS, evaluate_on};
+    use pinsage_explorer::graph::Split;
+    // Board 0 = {0, 1} with test pin 4; board 1 = {0, 2, 3}; board 2 = {3, 4}.
+    let g = Graph::from_edges(5, 3, &[(0, 0), (0, 1), (1, 0), (1, 2), (1, 3), (2, 3), (2, 4)], &[(0, 4)]);
+    let rows = evaluate_baselines(&g, 7, EASE_LAMBDAS, BIG);
+    let keys: Vec<&str> = rows.iter().map(|r| r.key).collect();
+    assert_eq!(keys, ["mostpop", "itemknn", "ease"], "no features, no visual-only row");
+    let titles: Vec<&str> = rows.iter().map(|r| r.title()).collect();
+    assert_eq!(titles, ["MostPopular", "ItemKNN", "EASE^R"]);
+    // MostPopular for board 0 (pins 0, 1 masked): degrees p3 = 2, p2 = 1, p4 = 1 → [3, 2, 4];
+    // the test pin at rank 3: recall 1, ndcg 1/log2(4) = 0.5.
+    let pop = rows[0].metrics.as_ref().unwrap();
+    assert_eq!((pop.recall_at_20, pop.boards_evaluated), (1.0, 1));
+    assert!((pop.ndcg_at_20 - 0.5).abs() < 1e-12, "{}", pop.ndcg_at_20);
+    let knn = evaluate_on(&g, &ItemKnn::new(&g), HIT_K, MAX_PIN_PAIRS, 7, Split::Test);
+    assert_eq!(rows[1].metrics.as_ref(), Some(&knn));
+    // No validation split: EASE^R with the default λ, and the note says so.
+    let ease = Ease::fit(&g, DEFAULT_EASE_LAMBDA, BIG).unwrap();
+    assert_eq!(rows[2].metrics.as_ref(), Some(&evaluate_on(&g, &ease, HIT_K, MAX_PIN_PAIRS, 7, Split::Test)));
+    assert_eq!(rows[2].lambda, Some(DEFAULT_EASE_LAMBDA));
+    assert!(rows[2].note.as_deref().unwrap().contains("no validation split"));
+    // Over the memory budget: EASE^R is skipped with the reason, the others still run.
+    let rows = evaluate_baselines(&g, 7, EASE_LAMBDAS, 16);
+    assert!(rows[0].metrics.is_some() && rows[1].metrics.is_some());
+    assert_eq!(rows[2].metrics, None);
+    assert!(rows[2].note.as_deref().unwrap().contains("memory budget"), "{:?}", rows[2].note);
+}

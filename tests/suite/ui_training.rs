@@ -470,7 +470,25 @@ fn views_render_with_a_trained_model() {
     h.get_by_label("Gowalla · H100").click();
     wait_for(&mut h, "the measured bars", |a| a.panels.results.drawn.first().is_some_and(|d| d.1.len() == 4));
     h.get_all_by_label("Config").last().unwrap().click();
+    // The trained model's bars lead the loaded graph's baselines.
+    wait_for(&mut h, "the model beside the baselines", |a| {
+        a.panels
+            .results
+            .baselines
+            .drawn
+            .first()
+            .is_some_and(|d| d.1.first().is_some_and(|b| b.0.starts_with("PinSage")))
+    });
     render(&mut h, "results");
+
+    // The search box: a board's top 20 by the trained model.
+    h.get_by_label("Search pin by id or label").set_text_value_accesskit("board 12:");
+    wait_for(&mut h, "the recommendations", |a| a.panels.pin_search.shown.len() == 1);
+    assert_eq!(h.state().panels.pin_search.shown[0].items.len(), 20);
+    render(&mut h, "recommend");
+    h.get_by_label("Open…").click();
+    render(&mut h, "open");
+    assert!(h.state().panels.open.visible);
 }
 
 #[test]

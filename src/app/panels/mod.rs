@@ -1,12 +1,15 @@
 //! One file per view; each view is a state struct with `Default` and a `ui` function.
 
+pub mod baselines;
 pub mod convolve;
 pub mod curriculum;
 pub mod graph_view;
 pub mod inference;
 pub mod map;
+pub mod open;
 pub mod pooling;
 pub mod results;
+pub mod split;
 pub mod training;
 pub mod walks;
 
@@ -37,6 +40,7 @@ pub struct Panels {
     pub inference: inference::InferencePanel,
     pub map: map::MapPanel,
     pub results: results::ResultsPanel,
+    pub open: open::OpenDialog,
 }
 
 impl Panels {

@@ -39,6 +39,8 @@ pub struct ResultsPanel {
     picker: PathPicker,
     /// The bars drawn last frame: (metric title, bars).
     pub drawn: Vec<(String, Vec<(String, f64)>)>,
+    /// The loaded graph's model and baselines, above the report.
+    pub baselines: super::baselines::BaselinesPanel,
 }
 
 fn default_path(ctx: &Ctx) -> String {
@@ -114,6 +116,10 @@ impl ResultsPanel {
                 }
             }
         });
+        egui::CollapsingHeader::new("This graph").id_salt("results_this_graph").default_open(true).show(ui, |ui| {
+            self.baselines.ui(ui, ctx);
+        });
+        ui.separator();
         let Some(key) = self.key.clone() else {
             self.drawn.clear();
             ui.add_space(12.0);
@@ -265,8 +271,13 @@ impl ResultsPanel {
     }
 }
 
+/// Whether a bar is a baseline's (drawn in grey).
+fn is_baseline(name: &str) -> bool {
+    matches!(name, "most popular" | "visual only" | "MostPopular" | "ItemKNN" | "EASE^R")
+}
+
 /// One horizontal bar chart: a bar per method, baselines in grey.
-fn chart_ui(ui: &mut egui::Ui, title: &str, hint: &str, bars: &[(String, f64)], size: egui::Vec2) {
+pub(super) fn chart_ui(ui: &mut egui::Ui, title: &str, hint: &str, bars: &[(String, f64)], size: egui::Vec2) {
     let (rect, resp) = ui.allocate_exact_size(size, egui::Sense::hover());
     resp.on_hover_text(hint);
     let painter = ui.painter_at(rect);
@@ -291,7 +302,7 @@ fn chart_ui(ui: &mut egui::Ui, title: &str, hint: &str, bars: &[(String, f64)], 
     let mut variant = 0;
     for (i, (name, val)) in bars.iter().enumerate() {
         let y = rect.top() + 30.0 + i as f32 * 22.0;
-        let baseline = matches!(name.as_str(), "most popular" | "visual only");
+        let baseline = is_baseline(name);
         let colour = if baseline {
             egui::Color32::from_gray(140)
         } else {

@@ -138,6 +138,10 @@ pub struct TrainingPanel {
     picker: PathPicker,
     /// What the plots show now.
     pub curves: RunCurves,
+    /// The held-out split form (applied to the graph by "Re-split graph").
+    pub split: super::split::SplitDraft,
+    /// The graph generation the form was last filled for.
+    split_for: Option<u64>,
 }
 
 impl Default for TrainingPanel {
@@ -152,6 +156,8 @@ impl Default for TrainingPanel {
             follow_dir: String::new(),
             picker: PathPicker::default(),
             curves: RunCurves::default(),
+            split: super::split::SplitDraft::default(),
+            split_for: None,
         }
     }
 }
@@ -217,6 +223,14 @@ impl TrainingPanel {
                 self.follow_dir = dir.clone();
             }
         }
+        if self.split_for != Some(ctx.state.graph_generation) {
+            // A new graph: the form starts from the split it was opened with (or the remembered one
+            // for the embedded graph, which has its own test edges).
+            self.split_for = Some(ctx.state.graph_generation);
+            let s = &ctx.state;
+            let c = if s.graph_split == crate::split::SplitConfig::none() { s.settings.split } else { s.graph_split };
+            self.split = super::split::SplitDraft::from_config(&c);
+        }
         if let Some((path, slot)) = self.picker.poll(ctx) {
             let text = path.display().to_string();
             if slot == SLOT_OUT {
@@ -233,6 +247,8 @@ impl TrainingPanel {
         egui::Panel::left("training_config").resizable(false).exact_size(330.0).show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
                 self.config_ui(ui, ctx);
+                ui.separator();
+                self.split_ui(ui, ctx);
                 ui.separator();
                 self.follow_ui(ui, ctx);
             });
@@ -373,6 +389,41 @@ impl TrainingPanel {
                 ctx.send(Command::Train(TrainCommand::Stop));
             }
         });
+    }
+
+    /// The graph's held-out split: what it is now, and a form to re-split it (training always uses
+    /// the graph's split, recorded in the run's config.json).
+    fn split_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        ui.heading("Held-out split");
+        let state = ctx.state;
+        let g = &state.graph;
+        let now = if state.graph_spec == "default" && state.graph_split == crate::split::SplitConfig::none() {
+            "the embedded graph's own test edges, no validation".to_string()
+        } else {
+            super::split::describe(&state.graph_split)
+        };
+        ui.label(egui::RichText::new(format!("now: {now}")).small());
+        ui.label(
+            egui::RichText::new(format!(
+                "{} train · {} validation · {} test edges",
+                g.n_edges(),
+                g.n_validation_edges(),
+                g.n_test_edges()
+            ))
+            .small()
+            .weak(),
+        );
+        self.split.ui(ui, "train_split");
+        let own = state.run.running && !state.run.source.starts_with("following");
+        let split = self.split.parse();
+        if ui
+            .add_enabled(split.is_ok() && !own && state.loading.is_none(), egui::Button::new("Re-split graph"))
+            .on_hover_text("Reload the graph with this split in the background (the model is dropped)")
+            .clicked()
+            && let Ok(split) = split
+        {
+            ctx.send(Command::Resplit(split));
+        }
     }
 
     fn follow_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
