@@ -44,7 +44,7 @@ pub struct PinSageConfig {
     pub pooling: Pooling,
     /// Adds each node's own input h⁰ to the head's output before the final normalisation: a
     /// residual path from the id embedding past both convolves (LightGCN combines its layers the
-    /// same way). Needs `input_dim == hidden_dim`.
+    /// same way). When `input_dim ≠ hidden_dim`, h⁰ is first mapped by a learned linear map.
     #[config(default = false)]
     pub skip: bool,
 }
@@ -64,6 +64,8 @@ pub struct PinSage {
     layers: Vec<Convolve>,
     g1: Linear,
     g2: Linear,
+    /// Maps h⁰ to the embedding's width for the skip path when the two widths differ.
+    skip_map: Option<Linear>,
     #[module(skip)]
     pooling: Pooling,
     #[module(skip)]
@@ -116,6 +118,8 @@ impl PinSageConfig {
             layers: vec![layer(self.input_dim), layer(self.hidden_dim)],
             g1: LinearConfig::new(self.hidden_dim, self.hidden_dim).init(device),
             g2: LinearConfig::new(self.hidden_dim, self.hidden_dim).init(device),
+            skip_map: (self.skip && self.input_dim != self.hidden_dim)
+                .then(|| LinearConfig::new(self.input_dim, self.hidden_dim).with_bias(false).init(device)),
             pooling: self.pooling,
             skip: self.skip,
         }
@@ -129,9 +133,6 @@ impl PinSageConfig {
         }
         if self.hidden_dim == 0 {
             return err("hidden_dim", "must be at least 1");
-        }
-        if self.skip && self.input_dim != self.hidden_dim {
-            return err("skip", "adds h⁰ to the embedding, so input_dim must equal hidden_dim");
         }
         if !self.id_embedding && self.feature_dim == 0 {
             return err("id_embedding", "the graph has no features, so id embeddings are the only input");
@@ -220,7 +221,15 @@ impl PinSage {
     /// `z: [t, hidden_dim]`, `own_input: [t, input_dim]` → `[t, hidden_dim]`
     pub fn head(&self, z: Tensor<2>, own_input: impl FnOnce() -> Tensor<2>) -> Tensor<2> {
         let e = self.g2.forward(relu(self.g1.forward(z)));
-        l2_normalise(if self.skip { e + own_input() } else { e })
+        if !self.skip {
+            return l2_normalise(e);
+        }
+        let own = own_input();
+        let own = match &self.skip_map {
+            Some(map) => map.forward(own),
+            None => own,
+        };
+        l2_normalise(e + own)
     }
 
     /// Rows of the block's input-layer tensor `h0` that are the block's targets themselves.

@@ -370,8 +370,9 @@ pub enum TrainCommand {
 pub enum TrainError {
     #[error(transparent)]
     Load(#[from] crate::load::LoadError),
+    /// (Not a `#[source]`: the message already carries it, and error chains would repeat it.)
     #[error("invalid config: {0}")]
-    Param(#[from] ParamError),
+    Param(ParamError),
     #[error("config: {0}")]
     Config(String),
     #[error("{0}")]
@@ -386,6 +387,12 @@ pub enum TrainError {
     Memory(#[from] crate::memory::OutOfMemory),
     #[error(transparent)]
     Infer(#[from] crate::infer::InferError),
+}
+
+impl From<ParamError> for TrainError {
+    fn from(e: ParamError) -> Self {
+        TrainError::Param(e)
+    }
 }
 
 /// A running training job: its events, its command channel and its thread.

@@ -355,10 +355,11 @@ fn layer_wise_inference_equals_the_per_query_forward_pass() {
     let targets: Vec<u32> = (0..n_nodes as u32).step_by(7).collect();
     let mut sets = [NodeSet::new(n_nodes), NodeSet::new(n_nodes)];
     let block = train::block_tensors(&build_block(&nb, &targets, g.features.as_ref(), &mut sets), &dev);
-    for skip in [false, true] {
+    // (skip, input width): the third case maps h⁰ to the embedding's width first.
+    for (skip, input_dim) in [(false, 16), (true, 16), (true, 8)] {
         let feature_dim = g.features.as_ref().map_or(0, |f| f.dim);
         let model = PinSageConfig::new(g.n_pins() as usize, g.n_boards() as usize, feature_dim)
-            .with_input_dim(16)
+            .with_input_dim(input_dim)
             .with_hidden_dim(16)
             .with_skip(skip)
             .init(&dev);
@@ -371,7 +372,10 @@ fn layer_wise_inference_equals_the_per_query_forward_pass() {
                 max_diff = max_diff.max((a - b).abs());
             }
         }
-        assert!(max_diff < 1e-5, "skip {skip}: layer-wise and per-query embeddings differ by {max_diff}");
+        assert!(
+            max_diff < 1e-5,
+            "skip {skip}, input {input_dim}: layer-wise and per-query embeddings differ by {max_diff}"
+        );
     }
     // The skip path changes the embedding (it is not a no-op): same weights, different output.
     let base = PinSageConfig::new(g.n_pins() as usize, g.n_boards() as usize, 0).with_input_dim(16).with_hidden_dim(16);
