@@ -293,6 +293,9 @@ impl TrainingPanel {
                     ui.add(egui::DragValue::new(&mut d.input_dim).range(1..=4096))
                 });
                 row(ui, "Hidden dim", "width of both convolutions and the output embedding", |ui| ui.add(egui::DragValue::new(&mut d.hidden_dim).range(1..=4096)));
+                row(ui, "Skip h⁰", "add each node's own input h⁰ to its embedding (a residual path past both convolves)", |ui| {
+                    ui.checkbox(&mut d.skip, "")
+                });
                 row(ui, "Epochs", "passes over the training edges", |ui| ui.add(egui::DragValue::new(&mut d.epochs).range(0..=10_000)));
                 row(ui, "Batch size", "positive pairs per step", |ui| ui.add(egui::DragValue::new(&mut d.batch_size).speed(8).range(0..=1_000_000)));
                 row(ui, "Negatives", "random negatives shared by the batch", |ui| ui.add(egui::DragValue::new(&mut d.negatives).speed(4).range(0..=100_000)));
