@@ -35,9 +35,9 @@ pub struct AblationReport {
 /// Reports measured for BENCHMARKS.md, built into the binary so the Results view can show them
 /// without files: (name, JSON).
 pub const MEASURED: [(&str, &str); 3] = [
-    ("Gowalla · H100", include_str!("../assets/ablations/gowalla-h100.json")),
-    ("default · softmax · H100", include_str!("../assets/ablations/default-softmax-h100.json")),
-    ("default · paper loss · H100", include_str!("../assets/ablations/default-paper-h100.json")),
+    ("Gowalla · H100", include_str!("../../assets/ablations/gowalla-h100.json")),
+    ("default · softmax · H100", include_str!("../../assets/ablations/default-softmax-h100.json")),
+    ("default · paper loss · H100", include_str!("../../assets/ablations/default-paper-h100.json")),
 ];
 
 impl AblationReport {

@@ -2,6 +2,8 @@
 //! it does is reported as typed [`TrainEvent`]s and it obeys [`TrainCommand`]s (pause, resume,
 //! stop). Runs write `config.json`, `metrics.jsonl`, atomic checkpoints and the final model.
 
+pub mod run_folder;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
