@@ -5,6 +5,7 @@
 
 pub mod infer;
 pub mod lightgcn;
+pub mod losses;
 pub mod pinsage;
 pub mod recommend;
 pub mod retrieval;
