@@ -9,6 +9,7 @@ pub mod app;
 pub mod data;
 pub mod eval;
 pub mod model;
+pub mod names;
 pub mod sampler;
 pub mod teach;
 pub mod train;

@@ -16,7 +16,7 @@ use crate::train::{TrainCommand, TrainConfig, TrainEvent};
 use crate::walk::WalkConfig;
 
 /// The views, in the order of the tab bar.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum View {
     #[default]
@@ -30,6 +30,8 @@ pub enum View {
     Map,
     Results,
 }
+
+crate::named_enum!(View, "view" { Graph => "graph", Walks => "walks", Pooling => "pooling", Convolve => "convolve", Curriculum => "curriculum", Training => "training", Inference => "inference", Map => "map", Results => "results" });
 
 impl View {
     pub const ALL: [View; 9] = [

@@ -148,7 +148,7 @@ impl LoadControl {
 }
 
 /// The on-disk formats the loaders understand.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Format {
     /// Sniff the format from the file name and content.
     #[default]
@@ -160,6 +160,8 @@ pub enum Format {
     /// MovieLens `ratings.csv` (+ `movies.csv` beside it): users are boards, movies are pins.
     Movielens,
 }
+
+crate::named_enum!(Format, "format" { Auto => "auto", Lightgcn => "lightgcn", Edges => "edges", Movielens => "movielens" });
 
 /// Ratings at or above this count as a "pin" of the movie to the user's board.
 pub const MOVIELENS_MIN_RATING: f32 = 4.0;

@@ -9,7 +9,7 @@ use super::{Block, LayerIndex, gather_rows};
 use crate::sampler::{HostBlock, HostLayer, TrainBatch};
 
 /// The training loss.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LossKind {
     /// max(0, z_q·z_n − z_q·z_p + Δ), the paper's.
@@ -21,6 +21,8 @@ pub enum LossKind {
     /// the batch's negatives (the shared random ones and the query's hard ones).
     Softmax,
 }
+
+crate::named_enum!(LossKind, "loss" { MaxMargin => "max-margin", Bpr => "bpr", Softmax => "softmax" });
 
 /// Uploads ids as a 1-D int tensor.
 pub fn int_tensor(v: &[u32], device: &Device) -> Tensor<1, Int> {

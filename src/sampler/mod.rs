@@ -12,7 +12,7 @@ use crate::graph::Graph;
 use crate::walk::{Neighbourhoods, WalkConfig, all_neighbourhoods, uniform_neighbourhoods};
 
 /// How pin neighbourhoods are chosen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NeighbourhoodKind {
     /// Top-K pins by random-walk visit count, weighted by normalised count (PinSage).
@@ -22,8 +22,10 @@ pub enum NeighbourhoodKind {
     Uniform,
 }
 
+crate::named_enum!(NeighbourhoodKind, "neighbourhood" { Walks => "walks", Uniform => "uniform" });
+
 /// How an epoch's positive pairs are drawn.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PairSampling {
     /// Every training edge once per epoch, shuffled: large boards dominate.
@@ -33,6 +35,8 @@ pub enum PairSampling {
     /// reference sampler): every board weighs the same, as in the per-board recall average.
     Boards,
 }
+
+crate::named_enum!(PairSampling, "pair sampling" { Edges => "edges", Boards => "boards" });
 
 /// Every node's neighbourhood in the shared index space (pins, then boards): `k` pin ids and their
 /// weights per node, padded with the node's own id and weight 0.

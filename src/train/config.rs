@@ -15,7 +15,7 @@ use crate::split::SplitConfig;
 use crate::walk::{ParamError, WalkConfig};
 
 /// Where the model runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceChoice {
     /// Burn's wgpu backend (Vulkan, Metal, DX12); falls back to the CPU when no adapter exists.
@@ -25,8 +25,10 @@ pub enum DeviceChoice {
     Cpu,
 }
 
+crate::named_enum!(DeviceChoice, "device" { Gpu => "gpu", Cpu => "cpu" });
+
 /// Which model a run trains.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// PinSage: convolutions over random-walk neighbourhoods, max-margin loss (the seed).
@@ -35,6 +37,8 @@ pub enum Mode {
     /// LightGCN: free embeddings, normalised full-graph propagation, layer mean, BPR loss.
     Lightgcn,
 }
+
+crate::named_enum!(Mode, "mode" { Pinsage => "pinsage", Lightgcn => "lightgcn" });
 
 /// Everything that defines a run; saved as `config.json` in the run folder.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
