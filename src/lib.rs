@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod data;
+pub mod defaults;
 pub mod eval;
 pub mod model;
 pub mod names;

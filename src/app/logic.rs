@@ -118,7 +118,7 @@ fn execute(app: &mut ExplorerApp, c: Command) {
         Command::RunInference => match &state.model {
             Some(bundle) => {
                 state.inference_progress = Some((0, 1));
-                app.jobs.infer(state.graph.clone(), bundle.clone(), 4096);
+                app.jobs.infer(state.graph.clone(), bundle.clone(), crate::defaults::INFER_CHUNK);
             }
             None => state.errors.push("no model yet: train one or load a run folder first".into()),
         },

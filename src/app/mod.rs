@@ -4,6 +4,7 @@
 
 pub mod jobs;
 pub mod logic;
+pub mod palette;
 pub mod panels;
 pub mod state;
 pub mod ui;

@@ -483,7 +483,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 device_retrieval_secs = device_retrieval_secs.min(t.elapsed().as_secs_f64());
                 recall = (r, r2);
                 let t = std::time::Instant::now();
-                std::hint::black_box(pinsage_explorer::retrieval::top_k_for_pins(&emb, &pins, 20, 4096, &dev)?);
+                std::hint::black_box(pinsage_explorer::retrieval::top_k_for_pins(
+                    &emb,
+                    &pins,
+                    20,
+                    pinsage_explorer::defaults::RETRIEVAL_CHUNK,
+                    &dev,
+                )?);
                 pin_top20_secs = pin_top20_secs.min(t.elapsed().as_secs_f64());
             }
             let out = serde_json::json!({
@@ -799,7 +805,13 @@ fn embed_cmd(run: &std::path::Path, out: Option<PathBuf>, top_k: usize, device: 
     let nbrs = out.with_file_name("neighbours.csv");
     // Pin-to-pin top-k in blocks on the run's device (the CPU's flex backend with --device cpu).
     let pins: Vec<u32> = (0..g.n_pins()).collect();
-    let lists = pinsage_explorer::retrieval::top_k_for_pins(&emb, &pins, top_k, 4096, &dev)?;
+    let lists = pinsage_explorer::retrieval::top_k_for_pins(
+        &emb,
+        &pins,
+        top_k,
+        pinsage_explorer::defaults::RETRIEVAL_CHUNK,
+        &dev,
+    )?;
     pinsage_explorer::export::write_neighbours(&nbrs, &g, &lists)?;
     println!(
         "wrote {} ({} nodes × {}), {} and {}",

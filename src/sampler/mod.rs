@@ -456,6 +456,12 @@ pub fn epoch_pairs(
     pairs
 }
 
+/// The random stream of batch `batch` in `epoch`: a batch's content depends only on (seed, epoch,
+/// batch index), whichever thread builds it (and the curriculum view replays it).
+pub fn batch_rng(seed: u64, epoch: usize, batch: usize) -> SmallRng {
+    SmallRng::seed_from_u64(seed ^ ((epoch as u64) << 40) ^ (batch as u64).wrapping_mul(0x2545_F491_4F6C_DD1D))
+}
+
 /// The curriculum: no hard negatives in epoch 1, `epoch − 1` per query after, capped.
 pub fn hard_per_query(epoch: usize, enabled: bool, cap: usize) -> usize {
     if enabled { epoch.saturating_sub(1).min(cap) } else { 0 }

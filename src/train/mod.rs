@@ -39,8 +39,7 @@ use crate::model::PinSage;
 use crate::run_folder::RunFolderError;
 use crate::sampler::NodeNeighbourhoods;
 
-/// Rows embedded per chunk by layer-wise inference.
-pub const INFER_CHUNK: usize = 8192;
+pub use crate::defaults::INFER_CHUNK;
 
 /// A running training job: its events, its command channel and its thread.
 pub struct TrainHandle {

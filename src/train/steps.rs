@@ -21,7 +21,7 @@ use crate::lightgcn::{Adjacency, LightGcn};
 use crate::model::PinSage;
 use crate::model::losses::{batch_loss, block_tensors, int_tensor};
 use crate::sampler::{
-    HardPools, NodeNeighbourhoods, NodeSet, TrainBatch, Triplets, default_band, epoch_pairs, fill_triplets,
+    HardPools, NodeNeighbourhoods, NodeSet, TrainBatch, Triplets, batch_rng, default_band, epoch_pairs, fill_triplets,
     hard_per_query, hard_pools, make_batch, try_node_neighbourhoods,
 };
 
@@ -86,7 +86,7 @@ impl PinSageStep {
         let pools_job = (cfg.hard_negatives && cfg.epochs >= 2.max(start_epoch)).then(|| {
             let g = g.clone();
             let seed = cfg.seed;
-            std::thread::spawn(move || Arc::new(hard_pools(&g, band, 16, seed)))
+            std::thread::spawn(move || Arc::new(hard_pools(&g, band, crate::defaults::HARD_POOL_SIZE, seed)))
         });
         Ok(PinSageStep {
             g: g.clone(),
@@ -204,9 +204,7 @@ fn spawn_samplers(
                             return;
                         }
                         let chunk = &pairs[i * batch_size..((i + 1) * batch_size).min(pairs.len())];
-                        let mut rng = SmallRng::seed_from_u64(
-                            seed ^ ((epoch as u64) << 40) ^ (i as u64).wrapping_mul(0x2545_F491_4F6C_DD1D),
-                        );
+                        let mut rng = batch_rng(seed, epoch, i);
                         fill_triplets(&g, chunk, negatives, pools.as_deref().map(|p| (p, h)), &mut rng, &mut t);
                         let mut batch = make_batch(&nb, &t, g.features.as_ref(), &mut sets, &mut targets);
                         batch.epoch = epoch;

@@ -82,7 +82,7 @@ impl CurriculumPanel {
         let seed = cfg.seed;
         let pools: Option<Arc<HardPools>> = ctx
             .need(&format!("hard-pools:{gen_}:{}:{}:{seed}", band.0, band.1), move || {
-                Ok(Arc::new(hard_pools(&g2, band, 16, seed)))
+                Ok(Arc::new(hard_pools(&g2, band, crate::defaults::HARD_POOL_SIZE, seed)))
             })
             .cloned();
         let (Some(emb), Some(pools)) = (emb, pools) else {

@@ -209,21 +209,6 @@ fn slice_key(generation: u64, centre: u32, max_nodes: usize) -> String {
     format!("ego:{generation}:{centre}:{max_nodes}")
 }
 
-const PALETTE: [egui::Color32; 12] = [
-    egui::Color32::from_rgb(230, 159, 0),
-    egui::Color32::from_rgb(86, 180, 233),
-    egui::Color32::from_rgb(0, 158, 115),
-    egui::Color32::from_rgb(240, 228, 66),
-    egui::Color32::from_rgb(0, 114, 178),
-    egui::Color32::from_rgb(213, 94, 0),
-    egui::Color32::from_rgb(204, 121, 167),
-    egui::Color32::from_rgb(170, 170, 170),
-    egui::Color32::from_rgb(140, 86, 75),
-    egui::Color32::from_rgb(148, 103, 189),
-    egui::Color32::from_rgb(23, 190, 207),
-    egui::Color32::from_rgb(188, 189, 34),
-];
-
 /// A pin's colour: its visual feature as RGB (3-d features), else its category's.
 pub fn pin_colour(g: &Graph, p: u32, by: ColourBy) -> egui::Color32 {
     if by == ColourBy::Visual
@@ -235,8 +220,8 @@ pub fn pin_colour(g: &Graph, p: u32, by: ColourBy) -> egui::Color32 {
         return egui::Color32::from_rgb(c(r[0]), c(r[1]), c(r[2]));
     }
     match &g.categories {
-        Some(c) => PALETTE[c.of_pin[p as usize] as usize % PALETTE.len()],
-        None => egui::Color32::from_rgb(86, 180, 233),
+        Some(c) => crate::app::palette::category_colour(c.of_pin[p as usize] as usize),
+        None => crate::app::palette::NO_CATEGORY,
     }
 }
 
