@@ -70,7 +70,7 @@ pub enum JobEvent {
     },
     /// The result of a [`Jobs::compute`] request.
     Computed {
-        key: String,
+        key: crate::app::cache::CacheKey,
         value: Result<Computed, String>,
         secs: f64,
     },
@@ -210,7 +210,11 @@ impl Jobs {
     }
 
     /// Runs `f` on a worker thread; its result arrives as [`JobEvent::Computed`] under `key`.
-    pub fn compute(&self, key: String, f: impl FnOnce() -> Result<Computed, String> + Send + 'static) {
+    pub fn compute(
+        &self,
+        key: crate::app::cache::CacheKey,
+        f: impl FnOnce() -> Result<Computed, String> + Send + 'static,
+    ) {
         self.spawn("compute", move |tx, notify| {
             let t = Instant::now();
             // A bug on bad input must not take the job's key (and the app) down with it.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use eframe::{egui, egui_wgpu, wgpu};
 
 use super::ExplorerApp;
-use super::state::{AppState, Command, RESULT_CACHE, RunLog, initial_pin};
+use super::state::{AppState, CacheKey, Command, RESULT_CACHE, RunLog, initial_pin};
 use crate::jobs::{JobEvent, ModelBundle, bundle_from_run};
 use crate::split::SplitConfig;
 use crate::train::TrainEvent;
@@ -135,7 +135,7 @@ fn execute(app: &mut ExplorerApp, c: Command) {
         Command::LoadRunModel(dir) => {
             let device = app.jobs.shared_device.clone().map(|d| d.0).unwrap_or_else(burn::prelude::Device::flex);
             let graph = state.graph.clone();
-            let key = format!("run-model:{}", dir.display());
+            let key = CacheKey::RunModel(dir.clone());
             if state.pending.insert(key.clone()) {
                 app.jobs.compute(key, move || {
                     bundle_from_run(&dir, &graph, device).map(|b| Arc::new(b) as crate::jobs::Computed)
@@ -241,7 +241,7 @@ pub fn apply(state: &mut AppState, ev: JobEvent) {
             state.pending.remove(&key);
             match value {
                 Ok(v) => {
-                    if key.starts_with("run-model:") {
+                    if let CacheKey::RunModel(_) = key {
                         if let Some(b) = v.downcast_ref::<ModelBundle>() {
                             set_model(state, b.clone());
                         }
@@ -263,6 +263,7 @@ fn set_model(state: &mut AppState, bundle: ModelBundle) {
     state.embeddings = bundle.embeddings.clone();
     state.embeddings_generation += 1;
     state.model = Some(bundle);
+    state.model_generation += 1;
     // Views that depend on the model recompute.
-    state.results.retain(|(k, _)| !k.starts_with("model:"));
+    state.results.retain(|(k, _)| !k.uses_model());
 }

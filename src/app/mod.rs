@@ -2,6 +2,7 @@
 //! what the app knows and `logic.rs` changes it (commands in, job events in); `ui.rs` and the
 //! panels only draw and push commands. No file here spawns threads or touches Burn tensors.
 
+pub mod cache;
 pub mod jobs;
 pub mod logic;
 pub mod palette;

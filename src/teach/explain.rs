@@ -347,7 +347,7 @@ pub fn curriculum_snapshot(
 }
 
 /// The vectors the pooling view pools.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum PoolSpace {
     /// Each pin as its set of boards (every graph has these).
     #[default]

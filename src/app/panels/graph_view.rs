@@ -11,6 +11,7 @@ use eframe::egui;
 use eframe::egui_wgpu::{self, wgpu};
 use wgpu::util::DeviceExt as _;
 
+use crate::app::cache::CacheKey;
 use crate::app::state::{AppState, Command, Ctx};
 use crate::explain::{EgoNode, EgoSlice, ego_slice};
 use crate::graph::Graph;
@@ -43,7 +44,7 @@ pub enum Renderer {
 /// The force-directed layout of one slice.
 #[derive(Default)]
 pub struct Layout {
-    pub key: String,
+    pub key: CacheKey,
     pub slice: Arc<EgoSlice>,
     pub pos: Vec<[f32; 2]>,
     pin_index: HashMap<u32, u32>,
@@ -55,7 +56,7 @@ pub struct Layout {
 }
 
 impl Layout {
-    fn new(key: String, slice: Arc<EgoSlice>) -> Layout {
+    fn new(key: CacheKey, slice: Arc<EgoSlice>) -> Layout {
         let n = slice.nodes.len();
         let mut pos = Vec::with_capacity(n);
         // Rings by breadth-first depth, spread by the golden angle.
@@ -205,8 +206,8 @@ impl Default for GraphView {
     }
 }
 
-fn slice_key(generation: u64, centre: u32, max_nodes: usize) -> String {
-    format!("ego:{generation}:{centre}:{max_nodes}")
+fn slice_key(generation: u64, centre: u32, max_nodes: usize) -> CacheKey {
+    CacheKey::EgoSlice { graph: generation, centre, max_nodes }
 }
 
 /// A pin's colour: its visual feature as RGB (3-d features), else its category's.
@@ -302,7 +303,7 @@ impl GraphView {
         }
     }
 
-    fn key(&self, state: &AppState) -> String {
+    fn key(&self, state: &AppState) -> CacheKey {
         slice_key(state.graph_generation, self.centre.unwrap_or(state.selected_pin), self.max_nodes)
     }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use eframe::egui;
 
+use crate::app::cache::CacheKey;
 use crate::app::state::{AppState, Command, Ctx};
 use crate::sampler::{NeighbourhoodKind, NodeNeighbourhoods, try_node_neighbourhoods};
 
@@ -82,7 +83,7 @@ impl InferencePanel {
         let nb: Option<Arc<NodeNeighbourhoods>> = match &ctx.state.model {
             Some(m) => Some(m.neighbourhoods.clone()),
             None => {
-                let key = format!("inference:nb:{}", ctx.state.graph_generation);
+                let key = CacheKey::InferenceNeighbourhoods { graph: ctx.state.graph_generation };
                 let g2 = g.clone();
                 let walk = ctx.state.settings.train.walk.clone();
                 ctx.need(&key, move || {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use eframe::egui;
 use egui_plot::{Legend, Line, MarkerShape, Plot, Points};
 
+use crate::app::cache::CacheKey;
 use crate::app::state::{Command, Ctx, RunLog, View};
 use crate::model::Pooling;
 use crate::sampler::{NeighbourhoodKind, PairSampling};
@@ -17,14 +18,14 @@ use crate::train::{DeviceChoice, EndReason, LossKind, TrainCommand, TrainConfig,
 #[derive(Default)]
 pub struct PathPicker {
     requests: u64,
-    pending: Option<(String, u8)>,
+    pending: Option<(CacheKey, u8)>,
 }
 
 impl PathPicker {
     /// Opens the dialog; `slot` tells the caller later which field the answer is for.
     pub fn open(&mut self, ctx: &mut Ctx, panel: &str, slot: u8, title: &str, folder: bool) {
         self.requests += 1;
-        let key = format!("pick:{panel}:{}", self.requests);
+        let key = CacheKey::PickPath { panel: panel.to_string(), request: self.requests };
         let title = title.to_string();
         let _ = ctx.need::<Option<PathBuf>>(&key, move || crate::jobs::pick_path(title, folder));
         self.pending = Some((key, slot));
