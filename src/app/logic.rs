@@ -7,7 +7,7 @@ use std::time::Duration;
 use eframe::{egui, egui_wgpu, wgpu};
 
 use super::ExplorerApp;
-use super::state::{AppState, CacheKey, Command, RESULT_CACHE, RunLog, initial_pin};
+use super::state::{AppState, CacheKey, Command, RESULT_CACHE, RunLog, RunSource, initial_pin};
 use crate::jobs::{JobEvent, ModelBundle, bundle_from_run};
 use crate::split::SplitConfig;
 use crate::train::TrainEvent;
@@ -50,8 +50,8 @@ pub fn tick(app: &mut ExplorerApp, ctx: &egui::Context) {
     for ev in app.jobs.drain(DRAIN_BUDGET) {
         apply(&mut app.state, ev);
     }
-    app.panels.tick(&mut app.state, ctx);
-    if !app.jobs.training() && app.state.run.running && !app.state.run.source.starts_with("following") {
+    app.panels.tick(&app.state, ctx);
+    if !app.jobs.training() && app.state.run.running && !app.state.run.source.is_followed() {
         app.state.run.running = false;
     }
 }
@@ -111,7 +111,7 @@ fn execute(app: &mut ExplorerApp, c: Command) {
             // The split the graph was made with, recorded in the run folder so that it reloads it.
             let mut config = config;
             config.split = state.graph_split;
-            state.run = RunLog { source: "this app".into(), events: Vec::new(), running: true, paused: false };
+            state.run = RunLog { source: RunSource::App, events: Vec::new(), running: true, paused: false };
             app.jobs.start_training(state.graph.clone(), *config, out);
         }
         Command::Train(cmd) => app.jobs.train_command(cmd),
@@ -124,12 +124,8 @@ fn execute(app: &mut ExplorerApp, c: Command) {
         },
         Command::FollowRun(dir) => {
             state.settings.last_run_folder = Some(dir.display().to_string());
-            state.run = RunLog {
-                source: format!("following {}", dir.display()),
-                events: Vec::new(),
-                running: true,
-                paused: false,
-            };
+            state.run =
+                RunLog { source: RunSource::Following(dir.clone()), events: Vec::new(), running: true, paused: false };
             app.jobs.follow_run(dir);
         }
         Command::LoadRunModel(dir) => {

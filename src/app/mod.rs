@@ -3,6 +3,8 @@
 //! panels only draw and push commands. No file here spawns threads or touches Burn tensors.
 
 pub mod cache;
+pub mod dialogs;
+pub mod fs_probe;
 pub mod jobs;
 pub mod logic;
 pub mod palette;

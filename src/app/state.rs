@@ -149,10 +149,39 @@ impl std::fmt::Debug for Command {
     }
 }
 
+/// Where the training history shown comes from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum RunSource {
+    /// No run yet.
+    #[default]
+    None,
+    /// The app's own run.
+    App,
+    /// A run folder's `metrics.jsonl`, followed live.
+    Following(PathBuf),
+}
+
+impl RunSource {
+    /// Whether the history is a followed run folder's (the app does not control that run).
+    pub fn is_followed(&self) -> bool {
+        matches!(self, RunSource::Following(_))
+    }
+}
+
+impl std::fmt::Display for RunSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunSource::None => Ok(()),
+            RunSource::App => f.write_str("this app"),
+            RunSource::Following(dir) => write!(f, "following {}", dir.display()),
+        }
+    }
+}
+
 /// A training history, from the app's own run or a followed run folder.
 #[derive(Clone, Debug, Default)]
 pub struct RunLog {
-    pub source: String,
+    pub source: RunSource,
     pub events: Vec<TrainEvent>,
     pub running: bool,
     pub paused: bool,

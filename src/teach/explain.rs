@@ -12,9 +12,9 @@ use rand::RngExt;
 
 use crate::graph::Graph;
 use crate::infer::{Embeddings, embed_all};
-use crate::jobs::ModelBundle;
 use crate::model::{PinSage, l2_normalise, pool};
 use crate::sampler::{HardPools, NodeSet, build_block, epoch_pairs, hard_per_query, try_node_neighbourhoods};
+use crate::train::bundle::ModelBundle;
 use crate::train::{TrainConfig, block_tensors};
 use crate::walk::{WalkConfig, neighbourhoods, uniform_neighbourhoods};
 

@@ -7,6 +7,7 @@
 //! folder), `ledger` (what every loop does per epoch and at the end), `steps` (the per-model half:
 //! PinSage, LightGCN) and here the one generic loop.
 
+pub mod bundle;
 mod checkpoint;
 mod config;
 mod events;

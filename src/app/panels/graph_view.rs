@@ -267,7 +267,7 @@ impl Highlight {
 impl GraphView {
     /// Re-centres when the graph changed or the selected pin left the slice; advances the layout
     /// within a time budget; requests a repaint only while it has not settled.
-    pub fn tick(&mut self, state: &mut AppState, ctx: &egui::Context) {
+    pub fn tick(&mut self, state: &AppState, ctx: &egui::Context) {
         if self.centre.is_none() || self.centre_generation != state.graph_generation {
             self.centre = Some(state.selected_pin);
             self.centre_generation = state.graph_generation;

@@ -52,7 +52,7 @@ impl Default for InferencePanel {
 }
 
 impl InferencePanel {
-    pub fn tick(&mut self, state: &mut AppState, ctx: &egui::Context) {
+    pub fn tick(&mut self, state: &AppState, ctx: &egui::Context) {
         let _ = state;
         if let Anim::Running { job, t } = self.anim {
             let dt = ctx.input(|i| i.stable_dt).min(0.1);

@@ -68,7 +68,7 @@ impl ResultsPanel {
         &mut self,
         ctx: &mut Ctx,
         what: String,
-        read: impl FnOnce() -> Result<AblationReport, crate::train::TrainError> + Send + 'static,
+        read: impl FnOnce() -> Result<AblationReport, crate::ablation::AblationError> + Send + 'static,
     ) {
         self.loads += 1;
         let key = CacheKey::Report { what, load: self.loads };

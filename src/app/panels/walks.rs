@@ -119,7 +119,7 @@ impl WalkLab {
     }
 
     /// Advances the animation by the frame's time; requests a repaint only while running.
-    pub fn tick(&mut self, state: &mut AppState, ctx: &egui::Context) {
+    pub fn tick(&mut self, state: &AppState, ctx: &egui::Context) {
         self.sync(state);
         if self.phase != WalkPhase::Running {
             return;
