@@ -1,5 +1,7 @@
 //! Command-line definitions and the glue from each subcommand to the library.
 
+mod fuzz;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -9,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 use pinsage_explorer::baselines::{BaselineResult, EASE_LAMBDAS, evaluate_baselines};
 use pinsage_explorer::bench;
+use pinsage_explorer::data::fuzz::FuzzTarget;
 use pinsage_explorer::eval::{EmbeddingScorer, Metrics};
 use pinsage_explorer::graph::Graph;
 use pinsage_explorer::graph::Split;
@@ -310,6 +313,21 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Loader robustness: generated inputs (valid files put through seeded mutations, or random
+    /// bytes) through each loader; counts loads, refusals by kind and panics (must be 0).
+    FuzzLoaders {
+        /// Inputs per loader.
+        #[arg(long, default_value_t = 1_000_000)]
+        inputs: u64,
+        /// The first input's seed (inputs use seed, seed + 1, …).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Only this loader (default: all).
+        #[arg(long, value_parser = named::<FuzzTarget>())]
+        loader: Option<FuzzTarget>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Where the graph comes from and how its held-out edges are made.
@@ -502,6 +520,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             });
             println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(())
+        }
+        Some(Command::Bench { what: BenchCommand::FuzzLoaders { inputs, seed, loader, json } }) => {
+            fuzz::fuzz_loaders(inputs, seed, loader, json)
         }
         Some(Command::Bench { what: BenchCommand::TrainStep { data, device, steps, batch_size, dump, json } }) => {
             let g = data.load()?;

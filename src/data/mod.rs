@@ -3,6 +3,7 @@
 //! models, training or the UI.
 
 pub mod features;
+pub mod fuzz;
 pub mod graph;
 pub mod load;
 pub mod memory;
