@@ -23,7 +23,8 @@ impl eframe::App for Bench {
         let now = Instant::now();
         let ready = match self.scenario.as_str() {
             "walk" => {
-                self.app.state.result::<pinsage_explorer::explain::WalkReplay>(&self.app.panels.walks.key).is_some()
+                let key = self.app.panels.walks.key.as_ref();
+                key.is_some_and(|k| self.app.state.result::<pinsage_explorer::explain::WalkReplay>(k).is_some())
             }
             _ => {
                 self.app.state.loading.is_none()

@@ -1,29 +1,27 @@
 //! PinSage Explorer: PinSage (Ying et al., KDD 2018) as a library — graphs, random-walk
 //! neighbourhoods, the model and its trainer, inference and evaluation — plus the egui explorer.
 //!
+//! The folders are the layers, in dependency order (each may use only those before it):
+//! `data` → `walk` → `sampler` → `model` → `train` → `eval` → `teach` → `app`.
 //! See ARCHITECTURE.md for the code map and the rules between modules.
 
-pub mod ablation;
 pub mod app;
-pub mod baselines;
-pub mod bench;
+pub mod data;
+pub mod defaults;
 pub mod eval;
-pub mod explain;
-pub mod export;
-pub mod features;
-pub mod graph;
-pub mod infer;
-pub mod jobs;
-pub mod lightgcn;
-pub mod load;
-pub mod memory;
 pub mod model;
-pub mod projection;
-pub mod recommend;
-pub mod retrieval;
-pub mod run_folder;
+pub mod names;
 pub mod sampler;
-pub mod split;
-pub mod synthetic;
+pub mod teach;
 pub mod train;
 pub mod walk;
+
+// The stable facade: the module paths from before the layered layout (`crate::graph`,
+// `crate::load`, `crate::explain`, …) keep working, for code inside the crate and for users of the
+// library. New code may use either path; these names are not going away.
+pub use app::jobs;
+pub use data::{features, graph, load, memory, split, synthetic};
+pub use eval::{ablation, baselines, bench, export};
+pub use model::{infer, lightgcn, recommend, retrieval};
+pub use teach::{explain, projection};
+pub use train::run_folder;

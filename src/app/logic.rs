@@ -7,7 +7,7 @@ use std::time::Duration;
 use eframe::{egui, egui_wgpu, wgpu};
 
 use super::ExplorerApp;
-use super::state::{AppState, Command, RESULT_CACHE, RunLog, initial_pin};
+use super::state::{AppState, CacheKey, Command, RESULT_CACHE, RunLog, RunSource, initial_pin};
 use crate::jobs::{JobEvent, ModelBundle, bundle_from_run};
 use crate::split::SplitConfig;
 use crate::train::TrainEvent;
@@ -50,8 +50,8 @@ pub fn tick(app: &mut ExplorerApp, ctx: &egui::Context) {
     for ev in app.jobs.drain(DRAIN_BUDGET) {
         apply(&mut app.state, ev);
     }
-    app.panels.tick(&mut app.state, ctx);
-    if !app.jobs.training() && app.state.run.running && !app.state.run.source.starts_with("following") {
+    app.panels.tick(&app.state, ctx);
+    if !app.jobs.training() && app.state.run.running && !app.state.run.source.is_followed() {
         app.state.run.running = false;
     }
 }
@@ -111,31 +111,27 @@ fn execute(app: &mut ExplorerApp, c: Command) {
             // The split the graph was made with, recorded in the run folder so that it reloads it.
             let mut config = config;
             config.split = state.graph_split;
-            state.run = RunLog { source: "this app".into(), events: Vec::new(), running: true, paused: false };
+            state.run = RunLog { source: RunSource::App, events: Vec::new(), running: true, paused: false };
             app.jobs.start_training(state.graph.clone(), *config, out);
         }
         Command::Train(cmd) => app.jobs.train_command(cmd),
         Command::RunInference => match &state.model {
             Some(bundle) => {
                 state.inference_progress = Some((0, 1));
-                app.jobs.infer(state.graph.clone(), bundle.clone(), 4096);
+                app.jobs.infer(state.graph.clone(), bundle.clone(), crate::defaults::INFER_CHUNK);
             }
             None => state.errors.push("no model yet: train one or load a run folder first".into()),
         },
         Command::FollowRun(dir) => {
             state.settings.last_run_folder = Some(dir.display().to_string());
-            state.run = RunLog {
-                source: format!("following {}", dir.display()),
-                events: Vec::new(),
-                running: true,
-                paused: false,
-            };
+            state.run =
+                RunLog { source: RunSource::Following(dir.clone()), events: Vec::new(), running: true, paused: false };
             app.jobs.follow_run(dir);
         }
         Command::LoadRunModel(dir) => {
             let device = app.jobs.shared_device.clone().map(|d| d.0).unwrap_or_else(burn::prelude::Device::flex);
             let graph = state.graph.clone();
-            let key = format!("run-model:{}", dir.display());
+            let key = CacheKey::RunModel(dir.clone());
             if state.pending.insert(key.clone()) {
                 app.jobs.compute(key, move || {
                     bundle_from_run(&dir, &graph, device).map(|b| Arc::new(b) as crate::jobs::Computed)
@@ -241,7 +237,7 @@ pub fn apply(state: &mut AppState, ev: JobEvent) {
             state.pending.remove(&key);
             match value {
                 Ok(v) => {
-                    if key.starts_with("run-model:") {
+                    if let CacheKey::RunModel(_) = key {
                         if let Some(b) = v.downcast_ref::<ModelBundle>() {
                             set_model(state, b.clone());
                         }
@@ -263,6 +259,7 @@ fn set_model(state: &mut AppState, bundle: ModelBundle) {
     state.embeddings = bundle.embeddings.clone();
     state.embeddings_generation += 1;
     state.model = Some(bundle);
+    state.model_generation += 1;
     // Views that depend on the model recompute.
-    state.results.retain(|(k, _)| !k.starts_with("model:"));
+    state.results.retain(|(k, _)| !k.uses_model());
 }

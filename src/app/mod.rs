@@ -2,7 +2,12 @@
 //! what the app knows and `logic.rs` changes it (commands in, job events in); `ui.rs` and the
 //! panels only draw and push commands. No file here spawns threads or touches Burn tensors.
 
+pub mod cache;
+pub mod dialogs;
+pub mod fs_probe;
+pub mod jobs;
 pub mod logic;
+pub mod palette;
 pub mod panels;
 pub mod state;
 pub mod ui;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::app::cache::{CacheKey, ModelRef};
 use crate::graph::Graph;
 use crate::infer::Embeddings;
 use crate::jobs::{Computed, ModelBundle};
@@ -16,7 +17,7 @@ use crate::train::{TrainCommand, TrainConfig, TrainEvent};
 use crate::walk::WalkConfig;
 
 /// The views, in the order of the tab bar.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum View {
     #[default]
@@ -30,6 +31,8 @@ pub enum View {
     Map,
     Results,
 }
+
+crate::named_enum!(View, "view" { Graph => "graph", Walks => "walks", Pooling => "pooling", Convolve => "convolve", Curriculum => "curriculum", Training => "training", Inference => "inference", Map => "map", Results => "results" });
 
 impl View {
     pub const ALL: [View; 9] = [
@@ -106,7 +109,7 @@ pub enum Command {
     SetView(View),
     /// Compute something in the background; the result lands in `AppState::results` under `key`.
     Compute {
-        key: String,
+        key: CacheKey,
         job: Box<dyn FnOnce() -> Result<Computed, String> + Send>,
     },
     StartTraining {
@@ -146,10 +149,39 @@ impl std::fmt::Debug for Command {
     }
 }
 
+/// Where the training history shown comes from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum RunSource {
+    /// No run yet.
+    #[default]
+    None,
+    /// The app's own run.
+    App,
+    /// A run folder's `metrics.jsonl`, followed live.
+    Following(PathBuf),
+}
+
+impl RunSource {
+    /// Whether the history is a followed run folder's (the app does not control that run).
+    pub fn is_followed(&self) -> bool {
+        matches!(self, RunSource::Following(_))
+    }
+}
+
+impl std::fmt::Display for RunSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunSource::None => Ok(()),
+            RunSource::App => f.write_str("this app"),
+            RunSource::Following(dir) => write!(f, "following {}", dir.display()),
+        }
+    }
+}
+
 /// A training history, from the app's own run or a followed run folder.
 #[derive(Clone, Debug, Default)]
 pub struct RunLog {
-    pub source: String,
+    pub source: RunSource,
     pub events: Vec<TrainEvent>,
     pub running: bool,
     pub paused: bool,
@@ -205,10 +237,12 @@ pub struct AppState {
     pub embeddings: Option<Arc<Embeddings>>,
     /// Bumped whenever `embeddings` changes, so results computed from them can be keyed by it.
     pub embeddings_generation: u64,
+    /// Bumped whenever `model` changes, so results computed with it can be keyed by it.
+    pub model_generation: u64,
     pub run: RunLog,
     pub inference_progress: Option<(usize, usize)>,
-    pub results: VecDeque<(String, Computed)>,
-    pub pending: HashSet<String>,
+    pub results: VecDeque<(CacheKey, Computed)>,
+    pub pending: HashSet<CacheKey>,
     pub commands: Vec<Command>,
     pub format: Format,
 }
@@ -233,6 +267,7 @@ impl AppState {
             model: None,
             embeddings: None,
             embeddings_generation: 0,
+            model_generation: 0,
             run: RunLog::default(),
             inference_progress: None,
             results: VecDeque::new(),
@@ -243,13 +278,14 @@ impl AppState {
     }
 
     /// A computed result by key, if it has arrived.
-    pub fn result<T: 'static>(&self, key: &str) -> Option<&T> {
-        self.results.iter().rev().find(|(k, _)| k == key).and_then(|(_, v)| v.downcast_ref::<T>())
+    pub fn result<T: 'static>(&self, key: impl Into<CacheKey>) -> Option<&T> {
+        let key = key.into();
+        self.results.iter().rev().find(|(k, _)| *k == key).and_then(|(_, v)| v.downcast_ref::<T>())
     }
 
     /// Whether `key` is being computed.
-    pub fn is_pending(&self, key: &str) -> bool {
-        self.pending.contains(key)
+    pub fn is_pending(&self, key: impl Into<CacheKey>) -> bool {
+        self.pending.contains(&key.into())
     }
 }
 
@@ -268,18 +304,16 @@ impl<'a> Ctx<'a> {
     /// The result under `key`, or None while it is computed in the background (requested once).
     pub fn need<T: Send + Sync + 'static>(
         &mut self,
-        key: &str,
+        key: impl Into<CacheKey>,
         job: impl FnOnce() -> Result<T, String> + Send + 'static,
     ) -> Option<&'a T> {
-        if let Some(v) = self.state.result::<T>(key) {
+        let key = key.into();
+        if let Some(v) = self.state.result::<T>(&key) {
             return Some(v);
         }
-        let queued = self.commands.iter().any(|c| matches!(c, Command::Compute { key: k, .. } if k == key));
-        if !self.state.is_pending(key) && !queued {
-            self.commands.push(Command::Compute {
-                key: key.to_string(),
-                job: Box::new(move || job().map(|v| Arc::new(v) as Computed)),
-            });
+        let queued = self.commands.iter().any(|c| matches!(c, Command::Compute { key: k, .. } if *k == key));
+        if !self.state.is_pending(&key) && !queued {
+            self.commands.push(Command::Compute { key, job: Box::new(move || job().map(|v| Arc::new(v) as Computed)) });
         }
         None
     }

@@ -4,7 +4,7 @@
 use eframe::egui;
 
 use super::ExplorerApp;
-use super::state::{Command, Ctx, View};
+use super::state::{CacheKey, Command, Ctx, View};
 use crate::eval::EmbeddingScorer;
 use crate::load::{LoadProgress, LoadStage};
 use crate::recommend::{Query, Recommendations, find_boards, recommend};
@@ -143,7 +143,7 @@ fn recommendations_ui(ui: &mut egui::Ui, ctx: &mut Ctx, query: Query, shown: &mu
     let state = ctx.state;
     let Some(emb) = state.embeddings.clone() else { return };
     let g = state.graph.clone();
-    let key = format!("recommend:{}:{}:{query:?}", state.graph_generation, state.embeddings_generation);
+    let key = CacheKey::Recommend { graph: state.graph_generation, embeddings: state.embeddings_generation, query };
     let Some(recs) = ctx
         .need::<Recommendations>(&key, move || Ok(recommend(&g, &EmbeddingScorer { emb: &emb }, query, RECOMMEND_K)))
     else {

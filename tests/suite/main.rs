@@ -5,6 +5,7 @@ mod baselines;
 mod cli;
 mod common;
 mod graph_load;
+mod loader_props;
 mod loading;
 mod memory_budget;
 mod metrics;

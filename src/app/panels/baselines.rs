@@ -4,6 +4,7 @@
 
 use eframe::egui;
 
+use crate::app::cache::CacheKey;
 use crate::app::state::{Ctx, View};
 use crate::baselines::{BaselineResult, EASE_LAMBDAS, evaluate_baselines};
 use crate::eval::Metrics;
@@ -32,13 +33,13 @@ pub struct BaselinesPanel {
 }
 
 /// The cache key of the baselines of graph generation `gen`.
-pub fn baselines_key(generation: u64) -> String {
-    format!("baselines:{generation}")
+pub fn baselines_key(generation: u64) -> CacheKey {
+    CacheKey::Baselines { graph: generation }
 }
 
 /// The cache key of the current embeddings' test metrics.
-pub fn model_metrics_key(graph_generation: u64, embeddings_generation: u64) -> String {
-    format!("model-test:{graph_generation}:{embeddings_generation}")
+pub fn model_metrics_key(graph_generation: u64, embeddings_generation: u64) -> CacheKey {
+    CacheKey::ModelMetrics { graph: graph_generation, embeddings: embeddings_generation }
 }
 
 impl BaselinesPanel {

@@ -4,6 +4,7 @@
 
 use eframe::egui;
 
+use crate::app::cache::{CacheKey, ModelRef};
 use crate::app::state::{AppState, Ctx};
 use crate::explain::{ConvolveTrace, convolve_trace, untrained_bundle};
 use crate::jobs::ModelBundle;
@@ -19,16 +20,19 @@ pub struct ConvolvePanel {
 
 /// The model the teaching views use: the app's (trained or loaded), else an untrained one built in
 /// the background. Returns (bundle, key part naming it, whether it is trained).
-pub fn current_model<'a>(ctx: &mut Ctx<'a>) -> Option<(&'a ModelBundle, String, bool)> {
+pub fn current_model<'a>(ctx: &mut Ctx<'a>) -> Option<(&'a ModelBundle, ModelRef, bool)> {
     let state: &'a AppState = ctx.state;
     if let Some(m) = &state.model {
-        return Some((m, "app".into(), true));
+        return Some((m, ModelRef::App { generation: state.model_generation }, true));
     }
     let g = state.graph.clone();
     let mut cfg = state.settings.train.clone();
     cfg.walk = state.settings.walk.clone();
-    let key = format!("model:untrained:{}:{}:{}", state.graph_generation, cfg.hidden_dim, cfg.seed);
-    ctx.need(&key, move || untrained_bundle(&g, &cfg).map_err(|e| e.to_string())).map(|b| (b, key.clone(), false))
+    let (graph, hidden_dim, seed) = (state.graph_generation, cfg.hidden_dim, cfg.seed);
+    ctx.need(CacheKey::UntrainedModel { graph, hidden_dim, seed }, move || {
+        untrained_bundle(&g, &cfg).map_err(|e| e.to_string())
+    })
+    .map(|b| (b, ModelRef::Untrained { graph, hidden_dim, seed }, false))
 }
 
 /// A row of numbers, short.
@@ -61,7 +65,7 @@ impl ConvolvePanel {
                 );
             }
         });
-        let key = format!("model:trace:{}:{model_key}:{pin}", state.graph_generation);
+        let key = CacheKey::ConvolveTrace { graph: state.graph_generation, model: model_key, pin };
         let (b, g2) = (bundle.clone(), g.clone());
         let trace = ctx.need(&key, move || convolve_trace(&b, &g2, pin).map_err(|e| e.to_string()));
         ui.horizontal(|ui| {
@@ -84,7 +88,7 @@ impl ConvolvePanel {
             super::waiting_ui(ui, "running the model…");
             return;
         };
-        self.shown_key = Some(key);
+        self.shown_key = Some(key.to_string());
         ui.separator();
         ui.columns(2, |cols| {
             self.field_ui(&mut cols[0], trace, &g);

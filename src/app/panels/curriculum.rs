@@ -9,6 +9,7 @@ use eframe::egui;
 use egui_plot::{Bar, BarChart, Legend, Plot, Points, VLine};
 
 use super::convolve::current_model;
+use crate::app::cache::CacheKey;
 use crate::app::state::Ctx;
 use crate::explain::{CurriculumSnapshot, NegativeKind, bundle_embeddings, curriculum_snapshot};
 use crate::infer::Embeddings;
@@ -71,7 +72,7 @@ impl CurriculumPanel {
             (true, Some(e)) if e.n_pins == g.n_pins() as usize => Some(e.clone()),
             _ => {
                 let (b, g2) = (bundle.clone(), g.clone());
-                ctx.need(&format!("model:emb:{gen_}:{model_key}"), move || {
+                ctx.need(CacheKey::ModelEmbeddings { graph: gen_, model: model_key.clone() }, move || {
                     bundle_embeddings(&b, &g2).map_err(|e| e.to_string())
                 })
                 .cloned()
@@ -81,8 +82,8 @@ impl CurriculumPanel {
         let g2 = g.clone();
         let seed = cfg.seed;
         let pools: Option<Arc<HardPools>> = ctx
-            .need(&format!("hard-pools:{gen_}:{}:{}:{seed}", band.0, band.1), move || {
-                Ok(Arc::new(hard_pools(&g2, band, 16, seed)))
+            .need(CacheKey::HardPools { graph: gen_, band, seed }, move || {
+                Ok(Arc::new(hard_pools(&g2, band, crate::defaults::HARD_POOL_SIZE, seed)))
             })
             .cloned();
         let (Some(emb), Some(pools)) = (emb, pools) else {
@@ -93,8 +94,14 @@ impl CurriculumPanel {
             return;
         };
         let epoch = self.epoch;
-        let key =
-            format!("model:curriculum:{gen_}:{model_key}:{query}:{epoch}:{}:{}", cfg.margin, cfg.max_hard_per_query);
+        let key = CacheKey::Curriculum {
+            graph: gen_,
+            model: model_key,
+            query,
+            epoch,
+            margin_bits: cfg.margin.to_bits(),
+            max_hard: cfg.max_hard_per_query,
+        };
         let g2 = g.clone();
         let snap = ctx.need(&key, move || {
             curriculum_snapshot(&g2, &emb, &pools, &cfg, query, epoch, SHOWN_RANDOM).map_err(|e| e.to_string())
@@ -103,7 +110,7 @@ impl CurriculumPanel {
             super::waiting_ui(ui, "drawing this epoch's negatives…");
             return;
         };
-        self.shown_key = Some(key);
+        self.shown_key = Some(key.to_string());
         ui.separator();
         summary_ui(ui, snap, &g);
         ui.columns(2, |cols| {

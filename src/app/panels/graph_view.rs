@@ -11,6 +11,7 @@ use eframe::egui;
 use eframe::egui_wgpu::{self, wgpu};
 use wgpu::util::DeviceExt as _;
 
+use crate::app::cache::CacheKey;
 use crate::app::state::{AppState, Command, Ctx};
 use crate::explain::{EgoNode, EgoSlice, ego_slice};
 use crate::graph::Graph;
@@ -43,7 +44,7 @@ pub enum Renderer {
 /// The force-directed layout of one slice.
 #[derive(Default)]
 pub struct Layout {
-    pub key: String,
+    pub key: CacheKey,
     pub slice: Arc<EgoSlice>,
     pub pos: Vec<[f32; 2]>,
     pin_index: HashMap<u32, u32>,
@@ -55,7 +56,7 @@ pub struct Layout {
 }
 
 impl Layout {
-    fn new(key: String, slice: Arc<EgoSlice>) -> Layout {
+    fn new(key: CacheKey, slice: Arc<EgoSlice>) -> Layout {
         let n = slice.nodes.len();
         let mut pos = Vec::with_capacity(n);
         // Rings by breadth-first depth, spread by the golden angle.
@@ -205,24 +206,9 @@ impl Default for GraphView {
     }
 }
 
-fn slice_key(generation: u64, centre: u32, max_nodes: usize) -> String {
-    format!("ego:{generation}:{centre}:{max_nodes}")
+fn slice_key(generation: u64, centre: u32, max_nodes: usize) -> CacheKey {
+    CacheKey::EgoSlice { graph: generation, centre, max_nodes }
 }
-
-const PALETTE: [egui::Color32; 12] = [
-    egui::Color32::from_rgb(230, 159, 0),
-    egui::Color32::from_rgb(86, 180, 233),
-    egui::Color32::from_rgb(0, 158, 115),
-    egui::Color32::from_rgb(240, 228, 66),
-    egui::Color32::from_rgb(0, 114, 178),
-    egui::Color32::from_rgb(213, 94, 0),
-    egui::Color32::from_rgb(204, 121, 167),
-    egui::Color32::from_rgb(170, 170, 170),
-    egui::Color32::from_rgb(140, 86, 75),
-    egui::Color32::from_rgb(148, 103, 189),
-    egui::Color32::from_rgb(23, 190, 207),
-    egui::Color32::from_rgb(188, 189, 34),
-];
 
 /// A pin's colour: its visual feature as RGB (3-d features), else its category's.
 pub fn pin_colour(g: &Graph, p: u32, by: ColourBy) -> egui::Color32 {
@@ -235,8 +221,8 @@ pub fn pin_colour(g: &Graph, p: u32, by: ColourBy) -> egui::Color32 {
         return egui::Color32::from_rgb(c(r[0]), c(r[1]), c(r[2]));
     }
     match &g.categories {
-        Some(c) => PALETTE[c.of_pin[p as usize] as usize % PALETTE.len()],
-        None => egui::Color32::from_rgb(86, 180, 233),
+        Some(c) => crate::app::palette::category_colour(c.of_pin[p as usize] as usize),
+        None => crate::app::palette::NO_CATEGORY,
     }
 }
 
@@ -281,7 +267,7 @@ impl Highlight {
 impl GraphView {
     /// Re-centres when the graph changed or the selected pin left the slice; advances the layout
     /// within a time budget; requests a repaint only while it has not settled.
-    pub fn tick(&mut self, state: &mut AppState, ctx: &egui::Context) {
+    pub fn tick(&mut self, state: &AppState, ctx: &egui::Context) {
         if self.centre.is_none() || self.centre_generation != state.graph_generation {
             self.centre = Some(state.selected_pin);
             self.centre_generation = state.graph_generation;
@@ -317,7 +303,7 @@ impl GraphView {
         }
     }
 
-    fn key(&self, state: &AppState) -> String {
+    fn key(&self, state: &AppState) -> CacheKey {
         slice_key(state.graph_generation, self.centre.unwrap_or(state.selected_pin), self.max_nodes)
     }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use eframe::egui;
 
+use crate::app::cache::CacheKey;
 use crate::app::state::{AppState, Command, Ctx};
 use crate::sampler::{NeighbourhoodKind, NodeNeighbourhoods, try_node_neighbourhoods};
 
@@ -51,7 +52,7 @@ impl Default for InferencePanel {
 }
 
 impl InferencePanel {
-    pub fn tick(&mut self, state: &mut AppState, ctx: &egui::Context) {
+    pub fn tick(&mut self, state: &AppState, ctx: &egui::Context) {
         let _ = state;
         if let Anim::Running { job, t } = self.anim {
             let dt = ctx.input(|i| i.stable_dt).min(0.1);
@@ -82,7 +83,7 @@ impl InferencePanel {
         let nb: Option<Arc<NodeNeighbourhoods>> = match &ctx.state.model {
             Some(m) => Some(m.neighbourhoods.clone()),
             None => {
-                let key = format!("inference:nb:{}", ctx.state.graph_generation);
+                let key = CacheKey::InferenceNeighbourhoods { graph: ctx.state.graph_generation };
                 let g2 = g.clone();
                 let walk = ctx.state.settings.train.walk.clone();
                 ctx.need(&key, move || {

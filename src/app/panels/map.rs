@@ -60,20 +60,6 @@ fn neighbour_lists(g: &Graph, emb: Option<Arc<Embeddings>>, pin: u32) -> Neighbo
     NeighbourLists { pin, model, visual, _source: emb }
 }
 
-const PALETTE: [egui::Color32; 12] = [
-    egui::Color32::from_rgb(230, 97, 89),
-    egui::Color32::from_rgb(86, 160, 230),
-    egui::Color32::from_rgb(120, 200, 100),
-    egui::Color32::from_rgb(240, 180, 60),
-    egui::Color32::from_rgb(180, 120, 230),
-    egui::Color32::from_rgb(80, 200, 190),
-    egui::Color32::from_rgb(240, 130, 190),
-    egui::Color32::from_rgb(170, 170, 90),
-    egui::Color32::from_rgb(140, 160, 255),
-    egui::Color32::from_rgb(255, 140, 80),
-    egui::Color32::from_rgb(110, 220, 140),
-    egui::Color32::from_rgb(200, 200, 200),
-];
 const MODEL_COLOUR: egui::Color32 = egui::Color32::from_rgb(255, 200, 40);
 const VISUAL_COLOUR: egui::Color32 = egui::Color32::from_rgb(60, 220, 255);
 
@@ -87,10 +73,7 @@ pub fn swatch(ui: &mut egui::Ui, colour: egui::Color32, filled: bool) {
     }
 }
 
-/// The colour of category `c`.
-pub fn category_colour(c: usize) -> egui::Color32 {
-    PALETTE[c % PALETTE.len()]
-}
+pub use crate::app::palette::category_colour;
 
 /// The map view's state.
 #[derive(Default)]
@@ -309,7 +292,7 @@ impl MapPanel {
         let painter = painter.with_clip_rect(rect);
         let cats = g.categories.as_ref();
         let colour =
-            |p: usize| cats.map_or(egui::Color32::from_rgb(120, 160, 220), |c| category_colour(c.of_pin[p] as usize));
+            |p: usize| cats.map_or(crate::app::palette::NO_CATEGORY, |c| category_colour(c.of_pin[p] as usize));
         let radius = if self.drawn.len() > 20_000 { 1.5 } else { 3.0 };
         for (p, pos) in self.drawn.iter().enumerate() {
             if rect.contains(*pos) {

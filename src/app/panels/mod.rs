@@ -60,7 +60,7 @@ impl Panels {
     }
 
     /// Advances animations (before drawing); requests a repaint only while one runs.
-    pub fn tick(&mut self, state: &mut AppState, ctx: &egui::Context) {
+    pub fn tick(&mut self, state: &AppState, ctx: &egui::Context) {
         self.graph.tick(state, ctx);
         self.walks.tick(state, ctx);
         self.inference.tick(state, ctx);

@@ -5,6 +5,7 @@
 use eframe::egui;
 use egui_plot::{Bar, BarChart, Plot};
 
+use crate::app::cache::{CacheKey, ModelRef};
 use crate::app::state::Ctx;
 use crate::explain::{PoolSpace, Pooled, PoolingComparison, pooling_comparison};
 use crate::graph::Graph;
@@ -67,11 +68,17 @@ impl PoolingPanel {
             ui.label(format!("· K = {} · pin {} (id {pin})", state.settings.walk.top_k, g.pin_label(pin)));
         });
         let cfg = state.settings.walk.clone();
-        let prefix = if space == PoolSpace::Embeddings { "model:" } else { "" };
-        let key = format!(
-            "{prefix}pool:{}:{pin}:{}:{}:{}:{}:{:?}",
-            state.graph_generation, cfg.walks, cfg.length, cfg.top_k, cfg.restart, space
-        );
+        let model = (space == PoolSpace::Embeddings).then_some(ModelRef::App { generation: state.model_generation });
+        let key = CacheKey::Pooling {
+            graph: state.graph_generation,
+            pin,
+            walks: cfg.walks,
+            length: cfg.length,
+            top_k: cfg.top_k,
+            restart_bits: cfg.restart.to_bits(),
+            space,
+            model,
+        };
         let g2 = g.clone();
         let result = ctx.need(&key, move || {
             pooling_comparison(&g2, pin, &cfg, space, emb.as_deref(), N_RELATED).map_err(|e| e.to_string())
@@ -80,7 +87,7 @@ impl PoolingPanel {
             super::waiting_ui(ui, "pooling…");
             return;
         };
-        self.shown_key = Some(key);
+        self.shown_key = Some(key.to_string());
         ui.separator();
         ui.columns(2, |cols| {
             side_ui(

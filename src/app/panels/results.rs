@@ -8,6 +8,7 @@ use eframe::egui;
 
 use super::training::PathPicker;
 use crate::ablation::{AblationReport, AblationRow};
+use crate::app::cache::CacheKey;
 use crate::app::state::{Command, Ctx};
 
 /// The metrics drawn, as (title, hover text, value of a row).
@@ -33,7 +34,7 @@ pub struct ResultsPanel {
     initialised: bool,
     loads: u64,
     /// The cache key of the report being shown (or loaded).
-    key: Option<String>,
+    key: Option<CacheKey>,
     /// Row whose config is shown.
     pub config_row: Option<usize>,
     picker: PathPicker,
@@ -67,10 +68,10 @@ impl ResultsPanel {
         &mut self,
         ctx: &mut Ctx,
         what: String,
-        read: impl FnOnce() -> Result<AblationReport, crate::train::TrainError> + Send + 'static,
+        read: impl FnOnce() -> Result<AblationReport, crate::ablation::AblationError> + Send + 'static,
     ) {
         self.loads += 1;
-        let key = format!("results:{what}:{}", self.loads);
+        let key = CacheKey::Report { what, load: self.loads };
         let _ = ctx.need::<AblationReport>(&key, move || read().map_err(|e| e.to_string()));
         self.key = Some(key);
         self.config_row = None;

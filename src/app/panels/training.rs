@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use eframe::egui;
 use egui_plot::{Legend, Line, MarkerShape, Plot, Points};
 
+use crate::app::cache::CacheKey;
+use crate::app::fs_probe::{FolderFacts, FolderProbe};
 use crate::app::state::{Command, Ctx, RunLog, View};
 use crate::model::Pooling;
 use crate::sampler::{NeighbourhoodKind, PairSampling};
@@ -17,16 +19,16 @@ use crate::train::{DeviceChoice, EndReason, LossKind, TrainCommand, TrainConfig,
 #[derive(Default)]
 pub struct PathPicker {
     requests: u64,
-    pending: Option<(String, u8)>,
+    pending: Option<(CacheKey, u8)>,
 }
 
 impl PathPicker {
     /// Opens the dialog; `slot` tells the caller later which field the answer is for.
     pub fn open(&mut self, ctx: &mut Ctx, panel: &str, slot: u8, title: &str, folder: bool) {
         self.requests += 1;
-        let key = format!("pick:{panel}:{}", self.requests);
+        let key = CacheKey::PickPath { panel: panel.to_string(), request: self.requests };
         let title = title.to_string();
-        let _ = ctx.need::<Option<PathBuf>>(&key, move || crate::jobs::pick_path(title, folder));
+        let _ = ctx.need::<Option<PathBuf>>(&key, move || crate::app::dialogs::pick_path(title, folder));
         self.pending = Some((key, slot));
     }
     /// The chosen path and its slot, once the dialog has closed with a choice.
@@ -74,7 +76,7 @@ pub struct RunCurves {
 
 impl RunCurves {
     pub fn from_log(log: &RunLog) -> RunCurves {
-        let mut c = RunCurves { source: log.source.clone(), n_events: log.events.len(), ..RunCurves::default() };
+        let mut c = RunCurves { source: log.source.to_string(), n_events: log.events.len(), ..RunCurves::default() };
         for ev in &log.events {
             match ev {
                 TrainEvent::Started { device, epochs, steps_per_epoch, .. } => {
@@ -142,6 +144,9 @@ pub struct TrainingPanel {
     pub split: super::split::SplitDraft,
     /// The graph generation the form was last filled for.
     split_for: Option<u64>,
+    /// Cached looks at `out_dir` and `follow_dir` (not read every frame).
+    out_probe: FolderProbe,
+    follow_probe: FolderProbe,
 }
 
 impl Default for TrainingPanel {
@@ -158,6 +163,8 @@ impl Default for TrainingPanel {
             curves: RunCurves::default(),
             split: super::split::SplitDraft::default(),
             split_for: None,
+            out_probe: FolderProbe::default(),
+            follow_probe: FolderProbe::default(),
         }
     }
 }
@@ -205,9 +212,11 @@ impl TrainingPanel {
             let dir = Path::new(self.out_dir.trim());
             if self.out_dir.trim().is_empty() {
                 out.push("run folder: enter a folder, or untick “Save to a run folder”".into());
-            } else if dir.is_file() {
+            } else if let facts = self.out_probe.look(dir)
+                && facts.is_file
+            {
                 out.push(format!("run folder: {} is a file", dir.display()));
-            } else if dir.join("metrics.jsonl").exists() {
+            } else if self.out_probe.look(dir).has_metrics {
                 out.push(format!("run folder: {} already holds a run; choose a new folder", dir.display()));
             }
         }
@@ -241,7 +250,7 @@ impl TrainingPanel {
             }
         }
         let run = &ctx.state.run;
-        if self.curves.n_events != run.events.len() || self.curves.source != run.source {
+        if self.curves.n_events != run.events.len() || self.curves.source != run.source.to_string() {
             self.curves = RunCurves::from_log(run);
         }
         egui::Panel::left("training_config").resizable(false).exact_size(330.0).show(ui, |ui| {
@@ -258,7 +267,7 @@ impl TrainingPanel {
 
     fn config_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         let running = ctx.state.run.running;
-        let own = running && !ctx.state.run.source.starts_with("following");
+        let own = running && !ctx.state.run.source.is_followed();
         ui.heading("New training run");
         ui.add_enabled_ui(!own, |ui| {
             let d = &mut self.draft;
@@ -417,7 +426,7 @@ impl TrainingPanel {
             .weak(),
         );
         self.split.ui(ui, "train_split");
-        let own = state.run.running && !state.run.source.starts_with("following");
+        let own = state.run.running && !state.run.source.is_followed();
         let split = self.split.parse();
         if ui
             .add_enabled(split.is_ok() && !own && state.loading.is_none(), egui::Button::new("Re-split graph"))
@@ -448,9 +457,10 @@ impl TrainingPanel {
             }
         });
         let dir = PathBuf::from(self.follow_dir.trim());
-        let has_metrics = !self.follow_dir.trim().is_empty() && dir.join("metrics.jsonl").is_file();
-        let has_model = !self.follow_dir.trim().is_empty() && dir.join("config.json").is_file();
-        let own_running = ctx.state.run.running && !ctx.state.run.source.starts_with("following");
+        let facts =
+            if self.follow_dir.trim().is_empty() { FolderFacts::default() } else { self.follow_probe.look(&dir) };
+        let (has_metrics, has_model) = (facts.has_metrics, facts.has_config);
+        let own_running = ctx.state.run.running && !ctx.state.run.source.is_followed();
         ui.horizontal(|ui| {
             if ui
                 .add_enabled(has_metrics && !own_running, egui::Button::new("Follow"))
@@ -459,8 +469,7 @@ impl TrainingPanel {
             {
                 ctx.send(Command::FollowRun(dir.clone()));
             }
-            let key = format!("run-model:{}", dir.display());
-            let loading = ctx.state.is_pending(&key);
+            let loading = ctx.state.is_pending(CacheKey::RunModel(dir.clone()));
             if ui
                 .add_enabled(has_model && !loading, egui::Button::new("Load its model"))
                 .on_hover_text("Use the run's model (model.bpk or the last checkpoint) in the other views")
@@ -482,10 +491,10 @@ impl TrainingPanel {
         let c = &self.curves;
         ui.horizontal_wrapped(|ui| {
             ui.heading("Run");
-            if run.source.is_empty() {
+            if run.source == crate::app::state::RunSource::None {
                 ui.weak("nothing yet: start a run on the left, or follow a run folder");
             } else {
-                ui.label(egui::RichText::new(&run.source).strong());
+                ui.label(egui::RichText::new(run.source.to_string()).strong());
                 let status = match (run.running, run.paused, c.finished) {
                     (true, true, _) => "paused".to_string(),
                     (true, false, _) => "running".to_string(),

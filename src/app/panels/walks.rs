@@ -5,6 +5,7 @@
 use eframe::egui;
 use egui_plot::{Bar, BarChart, Legend, Line, Plot, Points};
 
+use crate::app::cache::CacheKey;
 use crate::app::state::{AppState, Command, Ctx};
 use crate::explain::{WalkErrorCurve, WalkReplay, walk_error_curve, walk_replay};
 use crate::walk::{WalkConfig, top_k_of_counts};
@@ -31,7 +32,7 @@ pub struct WalkLab {
     /// Visit counts so far (all pins, start excluded).
     pub counts: Vec<u32>,
     /// The replay `counts` belong to (graph generation, pin, walk settings).
-    pub key: String,
+    pub key: Option<CacheKey>,
     /// Steps owed to the animation (fractional, from speed × frame time).
     owed_steps: f64,
     /// Progress through the step now drawn (0..1), for the walker's motion.
@@ -45,7 +46,7 @@ impl Default for WalkLab {
             speed_steps_per_sec: 40.0,
             cursor: 0,
             counts: Vec::new(),
-            key: String::new(),
+            key: None,
             owed_steps: 0.0,
             step_phase: 0.0,
         }
@@ -53,17 +54,27 @@ impl Default for WalkLab {
 }
 
 /// The key of the replay for the current state.
-pub fn replay_key(state: &AppState) -> String {
+pub fn replay_key(state: &AppState) -> CacheKey {
     let c = &state.settings.walk;
-    format!(
-        "walk-replay:{}:{}:{}:{}:{}:{}",
-        state.graph_generation, state.selected_pin, c.walks, c.length, c.restart, c.seed
-    )
+    CacheKey::WalkReplay {
+        graph: state.graph_generation,
+        pin: state.selected_pin,
+        walks: c.walks,
+        length: c.length,
+        restart_bits: c.restart.to_bits(),
+        seed: c.seed,
+    }
 }
 
-fn curve_key(state: &AppState) -> String {
+fn curve_key(state: &AppState) -> CacheKey {
     let c = &state.settings.walk;
-    format!("walk-error:{}:{}:{}:{}:{}", state.graph_generation, state.selected_pin, c.length, c.restart, c.seed)
+    CacheKey::WalkError {
+        graph: state.graph_generation,
+        pin: state.selected_pin,
+        length: c.length,
+        restart_bits: c.restart.to_bits(),
+        seed: c.seed,
+    }
 }
 
 const TOP_COLOUR: egui::Color32 = egui::Color32::from_rgb(255, 160, 60);
@@ -74,10 +85,10 @@ impl WalkLab {
     /// Drops the counts when the pin, the graph or the settings changed.
     fn sync(&mut self, state: &AppState) {
         let key = replay_key(state);
-        if key != self.key || self.counts.len() != state.graph.n_pins() as usize {
+        if self.key.as_ref() != Some(&key) || self.counts.len() != state.graph.n_pins() as usize {
             // A run requested before the first frame (screenshots) survives the first sync.
-            let keep = self.key.is_empty() && self.phase == WalkPhase::Running;
-            self.key = key;
+            let keep = self.key.is_none() && self.phase == WalkPhase::Running;
+            self.key = Some(key);
             self.reset(state.graph.n_pins() as usize);
             if keep {
                 self.phase = WalkPhase::Running;
@@ -108,12 +119,12 @@ impl WalkLab {
     }
 
     /// Advances the animation by the frame's time; requests a repaint only while running.
-    pub fn tick(&mut self, state: &mut AppState, ctx: &egui::Context) {
+    pub fn tick(&mut self, state: &AppState, ctx: &egui::Context) {
         self.sync(state);
         if self.phase != WalkPhase::Running {
             return;
         }
-        let Some(replay) = state.result::<WalkReplay>(&self.key) else { return };
+        let Some(replay) = self.key.as_ref().and_then(|k| state.result::<WalkReplay>(k)) else { return };
         let dt = ctx.input(|i| i.stable_dt).min(0.25) as f64;
         self.owed_steps += self.speed_steps_per_sec as f64 * dt;
         let n = self.owed_steps.floor();
@@ -148,11 +159,11 @@ impl WalkLab {
         let cfg = state.settings.walk.clone();
         let replay = {
             let (g2, cfg2) = (g.clone(), cfg.clone());
-            ctx.need(&self.key.clone(), move || walk_replay(&g2, pin, &cfg2).map_err(|e| e.to_string()))
+            ctx.need(replay_key(state), move || walk_replay(&g2, pin, &cfg2).map_err(|e| e.to_string()))
         };
         let curve = {
             let (g2, cfg2) = (g.clone(), cfg.clone());
-            ctx.need(&curve_key(state), move || walk_error_curve(&g2, pin, &cfg2, 3000).map_err(|e| e.to_string()))
+            ctx.need(curve_key(state), move || walk_error_curve(&g2, pin, &cfg2, 3000).map_err(|e| e.to_string()))
         };
 
         ui.horizontal(|ui| {

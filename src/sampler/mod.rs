@@ -12,7 +12,7 @@ use crate::graph::Graph;
 use crate::walk::{Neighbourhoods, WalkConfig, all_neighbourhoods, uniform_neighbourhoods};
 
 /// How pin neighbourhoods are chosen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NeighbourhoodKind {
     /// Top-K pins by random-walk visit count, weighted by normalised count (PinSage).
@@ -22,8 +22,10 @@ pub enum NeighbourhoodKind {
     Uniform,
 }
 
+crate::named_enum!(NeighbourhoodKind, "neighbourhood" { Walks => "walks", Uniform => "uniform" });
+
 /// How an epoch's positive pairs are drawn.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PairSampling {
     /// Every training edge once per epoch, shuffled: large boards dominate.
@@ -33,6 +35,8 @@ pub enum PairSampling {
     /// reference sampler): every board weighs the same, as in the per-board recall average.
     Boards,
 }
+
+crate::named_enum!(PairSampling, "pair sampling" { Edges => "edges", Boards => "boards" });
 
 /// Every node's neighbourhood in the shared index space (pins, then boards): `k` pin ids and their
 /// weights per node, padded with the node's own id and weight 0.
@@ -450,6 +454,12 @@ pub fn epoch_pairs(
         pairs.swap(i, j);
     }
     pairs
+}
+
+/// The random stream of batch `batch` in `epoch`: a batch's content depends only on (seed, epoch,
+/// batch index), whichever thread builds it (and the curriculum view replays it).
+pub fn batch_rng(seed: u64, epoch: usize, batch: usize) -> SmallRng {
+    SmallRng::seed_from_u64(seed ^ ((epoch as u64) << 40) ^ (batch as u64).wrapping_mul(0x2545_F491_4F6C_DD1D))
 }
 
 /// The curriculum: no hard negatives in epoch 1, `epoch − 1` per query after, capped.

@@ -12,7 +12,7 @@ use burn::tensor::activation::relu;
 use serde::{Deserialize, Serialize};
 
 /// How a node's neighbour messages are pooled (γ in the paper).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Pooling {
     /// Σ α_v · m_v with α the normalised visit counts (the paper's importance pooling).
@@ -23,6 +23,8 @@ pub enum Pooling {
     /// Element-wise max over the neighbours.
     Max,
 }
+
+crate::named_enum!(Pooling, "pooling" { Importance => "importance", Mean => "mean", Max => "max" });
 
 /// Model hyper-parameters.
 #[derive(Config, Debug)]

@@ -8,14 +8,13 @@ use std::sync::Arc;
 
 use burn::prelude::*;
 use burn::tensor::activation::relu;
-use rand::rngs::SmallRng;
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
 
 use crate::graph::Graph;
 use crate::infer::{Embeddings, embed_all};
-use crate::jobs::ModelBundle;
 use crate::model::{PinSage, l2_normalise, pool};
 use crate::sampler::{HardPools, NodeSet, build_block, epoch_pairs, hard_per_query, try_node_neighbourhoods};
+use crate::train::bundle::ModelBundle;
 use crate::train::{TrainConfig, block_tensors};
 use crate::walk::{WalkConfig, neighbourhoods, uniform_neighbourhoods};
 
@@ -260,9 +259,16 @@ pub fn bundle_embeddings(bundle: &ModelBundle, g: &Graph) -> Result<Arc<Embeddin
     if let Some(e) = &bundle.embeddings {
         return Ok(e.clone());
     }
-    embed_all(&bundle.model, &bundle.neighbourhoods, g.features.as_ref(), &bundle.device, 4096, |_, _| {})
-        .map(Arc::new)
-        .map_err(|e| ExplainError::Device(e.to_string()))
+    embed_all(
+        &bundle.model,
+        &bundle.neighbourhoods,
+        g.features.as_ref(),
+        &bundle.device,
+        crate::defaults::INFER_CHUNK,
+        |_, _| {},
+    )
+    .map(Arc::new)
+    .map_err(|e| ExplainError::Device(e.to_string()))
 }
 
 /// Which negatives `query` meets at `epoch` and their losses under the embeddings `emb`.
@@ -304,9 +310,8 @@ pub fn curriculum_snapshot(
     sorted.sort_unstable_by(|a, b| b.total_cmp(a));
     let rank_of = |s: f32| sorted.partition_point(|&x| x > s) + 1;
     let margin = config.margin;
-    let mut rng = SmallRng::seed_from_u64(
-        config.seed ^ ((epoch as u64) << 40) ^ (query as u64).wrapping_mul(0x2545_F491_4F6C_DD1D),
-    );
+    // The same stream as the trainer's batch `query` of this epoch.
+    let mut rng = crate::sampler::batch_rng(config.seed, epoch, query as usize);
     let mut negatives = Vec::new();
     let mut add = |pin: u32, kind| {
         let score = scores[pin as usize];
@@ -342,7 +347,7 @@ pub fn curriculum_snapshot(
 }
 
 /// The vectors the pooling view pools.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum PoolSpace {
     /// Each pin as its set of boards (every graph has these).
     #[default]

@@ -2,7 +2,7 @@
 //! full-graph inference, each on its own thread, each reporting typed [`JobEvent`]s through one
 //! bounded channel and poking a repaint callback. The UI only sends requests and drains events.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,22 +12,10 @@ use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use crate::graph::Graph;
 use crate::infer::{Embeddings, embed_all};
 use crate::load::{Format, LoadControl, LoadProgress, load_split_with};
-use crate::model::PinSage;
-use crate::sampler::{NodeNeighbourhoods, try_node_neighbourhoods};
 use crate::split::SplitConfig;
+// The bundle lives with the trainer (the teaching code uses it too); this path stays valid.
+pub use crate::train::bundle::{ModelBundle, bundle_from_run};
 use crate::train::{self, RunOptions, TrainCommand, TrainConfig, TrainEvent, TrainHandle};
-
-/// A trained (or freshly initialised) model with what it needs to embed its graph.
-#[derive(Clone)]
-pub struct ModelBundle {
-    pub config: TrainConfig,
-    pub model: PinSage,
-    pub neighbourhoods: Arc<NodeNeighbourhoods>,
-    pub device: burn::prelude::Device,
-    pub embeddings: Option<Arc<Embeddings>>,
-    /// Where it came from ("trained in the app", a run folder, "untrained").
-    pub origin: String,
-}
 
 /// What background jobs report.
 pub enum JobEvent {
@@ -70,7 +58,7 @@ pub enum JobEvent {
     },
     /// The result of a [`Jobs::compute`] request.
     Computed {
-        key: String,
+        key: crate::app::cache::CacheKey,
         value: Result<Computed, String>,
         secs: f64,
     },
@@ -210,7 +198,11 @@ impl Jobs {
     }
 
     /// Runs `f` on a worker thread; its result arrives as [`JobEvent::Computed`] under `key`.
-    pub fn compute(&self, key: String, f: impl FnOnce() -> Result<Computed, String> + Send + 'static) {
+    pub fn compute(
+        &self,
+        key: crate::app::cache::CacheKey,
+        f: impl FnOnce() -> Result<Computed, String> + Send + 'static,
+    ) {
         self.spawn("compute", move |tx, notify| {
             let t = Instant::now();
             // A bug on bad input must not take the job's key (and the app) down with it.
@@ -360,18 +352,4 @@ impl Jobs {
         }
         out
     }
-}
-
-/// Shows a native folder (`folder`) or file dialog and returns the choice (None when cancelled).
-/// It blocks, so run it off the UI thread, e.g. through `Command::Compute` / `Ctx::need`.
-pub fn pick_path(title: String, folder: bool) -> Result<Option<PathBuf>, String> {
-    let dialog = rfd::FileDialog::new().set_title(title);
-    Ok(if folder { dialog.pick_folder() } else { dialog.pick_file() })
-}
-
-/// Builds a model bundle for `graph` from a run folder (its config, model and neighbourhoods).
-pub fn bundle_from_run(run: &Path, graph: &Graph, device: burn::prelude::Device) -> Result<ModelBundle, String> {
-    let (config, model) = train::load_model(run, graph, &device).map_err(|e| e.to_string())?;
-    let nb = Arc::new(try_node_neighbourhoods(graph, config.neighbourhood, &config.walk).map_err(|e| e.to_string())?);
-    Ok(ModelBundle { config, model, neighbourhoods: nb, device, embeddings: None, origin: run.display().to_string() })
 }

@@ -11,7 +11,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::graph::{Categories, Features, Graph};
 use crate::split::SplitConfig;
+
+mod edges;
+mod lightgcn;
+mod movielens;
+
 use crate::synthetic::{SyntheticConfig, generate};
+use edges::edge_list_with;
+pub use edges::load_edge_list;
+use lightgcn::lightgcn_with;
+pub use lightgcn::load_lightgcn;
+pub use movielens::load_movielens;
+use movielens::movielens_with;
 
 /// An error while loading a graph, naming the file and, where it applies, the line.
 #[derive(Debug, thiserror::Error)]
@@ -148,7 +159,7 @@ impl LoadControl {
 }
 
 /// The on-disk formats the loaders understand.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Format {
     /// Sniff the format from the file name and content.
     #[default]
@@ -160,6 +171,8 @@ pub enum Format {
     /// MovieLens `ratings.csv` (+ `movies.csv` beside it): users are boards, movies are pins.
     Movielens,
 }
+
+crate::named_enum!(Format, "format" { Auto => "auto", Lightgcn => "lightgcn", Edges => "edges", Movielens => "movielens" });
 
 /// Ratings at or above this count as a "pin" of the movie to the user's board.
 pub const MOVIELENS_MIN_RATING: f32 = 4.0;
@@ -394,108 +407,6 @@ fn parse_id(path: &Path, line: usize, token: &str, what: &str) -> Result<u32, Lo
     }
 }
 
-/// (board, pin) pairs, max pin + 1, max board + 1.
-type Adjacency = (Vec<(u32, u32)>, u32, u32);
-
-/// Parses `board pin pin …` lines into (board, pin) pairs; returns (pairs, max pin + 1, max board + 1).
-fn parse_adjacency(path: &Path, ctl: &LoadControl) -> Result<Adjacency, LoadError> {
-    let bytes = read_text_with(path, ctl)?;
-    let mut pairs = Vec::with_capacity(bytes.len() / 6);
-    let (mut n_pins, mut n_boards) = (0u32, 0u32);
-    for item in lines(path, &bytes) {
-        let (no, line) = item?;
-        ctl.line(path, no, (line.as_ptr() as usize - bytes.as_ptr() as usize) as u64, bytes.len())?;
-        let mut tokens = line.split_ascii_whitespace();
-        let Some(first) = tokens.next() else { continue };
-        if first.starts_with('#') {
-            continue;
-        }
-        if line.contains(',') {
-            return Err(LoadError::line(
-                path,
-                no,
-                "found a comma: LightGCN lines are `board pin pin …` separated by spaces",
-            ));
-        }
-        let board = parse_id(path, no, first, "board")?;
-        n_boards = n_boards.max(board + 1);
-        for tok in tokens {
-            let pin = parse_id(path, no, tok, "pin")?;
-            n_pins = n_pins.max(pin + 1);
-            pairs.push((board, pin));
-        }
-    }
-    Ok((pairs, n_pins, n_boards))
-}
-
-/// Loads a LightGCN `train.txt` and, optionally, its `test.txt`.
-pub fn load_lightgcn(train: &Path, test: Option<&Path>) -> Result<Graph, LoadError> {
-    lightgcn_with(train, test, &LoadControl::default())
-}
-
-fn lightgcn_with(train: &Path, test: Option<&Path>, ctl: &LoadControl) -> Result<Graph, LoadError> {
-    let (mut train_pairs, mut n_pins, mut n_boards) = parse_adjacency(train, ctl)?;
-    if train_pairs.is_empty() {
-        return Err(LoadError::file(train, "no edges: every line has a board id but no pins"));
-    }
-    let mut test_pairs = Vec::new();
-    if let Some(test) = test {
-        let (pairs, p, b) = parse_adjacency(test, ctl)?;
-        n_pins = n_pins.max(p);
-        n_boards = n_boards.max(b);
-        test_pairs = pairs;
-    }
-    // Sparse or huge ids (say one line `4000000000 1 2`) are interned rather than sized by the
-    // largest id: no allocation ever follows a raw id. The original ids become the labels.
-    let (pin_map, board_map) = (
-        Sparse::of(&train_pairs, &test_pairs, |e| e.1, n_pins),
-        Sparse::of(&train_pairs, &test_pairs, |e| e.0, n_boards),
-    );
-    for pairs in [&mut train_pairs, &mut test_pairs] {
-        for e in pairs.iter_mut() {
-            *e = (board_map.dense(e.0), pin_map.dense(e.1));
-        }
-    }
-    let edges = train_pairs.len() + test_pairs.len();
-    check_graph_memory(train, pin_map.len(n_pins), board_map.len(n_boards), edges, ctl)?;
-    ctl.building(train, 0, edges as u64)?;
-    let mut g = Graph::from_edges(pin_map.len(n_pins), board_map.len(n_boards), &train_pairs, &test_pairs);
-    ctl.check(train)?;
-    g.pin_labels = pin_map.labels("pin ");
-    g.board_labels = board_map.labels("board ");
-    g.source = match test {
-        Some(t) => format!("{} + {}", train.display(), t.display()),
-        None => train.display().to_string(),
-    };
-    Ok(g)
-}
-
-/// The distinct ids of one side of a LightGCN file when they are sparse (the id space far larger
-/// than the number of ids); `None` keeps dense ids as they are.
-struct Sparse(Option<Vec<u32>>);
-
-impl Sparse {
-    fn of(train: &[(u32, u32)], test: &[(u32, u32)], side: impl Fn(&(u32, u32)) -> u32, id_space: u32) -> Sparse {
-        let mut ids: Vec<u32> = train.iter().chain(test).map(&side).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        // Dense enough: up to half the id space unused (and small spaces always) stays as it is.
-        if (id_space as u64) <= 2 * ids.len() as u64 + 4096 { Sparse(None) } else { Sparse(Some(ids)) }
-    }
-    fn dense(&self, id: u32) -> u32 {
-        match &self.0 {
-            Some(ids) => ids.binary_search(&id).unwrap_or(0) as u32,
-            None => id,
-        }
-    }
-    fn len(&self, id_space: u32) -> u32 {
-        self.0.as_ref().map_or(id_space, |ids| ids.len() as u32)
-    }
-    fn labels(&self, prefix: &str) -> Option<Vec<String>> {
-        self.0.as_ref().map(|ids| ids.iter().map(|id| format!("{prefix}{id}")).collect())
-    }
-}
-
 /// Fails with a message naming the need and the budget when the graph's arrays would not fit.
 fn check_graph_memory(
     path: &Path,
@@ -538,323 +449,4 @@ impl Interner {
         self.names.push(name.to_string());
         id
     }
-}
-
-fn looks_like_header(fields: &[&str]) -> bool {
-    const NAMES: [&str; 12] =
-        ["pin", "board", "item", "user", "weight", "source", "target", "src", "dst", "id", "time", "timestamp"];
-    let named = fields.iter().any(|f| {
-        let f = f.trim().to_ascii_lowercase();
-        NAMES.iter().any(|n| {
-            f == *n
-                || f.ends_with(&format!("_{n}"))
-                || f.starts_with(&format!("{n}_"))
-                || f.ends_with(n) && f.len() <= 8
-        })
-    });
-    let weight_not_number = fields.len() >= 3 && fields[2].trim().parse::<f64>().is_err();
-    named || weight_not_number
-}
-
-/// Loads an edge list: `pin,board[,weight[,timestamp]]` per line (comma or tab separated, optional
-/// header, which may name the columns in another order).
-/// Ids may be any strings; they become the labels. Edges with weight ≤ 0 are left out.
-pub fn load_edge_list(path: &Path) -> Result<Graph, LoadError> {
-    edge_list_with(path, &LoadControl::default())
-}
-
-fn edge_list_with(path: &Path, ctl: &LoadControl) -> Result<Graph, LoadError> {
-    let bytes = read_text_with(path, ctl)?;
-    let (mut reader, delimiter) = sniffed_csv_reader(&bytes);
-    let mut pins = Interner::default();
-    let mut boards = Interner::default();
-    let mut pairs = Vec::new();
-    let mut times: Vec<i64> = Vec::new();
-    let mut record = csv::ByteRecord::new();
-    let mut first = true;
-    // Columns by position (pin, board, weight, time) unless a header names them.
-    let mut cols = EdgeColumns { pin: 0, board: 1, weight: Some(2), time: Some(3) };
-    loop {
-        let more = reader.read_byte_record(&mut record).map_err(|e| csv_error(path, e))?;
-        if !more {
-            break;
-        }
-        let line = record.position().map_or(0, |p| p.line() as usize);
-        ctl.line(path, line, record.position().map_or(0, |p| p.byte()), bytes.len())?;
-        let mut fields = Vec::with_capacity(4);
-        for (i, f) in record.iter().enumerate() {
-            let s = std::str::from_utf8(f)
-                .map_err(|_| LoadError::line(path, line, format!("field {} is not valid UTF-8 text", i + 1)))?;
-            fields.push(s);
-        }
-        if fields.len() == 1 && fields[0].trim().is_empty() {
-            continue;
-        }
-        if first {
-            first = false;
-            if looks_like_header(&fields) {
-                cols = EdgeColumns::from_header(&fields);
-                continue;
-            }
-        }
-        if !(2..=4).contains(&fields.len()) {
-            let sep = if delimiter == b'\t' { "tab" } else { "comma" };
-            return Err(LoadError::line(
-                path,
-                line,
-                format!(
-                    "expected 2 to 4 {sep}-separated fields (pin, board[, weight[, timestamp]]), found {}",
-                    fields.len()
-                ),
-            ));
-        }
-        let field = |i: usize| fields.get(i).map(|f| f.trim());
-        let (Some(pin), Some(board)) = (field(cols.pin), field(cols.board)) else {
-            return Err(LoadError::line(
-                path,
-                line,
-                format!("missing the pin or board field (columns {} and {})", cols.pin + 1, cols.board + 1),
-            ));
-        };
-        if pin.is_empty() || board.is_empty() {
-            return Err(LoadError::line(path, line, "empty pin or board id"));
-        }
-        if let Some(w) = cols.weight.and_then(field) {
-            let w: f32 = w.parse().map_err(|_| LoadError::line(path, line, format!("weight `{w}` is not a number")))?;
-            if !w.is_finite() {
-                return Err(LoadError::line(path, line, format!("weight {w} is not finite")));
-            }
-            if w <= 0.0 {
-                continue;
-            }
-        }
-        let time =
-            match cols.time.and_then(field) {
-                Some(t) => Some(parse_time(t).ok_or_else(|| {
-                    LoadError::line(path, line, format!("timestamp `{t}` is not a number of seconds"))
-                })?),
-                None => None,
-            };
-        if !times.is_empty() || (pairs.is_empty() && time.is_some()) {
-            times.push(time.ok_or_else(|| LoadError::line(path, line, "missing timestamp (earlier lines have one)"))?);
-        }
-        pairs.push((boards.get(board), pins.get(pin)));
-    }
-    if pairs.is_empty() {
-        return Err(LoadError::file(path, "no edges found"));
-    }
-    check_graph_memory(path, pins.names.len() as u32, boards.names.len() as u32, pairs.len(), ctl)?;
-    ctl.building(path, bytes.len(), pairs.len() as u64)?;
-    let mut g = Graph::from_edges(pins.names.len() as u32, boards.names.len() as u32, &pairs, &[]);
-    ctl.check(path)?;
-    if times.len() == pairs.len() {
-        attach_times(&mut g, &pairs, &times);
-    }
-    g.pin_labels = Some(pins.names);
-    g.board_labels = Some(boards.names);
-    g.source = path.display().to_string();
-    Ok(g)
-}
-
-/// Which field of an edge-list line holds what.
-struct EdgeColumns {
-    pin: usize,
-    board: usize,
-    weight: Option<usize>,
-    time: Option<usize>,
-}
-
-impl EdgeColumns {
-    /// Columns named by a header (pin/item/target, board/user/source, weight/rating, time/timestamp/ts),
-    /// falling back to positions for the ones it does not name.
-    fn from_header(fields: &[&str]) -> EdgeColumns {
-        let find = |names: &[&str]| {
-            fields.iter().position(|f| {
-                let f = f.trim().to_ascii_lowercase();
-                names.iter().any(|n| {
-                    f == *n
-                        || f.ends_with(&format!("_{n}"))
-                        || f.ends_with(&format!("{n}id"))
-                        || f.ends_with(&format!("{n}_id"))
-                })
-            })
-        };
-        let pin = find(&["pin", "item", "target", "dst", "movie"]).unwrap_or(0);
-        let board = find(&["board", "user", "source", "src"]).unwrap_or(1);
-        let time = find(&["timestamp", "time", "ts", "date"]);
-        let weight =
-            find(&["weight", "rating", "count", "score"]).or_else(|| (2..fields.len()).find(|&i| Some(i) != time));
-        EdgeColumns { pin, board, weight, time }
-    }
-}
-
-/// A timestamp in seconds (integer or decimal).
-fn parse_time(t: &str) -> Option<i64> {
-    t.parse::<i64>().ok().or_else(|| t.parse::<f64>().ok().filter(|v| v.is_finite()).map(|v| v as i64))
-}
-
-/// Sets the graph's per-edge times from (board, pin) pairs and their times; a repeated edge keeps
-/// its latest time.
-fn attach_times(g: &mut Graph, pairs: &[(u32, u32)], times: &[i64]) {
-    let offsets = &g.board_pins().offsets;
-    let mut out = vec![i64::MIN; g.n_edges()];
-    for (&(b, p), &t) in pairs.iter().zip(times) {
-        if let Ok(i) = g.pins_of(b).binary_search(&p) {
-            let slot = &mut out[offsets[b as usize] as usize + i];
-            *slot = (*slot).max(t);
-        }
-    }
-    g.edge_times = Some(out);
-}
-
-/// Loads MovieLens `ratings.csv` (users → boards, movies → pins, ratings ≥ [`MOVIELENS_MIN_RATING`]);
-/// with `movies.csv` beside it, titles become labels and genres become features and categories.
-pub fn load_movielens(ratings: &Path) -> Result<Graph, LoadError> {
-    movielens_with(ratings, &LoadControl::default())
-}
-
-fn movielens_with(ratings: &Path, ctl: &LoadControl) -> Result<Graph, LoadError> {
-    let bytes = read_text_with(ratings, ctl)?;
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes.as_slice());
-    let headers = reader.headers().map_err(|e| LoadError::line(ratings, 1, format!("malformed header: {e}")))?.clone();
-    let col = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
-    let (Some(user_col), Some(movie_col), Some(rating_col)) = (col("userId"), col("movieId"), col("rating")) else {
-        return Err(LoadError::line(ratings, 1, "header must name userId, movieId and rating"));
-    };
-    let time_col = col("timestamp");
-    let mut users = Interner::default();
-    let mut movies = Interner::default();
-    let mut pairs = Vec::new();
-    let mut times = Vec::new();
-    for rec in reader.records() {
-        let rec = rec.map_err(|e| csv_error(ratings, e))?;
-        let line = rec.position().map_or(0, |p| p.line() as usize);
-        ctl.line(ratings, line, rec.position().map_or(0, |p| p.byte()), bytes.len())?;
-        let field = |i: usize| {
-            rec.get(i)
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| LoadError::line(ratings, line, format!("missing field {} ({})", i + 1, &headers[i])))
-        };
-        let (user, movie, rating) = (field(user_col)?, field(movie_col)?, field(rating_col)?);
-        let rating: f32 =
-            rating.parse().map_err(|_| LoadError::line(ratings, line, format!("rating `{rating}` is not a number")))?;
-        if rating >= MOVIELENS_MIN_RATING {
-            if let Some(c) = time_col {
-                let t = field(c)?;
-                times.push(parse_time(t).ok_or_else(|| {
-                    LoadError::line(ratings, line, format!("timestamp `{t}` is not a number of seconds"))
-                })?);
-            }
-            pairs.push((users.get(user), movies.get(movie)));
-        }
-    }
-    if pairs.is_empty() {
-        return Err(LoadError::file(ratings, format!("no ratings ≥ {MOVIELENS_MIN_RATING}")));
-    }
-    let n_pins = movies.names.len() as u32;
-    check_graph_memory(ratings, n_pins, users.names.len() as u32, pairs.len(), ctl)?;
-    ctl.building(ratings, bytes.len(), pairs.len() as u64)?;
-    let mut g = Graph::from_edges(n_pins, users.names.len() as u32, &pairs, &[]);
-    ctl.check(ratings)?;
-    if times.len() == pairs.len() {
-        attach_times(&mut g, &pairs, &times);
-    }
-    g.board_labels = Some(users.names.iter().map(|u| format!("user {u}")).collect());
-    let movies_csv = ratings.with_file_name("movies.csv");
-    if movies_csv.is_file() {
-        attach_movies(&mut g, &movies_csv, &movies)?;
-    } else {
-        g.pin_labels = Some(movies.names.iter().map(|m| format!("movie {m}")).collect());
-    }
-    g.source = ratings.display().to_string();
-    Ok(g)
-}
-
-fn attach_movies(g: &mut Graph, path: &Path, movies: &Interner) -> Result<(), LoadError> {
-    let bytes = read_text(path)?;
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes.as_slice());
-    let n = g.n_pins() as usize;
-    let mut titles: Vec<Option<String>> = vec![None; n];
-    let mut genres_of: Vec<Vec<u16>> = vec![Vec::new(); n];
-    let mut genre_names: Vec<String> = Vec::new();
-    for rec in reader.records() {
-        let rec = rec.map_err(|e| csv_error(path, e))?;
-        let line = rec.position().map_or(0, |p| p.line() as usize);
-        if rec.len() < 3 {
-            return Err(LoadError::line(
-                path,
-                line,
-                format!("expected movieId,title,genres, found {} fields", rec.len()),
-            ));
-        }
-        let Some(&pin) = movies.ids.get(rec[0].trim()) else { continue };
-        titles[pin as usize] = Some(rec[1].trim().to_string());
-        for genre in rec[2].split('|').map(str::trim).filter(|s| !s.is_empty()) {
-            let gi = match genre_names.iter().position(|g| g == genre) {
-                Some(i) => i,
-                None => {
-                    genre_names.push(genre.to_string());
-                    genre_names.len() - 1
-                }
-            };
-            genres_of[pin as usize].push(gi as u16);
-        }
-    }
-    g.pin_keys = Some(movies.names.clone());
-    g.pin_labels =
-        Some(titles.into_iter().zip(&movies.names).map(|(t, id)| t.unwrap_or_else(|| format!("movie {id}"))).collect());
-    let titles: Vec<String> = g.pin_labels.clone().unwrap_or_default();
-    if !genre_names.is_empty() {
-        // Features: genres, the release decade and hashed title words, each group of unit length.
-        let genres = genre_names.len();
-        let dim = genres + MOVIE_DECADES + MOVIE_TITLE_BUCKETS;
-        let mut data = vec![0f32; n * dim];
-        let unknown = genre_names.len() as u16;
-        let mut of_pin = Vec::with_capacity(n);
-        for (p, gs) in genres_of.iter().enumerate() {
-            let row = &mut data[p * dim..(p + 1) * dim];
-            let w = if gs.is_empty() { 0.0 } else { 1.0 / (gs.len() as f32).sqrt() };
-            for &gi in gs {
-                row[gi as usize] = w;
-            }
-            of_pin.push(gs.first().copied().unwrap_or(unknown));
-            let title = titles.get(p).map_or("", String::as_str);
-            if let Some(year) = title_year(title) {
-                row[genres + ((year.clamp(1920, 2029) - 1920) / 10) as usize] = 1.0;
-            }
-            let words = &mut row[genres + MOVIE_DECADES..];
-            let mut count = 0.0f32;
-            for word in title.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2 && w.parse::<u32>().is_err())
-            {
-                let h = word
-                    .to_lowercase()
-                    .bytes()
-                    .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
-                words[(h % MOVIE_TITLE_BUCKETS as u64) as usize] += 1.0;
-                count += 1.0;
-            }
-            let norm = words.iter().map(|x| x * x).sum::<f32>().sqrt();
-            if count > 0.0 && norm > 0.0 {
-                words.iter_mut().for_each(|x| *x /= norm);
-            }
-        }
-        let mut names = genre_names;
-        names.push("(unknown)".to_string());
-        g.features = Some(Features { dim, data });
-        g.categories = Some(Categories { names, of_pin });
-    }
-    Ok(())
-}
-
-/// Release decades as MovieLens features: the 1920s (and before) to the 2020s.
-const MOVIE_DECADES: usize = 11;
-/// Hashed buckets for the words of MovieLens titles.
-const MOVIE_TITLE_BUCKETS: usize = 32;
-
-/// The year in a MovieLens title such as `Heat (1995)`.
-fn title_year(title: &str) -> Option<u32> {
-    let open = title.trim_end().rfind('(')?;
-    let inner = title[open + 1..].trim_end().strip_suffix(')')?;
-    inner.trim().parse::<u32>().ok().filter(|y| (1800..=2100).contains(y))
 }

@@ -117,7 +117,7 @@ pub fn ranking_metrics_on_device(
     device: &Device,
 ) -> Result<(f64, f64, usize), InferError> {
     let boards: Vec<u32> = (0..g.n_boards()).filter(|&b| !g.test_pins_of(b).is_empty()).collect();
-    let ranked = top_k_for_boards(emb, g, &boards, k, 4096, device)?;
+    let ranked = top_k_for_boards(emb, g, &boards, k, crate::defaults::RETRIEVAL_CHUNK, device)?;
     let (mut r, mut n) = (0.0, 0.0);
     for (&b, list) in boards.iter().zip(&ranked) {
         let (ri, ni) = recall_ndcg(list, g.test_pins_of(b), k);

@@ -13,6 +13,19 @@ use crate::model::Pooling;
 use crate::sampler::NeighbourhoodKind;
 use crate::train::{self, RunOptions, TrainConfig, TrainError, TrainEvent};
 
+/// Why an ablation report could not be read or measured.
+#[derive(Debug, thiserror::Error)]
+pub enum AblationError {
+    #[error("{path}: {error}")]
+    Read { path: String, error: std::io::Error },
+    #[error("{source_name}: not an ablation report: {error}")]
+    Parse { source_name: String, error: serde_json::Error },
+    #[error("ablation row {row}: {error}")]
+    Train { row: String, error: TrainError },
+    #[error("ablation row {row}: the run ended without metrics")]
+    NoMetrics { row: String },
+}
+
 /// One row of the table.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AblationRow {
@@ -35,20 +48,21 @@ pub struct AblationReport {
 /// Reports measured for BENCHMARKS.md, built into the binary so the Results view can show them
 /// without files: (name, JSON).
 pub const MEASURED: [(&str, &str); 3] = [
-    ("Gowalla · H100", include_str!("../assets/ablations/gowalla-h100.json")),
-    ("default · softmax · H100", include_str!("../assets/ablations/default-softmax-h100.json")),
-    ("default · paper loss · H100", include_str!("../assets/ablations/default-paper-h100.json")),
+    ("Gowalla · H100", include_str!("../../assets/ablations/gowalla-h100.json")),
+    ("default · softmax · H100", include_str!("../../assets/ablations/default-softmax-h100.json")),
+    ("default · paper loss · H100", include_str!("../../assets/ablations/default-paper-h100.json")),
 ];
 
 impl AblationReport {
-    pub fn load(path: &Path) -> Result<AblationReport, TrainError> {
-        let text = std::fs::read_to_string(path).map_err(|e| TrainError::Io(format!("{}: {e}", path.display())))?;
+    pub fn load(path: &Path) -> Result<AblationReport, AblationError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| AblationError::Read { path: path.display().to_string(), error })?;
         Self::parse(&text, &path.display().to_string())
     }
 
     /// Parses a report's JSON; `source` names it in errors.
-    pub fn parse(text: &str, source: &str) -> Result<AblationReport, TrainError> {
-        serde_json::from_str(text).map_err(|e| TrainError::Config(format!("{source}: {e}")))
+    pub fn parse(text: &str, source: &str) -> Result<AblationReport, AblationError> {
+        serde_json::from_str(text).map_err(|error| AblationError::Parse { source_name: source.to_string(), error })
     }
 }
 
@@ -92,7 +106,7 @@ pub fn run_ablation(
     base: &TrainConfig,
     device: Option<(burn::prelude::Device, String)>,
     mut progress: impl FnMut(&str, &TrainEvent),
-) -> Result<AblationReport, TrainError> {
+) -> Result<AblationReport, AblationError> {
     let mut rows = Vec::new();
     let (hit_k, pairs, seed) = (HIT_K, MAX_PIN_PAIRS, base.seed);
     rows.push(AblationRow {
@@ -125,8 +139,10 @@ pub fn run_ablation(
             }
             progress(&name, &ev);
         }
-        handle.join()?;
-        let metrics = metrics.ok_or_else(|| TrainError::Device(format!("{name}: the run ended without metrics")))?;
+        if let Err(error) = handle.join() {
+            return Err(AblationError::Train { row: name, error });
+        }
+        let Some(metrics) = metrics else { return Err(AblationError::NoMetrics { row: name }) };
         rows.push(AblationRow { name, config: Some(cfg), metrics, train_secs: t.elapsed().as_secs_f64() });
     }
     Ok(AblationReport { data: base.data.clone(), epochs: base.epochs, device: device_name, rows })

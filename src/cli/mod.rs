@@ -1,23 +1,34 @@
 //! Command-line definitions and the glue from each subcommand to the library.
 
+mod fuzz;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 
 use pinsage_explorer::baselines::{BaselineResult, EASE_LAMBDAS, evaluate_baselines};
 use pinsage_explorer::bench;
+use pinsage_explorer::data::fuzz::FuzzTarget;
 use pinsage_explorer::eval::{EmbeddingScorer, Metrics};
 use pinsage_explorer::graph::Graph;
 use pinsage_explorer::graph::Split;
 use pinsage_explorer::load::Format;
 use pinsage_explorer::model::Pooling;
+use pinsage_explorer::names::Named;
 use pinsage_explorer::recommend::{Query, find_board, find_pin, recommend};
 use pinsage_explorer::sampler::{NeighbourhoodKind, PairSampling};
 use pinsage_explorer::split::{HoldoutBy, SplitConfig};
 use pinsage_explorer::train::{self, DeviceChoice, LossKind, Mode, RunOptions, TrainConfig, TrainEvent};
 use pinsage_explorer::walk::WalkConfig;
+
+/// The parser of a library option enum: its names are the possible values (listed in `--help`),
+/// parsed with its `FromStr`. clap lives here only; the library's enums know nothing of it.
+fn named<T: Named + Clone + Send + Sync>() -> impl TypedValueParser<Value = T> {
+    PossibleValuesParser::new(T::NAMES).try_map(|s| s.parse::<T>())
+}
 
 #[derive(Parser, Debug)]
 #[command(name = "pinsage", version, about = "PinSage Explorer: learn, inspect and run PinSage on pin–board graphs")]
@@ -34,7 +45,7 @@ pub struct Cli {
     #[arg(long)]
     pub run: Option<PathBuf>,
     /// (App) the view to open.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = named::<pinsage_explorer::app::View>())]
     pub view: Option<pinsage_explorer::app::View>,
 }
 
@@ -67,7 +78,7 @@ pub enum Command {
         /// The λ values EASE^R tries on the validation split (each is one pins × pins inversion).
         #[arg(long, value_delimiter = ',', default_values_t = EASE_LAMBDAS.to_vec())]
         ease_lambdas: Vec<f32>,
-        #[arg(long, value_enum, default_value_t = DeviceChoice::Gpu)]
+        #[arg(long, value_parser = named::<DeviceChoice>(), default_value_t = DeviceChoice::Gpu)]
         device: DeviceChoice,
         #[arg(long)]
         json: bool,
@@ -82,7 +93,7 @@ pub enum Command {
         config: Option<PathBuf>,
         #[arg(long, default_value_t = 5)]
         epochs: usize,
-        #[arg(long, value_enum, default_value_t = DeviceChoice::Gpu)]
+        #[arg(long, value_parser = named::<DeviceChoice>(), default_value_t = DeviceChoice::Gpu)]
         device: DeviceChoice,
         /// Where to write the report (the GUI's Results view reads it).
         #[arg(long, default_value = "ablation.json")]
@@ -103,7 +114,7 @@ pub enum Command {
         /// Neighbours per pin in neighbours.csv.
         #[arg(long, default_value_t = 20)]
         top_k: usize,
-        #[arg(long, value_enum, default_value_t = DeviceChoice::Gpu)]
+        #[arg(long, value_parser = named::<DeviceChoice>(), default_value_t = DeviceChoice::Gpu)]
         device: DeviceChoice,
     },
 }
@@ -122,7 +133,7 @@ pub struct RecommendArgs {
     /// How many to list.
     #[arg(short, long, default_value_t = 20)]
     pub k: usize,
-    #[arg(long, value_enum, default_value_t = DeviceChoice::Gpu)]
+    #[arg(long, value_parser = named::<DeviceChoice>(), default_value_t = DeviceChoice::Gpu)]
     pub device: DeviceChoice,
     #[arg(long)]
     pub json: bool,
@@ -135,7 +146,7 @@ pub struct TrainArgs {
     /// A JSON file with any TrainConfig fields (flags below override it).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = named::<DeviceChoice>())]
     pub device: Option<DeviceChoice>,
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -150,16 +161,16 @@ pub struct TrainArgs {
     #[arg(long)]
     pub learning_rate: Option<f64>,
     /// PinSage (default) or LightGCN.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = named::<Mode>())]
     pub mode: Option<Mode>,
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = named::<Pooling>())]
     pub pooling: Option<Pooling>,
     /// Evaluate every N epochs (and at the end).
     #[arg(long)]
     pub eval_interval: Option<usize>,
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = named::<NeighbourhoodKind>())]
     pub neighbourhood: Option<NeighbourhoodKind>,
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = named::<LossKind>())]
     pub loss: Option<LossKind>,
     /// Random negatives shared by each batch.
     #[arg(long)]
@@ -179,7 +190,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub board_query_share: Option<f32>,
     /// How each epoch draws its positive pairs: every edge once, or uniform boards (LightGCN's).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = named::<PairSampling>())]
     pub pair_sampling: Option<PairSampling>,
     #[arg(long)]
     pub sampler_threads: Option<usize>,
@@ -281,7 +292,7 @@ pub enum BenchCommand {
     Embed {
         #[arg(long)]
         run: PathBuf,
-        #[arg(long, value_enum, default_value_t = DeviceChoice::Gpu)]
+        #[arg(long, value_parser = named::<DeviceChoice>(), default_value_t = DeviceChoice::Gpu)]
         device: DeviceChoice,
         #[arg(long, default_value_t = 3)]
         repeats: u32,
@@ -290,7 +301,7 @@ pub enum BenchCommand {
     TrainStep {
         #[command(flatten)]
         data: DataArgs,
-        #[arg(long, value_enum, default_value_t = DeviceChoice::Gpu)]
+        #[arg(long, value_parser = named::<DeviceChoice>(), default_value_t = DeviceChoice::Gpu)]
         device: DeviceChoice,
         #[arg(long, default_value_t = 100)]
         steps: usize,
@@ -299,6 +310,21 @@ pub enum BenchCommand {
         /// Write the batch as .npy files here, for bench/pytorch_step.py.
         #[arg(long)]
         dump: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Loader robustness: generated inputs (valid files put through seeded mutations, or random
+    /// bytes) through each loader; counts loads, refusals by kind and panics (must be 0).
+    FuzzLoaders {
+        /// Inputs per loader.
+        #[arg(long, default_value_t = 1_000_000)]
+        inputs: u64,
+        /// The first input's seed (inputs use seed, seed + 1, …).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Only this loader (default: all).
+        #[arg(long, value_parser = named::<FuzzTarget>())]
+        loader: Option<FuzzTarget>,
         #[arg(long)]
         json: bool,
     },
@@ -312,13 +338,13 @@ pub struct DataArgs {
     #[arg(long, default_value = "default")]
     pub data: String,
     /// The file format (sniffed from the content when `auto`).
-    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    #[arg(long, value_parser = named::<Format>(), default_value_t = Format::Auto)]
     pub format: Format,
     /// Share of each board's pins held out for testing when the data has no test edges [default: 0.2].
     #[arg(long)]
     pub holdout: Option<f32>,
     /// Hold out random pins, or each board's latest (needs timestamps) [default: random].
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = named::<HoldoutBy>())]
     pub holdout_by: Option<HoldoutBy>,
     /// Share of each board's training pins kept aside for validation (early stopping, model
     /// choice; 0 for none) [default: 0.1].
@@ -475,7 +501,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 device_retrieval_secs = device_retrieval_secs.min(t.elapsed().as_secs_f64());
                 recall = (r, r2);
                 let t = std::time::Instant::now();
-                std::hint::black_box(pinsage_explorer::retrieval::top_k_for_pins(&emb, &pins, 20, 4096, &dev)?);
+                std::hint::black_box(pinsage_explorer::retrieval::top_k_for_pins(
+                    &emb,
+                    &pins,
+                    20,
+                    pinsage_explorer::defaults::RETRIEVAL_CHUNK,
+                    &dev,
+                )?);
                 pin_top20_secs = pin_top20_secs.min(t.elapsed().as_secs_f64());
             }
             let out = serde_json::json!({
@@ -488,6 +520,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             });
             println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(())
+        }
+        Some(Command::Bench { what: BenchCommand::FuzzLoaders { inputs, seed, loader, json } }) => {
+            fuzz::fuzz_loaders(inputs, seed, loader, json)
         }
         Some(Command::Bench { what: BenchCommand::TrainStep { data, device, steps, batch_size, dump, json } }) => {
             let g = data.load()?;
@@ -791,7 +826,13 @@ fn embed_cmd(run: &std::path::Path, out: Option<PathBuf>, top_k: usize, device: 
     let nbrs = out.with_file_name("neighbours.csv");
     // Pin-to-pin top-k in blocks on the run's device (the CPU's flex backend with --device cpu).
     let pins: Vec<u32> = (0..g.n_pins()).collect();
-    let lists = pinsage_explorer::retrieval::top_k_for_pins(&emb, &pins, top_k, 4096, &dev)?;
+    let lists = pinsage_explorer::retrieval::top_k_for_pins(
+        &emb,
+        &pins,
+        top_k,
+        pinsage_explorer::defaults::RETRIEVAL_CHUNK,
+        &dev,
+    )?;
     pinsage_explorer::export::write_neighbours(&nbrs, &g, &lists)?;
     println!(
         "wrote {} ({} nodes × {}), {} and {}",

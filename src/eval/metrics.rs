@@ -10,10 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::graph::{Graph, Split};
 use crate::infer::Embeddings;
 
-/// The pin-to-pin protocol's hit rate is measured at this rank.
-pub const HIT_K: usize = 10;
-/// At most this many held-out pin pairs are ranked by the pin-to-pin protocol.
-pub const MAX_PIN_PAIRS: usize = 20_000;
+pub use crate::defaults::{HIT_K, MAX_PIN_PAIRS};
 
 /// Scores candidates for a query: a board (ranking pins for it) or a pin (related pins).
 pub trait Scorer: Sync {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::graph::Graph;
 
 /// How the test holdout picks a board's held-out pins.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum HoldoutBy {
     /// A random share of each board's pins.
@@ -20,6 +20,8 @@ pub enum HoldoutBy {
     /// Each board's latest pins (needs a timestamp column: MovieLens, edge lists with a time).
     Time,
 }
+
+crate::named_enum!(HoldoutBy, "holdout order" { Random => "random", Time => "time" });
 
 /// How a graph's held-out edges are made. Saved in a run's `config.json`, so that `eval`, `embed`
 /// and `recommend` rebuild exactly the graph the run was trained on.

@@ -1,0 +1,11 @@
+//! The data layer: pin–board graphs, their loaders, train/validation/test splits, pin features,
+//! synthetic graphs and the memory checks made before large allocations. Knows nothing of walks,
+//! models, training or the UI.
+
+pub mod features;
+pub mod fuzz;
+pub mod graph;
+pub mod load;
+pub mod memory;
+pub mod split;
+pub mod synthetic;

@@ -1,0 +1,127 @@
+//! The training losses and the upload of host batches: max-margin, BPR and sampled softmax over
+//! shared random negatives plus per-query hard negatives.
+
+use burn::prelude::*;
+use burn::tensor::activation::{log_sigmoid, relu};
+use serde::{Deserialize, Serialize};
+
+use super::{Block, LayerIndex, gather_rows};
+use crate::sampler::{HostBlock, HostLayer, TrainBatch};
+
+/// The training loss.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LossKind {
+    /// max(0, z_q·z_n − z_q·z_p + Δ), the paper's.
+    #[default]
+    MaxMargin,
+    /// −log σ(z_q·z_p − z_q·z_n).
+    Bpr,
+    /// Sampled softmax: −log of the positive's share of exp(score/τ) over the positive and all
+    /// the batch's negatives (the shared random ones and the query's hard ones).
+    Softmax,
+}
+
+crate::named_enum!(LossKind, "loss" { MaxMargin => "max-margin", Bpr => "bpr", Softmax => "softmax" });
+
+/// Uploads ids as a 1-D int tensor.
+pub fn int_tensor(v: &[u32], device: &Device) -> Tensor<1, Int> {
+    Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), device)
+}
+
+fn layer_tensors(l: &HostLayer, device: &Device) -> LayerIndex {
+    let t = l.self_idx.len();
+    LayerIndex {
+        self_idx: int_tensor(&l.self_idx, device),
+        nbr_idx: int_tensor(&l.nbr_idx, device),
+        weights: Tensor::from_data(TensorData::new(l.weights.clone(), [t, l.k]), device),
+    }
+}
+
+/// Uploads a host block.
+pub fn block_tensors(b: &HostBlock, device: &Device) -> Block {
+    let n0 = b.input_nodes.len();
+    Block {
+        input_nodes: int_tensor(&b.input_nodes, device),
+        input_features: b
+            .input_features
+            .as_ref()
+            .map(|f| Tensor::from_data(TensorData::new(f.clone(), [n0, b.feature_dim]), device)),
+        layers: [layer_tensors(&b.layers[0], device), layer_tensors(&b.layers[1], device)],
+    }
+}
+
+/// A batch's roles as rows of the target embeddings, on the device.
+///
+/// # Shapes
+/// `queries`, `positives`: `[b]`; `negatives`: `[r]`; `hard`: `[b * hard_per_query]`
+#[derive(Clone, Debug)]
+pub struct LossRows {
+    pub queries: Tensor<1, Int>,
+    pub positives: Tensor<1, Int>,
+    pub negatives: Tensor<1, Int>,
+    pub hard: Tensor<1, Int>,
+    pub hard_per_query: usize,
+}
+
+impl LossRows {
+    pub fn new(batch: &TrainBatch, device: &Device) -> LossRows {
+        LossRows {
+            queries: int_tensor(&batch.query_rows, device),
+            positives: int_tensor(&batch.positive_rows, device),
+            negatives: int_tensor(&batch.negative_rows, device),
+            hard: int_tensor(&batch.hard_rows, device),
+            hard_per_query: batch.hard_per_query,
+        }
+    }
+}
+
+/// The loss of one batch (uploads its rows, then [`rows_loss`]).
+///
+/// # Shapes
+/// `z: [targets, d]` → `[1]`
+pub fn batch_loss(
+    z: Tensor<2>,
+    batch: &TrainBatch,
+    kind: LossKind,
+    margin: f32,
+    temperature: f32,
+    device: &Device,
+) -> Tensor<1> {
+    rows_loss(z, &LossRows::new(batch, device), kind, margin, temperature)
+}
+
+/// Max-margin (or BPR) loss over shared random negatives plus per-query hard negatives.
+///
+/// # Shapes
+/// `z: [targets, d]` → `[1]`
+pub fn rows_loss(z: Tensor<2>, rows: &LossRows, kind: LossKind, margin: f32, temperature: f32) -> Tensor<1> {
+    let q = gather_rows(z.clone(), rows.queries.clone());
+    let p = gather_rows(z.clone(), rows.positives.clone());
+    let n = gather_rows(z.clone(), rows.negatives.clone());
+    let b = rows.queries.dims()[0];
+    let pos = (q.clone() * p).sum_dim(1); // [b, 1]
+    let neg = q.clone().matmul(n.transpose()); // [b, r]
+    // [b, h]: each query against its own hard negatives.
+    let hard = (rows.hard_per_query > 0).then(|| {
+        let h = rows.hard_per_query;
+        let hard = gather_rows(z, rows.hard.clone());
+        let d = hard.dims()[1];
+        (q.reshape([b, 1, d]) * hard.reshape([b, h, d])).sum_dim(2).reshape([b, h])
+    });
+    if kind == LossKind::Softmax {
+        // logits [b, 1 + r (+ h)]: the positive in column 0.
+        let logits = Tensor::cat([pos, neg].into_iter().chain(hard).collect(), 1) / temperature;
+        return -burn::tensor::activation::log_softmax(logits, 1).narrow(1, 0, 1).mean();
+    }
+    // diff = s_neg − s_pos
+    let pair_loss = |diff: Tensor<2>| match kind {
+        LossKind::MaxMargin => relu(diff + margin).mean(),
+        LossKind::Bpr | LossKind::Softmax => (-log_sigmoid(-diff / temperature)).mean(), // softmax returned above
+    };
+    let loss = pair_loss(neg - pos.clone());
+    match hard {
+        Some(s_hard) => loss + pair_loss(s_hard - pos),
+        None => loss,
+    }
+}

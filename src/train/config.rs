@@ -1,0 +1,266 @@
+//! What defines a run: [`TrainConfig`] (saved as `config.json`), its enums, and the graph a run
+//! trains on ([`run_graph`]).
+
+use std::path::Path;
+
+use burn::optim::{AdamConfig, ModuleOptimizer};
+use serde::{Deserialize, Serialize};
+
+use super::TrainError;
+use crate::graph::Graph;
+use crate::model::losses::LossKind;
+use crate::model::{PinSageConfig, Pooling};
+use crate::sampler::{NeighbourhoodKind, PairSampling};
+use crate::split::SplitConfig;
+use crate::walk::{ParamError, WalkConfig};
+
+/// Where the model runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceChoice {
+    /// Burn's wgpu backend (Vulkan, Metal, DX12); falls back to the CPU when no adapter exists.
+    #[default]
+    Gpu,
+    /// Burn's flex backend, pure Rust on the CPU.
+    Cpu,
+}
+
+crate::named_enum!(DeviceChoice, "device" { Gpu => "gpu", Cpu => "cpu" });
+
+/// Which model a run trains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// PinSage: convolutions over random-walk neighbourhoods, max-margin loss (the seed).
+    #[default]
+    Pinsage,
+    /// LightGCN: free embeddings, normalised full-graph propagation, layer mean, BPR loss.
+    Lightgcn,
+}
+
+crate::named_enum!(Mode, "mode" { Pinsage => "pinsage", Lightgcn => "lightgcn" });
+
+/// Everything that defines a run; saved as `config.json` in the run folder.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainConfig {
+    /// The graph (`default` or a path), recorded so `eval`/`embed` can reload it.
+    pub data: String,
+    /// How the graph's test and validation edges are made (recorded so that reloading the run's
+    /// graph gives exactly the same split).
+    pub split: SplitConfig,
+    /// A pin-features file (`.npy` in pin order, or CSV `pin,f1,…,fd`) that replaces the graph's own.
+    pub pin_features: Option<String>,
+    pub mode: Mode,
+    /// LightGCN only: propagation layers.
+    pub lightgcn_layers: usize,
+    /// LightGCN only: L2 weight on the batch's layer-0 embeddings.
+    pub l2: f32,
+    pub input_dim: usize,
+    pub hidden_dim: usize,
+    pub id_embedding: bool,
+    /// Add each node's own input h⁰ to its embedding (a residual path past both convolves).
+    pub skip: bool,
+    pub pooling: Pooling,
+    pub neighbourhood: NeighbourhoodKind,
+    pub walk: WalkConfig,
+    pub epochs: usize,
+    /// Positive pairs per step.
+    pub batch_size: usize,
+    /// Random negatives shared by the whole batch.
+    pub negatives: usize,
+    pub loss: LossKind,
+    /// Δ of the max-margin loss.
+    pub margin: f32,
+    /// BPR and softmax: scores are divided by this (cosine scores live in [-1, 1]; 1 leaves them as they are).
+    pub temperature: f32,
+    pub learning_rate: f64,
+    /// Adam's ε, added to √v. PyTorch's and TensorFlow's 1e-8, not Burn's 1e-5: with Burn's, the
+    /// rarely sampled embedding rows (tiny gradients) learn several times slower.
+    pub adam_epsilon: f32,
+    /// Share of positive pairs whose query is a board (the rest are pin–pin, the paper's).
+    pub board_query_share: f32,
+    /// How each epoch draws its positive pairs (LightGCN runs use the same choice).
+    pub pair_sampling: PairSampling,
+    /// The hard-negative curriculum: none in epoch 1, n−1 per query in epoch n.
+    pub hard_negatives: bool,
+    pub max_hard_per_query: usize,
+    /// Rank band [from, to) of hard negatives; None scales the paper's 2000–5000 to the graph.
+    pub hard_band: Option<(usize, usize)>,
+    pub sampler_threads: usize,
+    pub queue_capacity: usize,
+    pub seed: u64,
+    pub device: DeviceChoice,
+    /// Evaluate during training (recall@20 etc.) every `eval_interval` epochs; always at the end.
+    /// With validation edges the evaluation is on them, and `model.bpk` is the best epoch's model.
+    pub eval_each_epoch: bool,
+    pub eval_interval: usize,
+    /// Early stopping: end the run after this many evaluations in a row without a better
+    /// validation recall@20 (0 never stops early; needs validation edges).
+    pub patience: usize,
+    /// Read the loss back from the device every this many steps (never every step).
+    pub log_every_steps: usize,
+}
+
+impl Default for TrainConfig {
+    /// The settings for real data, chosen on validation splits (Gowalla's and synthetic graphs'):
+    /// sampled softmax (τ 0.1) over 1,024 shared negatives, board queries drawn uniformly by
+    /// board, learning rate 0.003, the skip path from h⁰ to the embedding, K = 50 walk
+    /// neighbours, and up to 200 epochs that stop early once validation
+    /// recall@20 has not improved for 4 evaluations (every 5 epochs). [`TrainConfig::scaled_for`]
+    /// fits the batch and the negatives to small graphs. [`TrainConfig::paper`] is the paper's.
+    fn default() -> Self {
+        TrainConfig {
+            loss: LossKind::Softmax,
+            temperature: 0.1,
+            negatives: 1024,
+            batch_size: 2048,
+            learning_rate: 3e-3,
+            board_query_share: 1.0,
+            pair_sampling: PairSampling::Boards,
+            hard_negatives: false,
+            skip: true,
+            walk: WalkConfig { top_k: 50, ..WalkConfig::default() },
+            epochs: 200,
+            eval_interval: 5,
+            patience: 4,
+            sampler_threads: std::thread::available_parallelism().map_or(2, |n| n.get().saturating_sub(1)).clamp(2, 12),
+            ..TrainConfig::paper()
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The paper's training setup (max-margin loss, Δ 0.1, pin–pin and board–pin pairs from every
+    /// edge, the hard-negative curriculum), as the teaching views and `pinsage ablate` use it.
+    pub fn paper() -> TrainConfig {
+        TrainConfig {
+            data: "default".into(),
+            split: SplitConfig::default(),
+            pin_features: None,
+            mode: Mode::Pinsage,
+            lightgcn_layers: 3,
+            l2: 1e-4,
+            input_dim: 64,
+            hidden_dim: 64,
+            id_embedding: true,
+            skip: false,
+            pooling: Pooling::Importance,
+            neighbourhood: NeighbourhoodKind::Walks,
+            walk: WalkConfig::default(),
+            epochs: 5,
+            batch_size: 512,
+            negatives: 256,
+            loss: LossKind::MaxMargin,
+            margin: 0.1,
+            temperature: 1.0,
+            learning_rate: 1e-3,
+            adam_epsilon: 1e-8,
+            board_query_share: 0.5,
+            pair_sampling: PairSampling::Edges,
+            hard_negatives: true,
+            max_hard_per_query: 6,
+            hard_band: None,
+            sampler_threads: 2,
+            queue_capacity: 8,
+            seed: 1,
+            device: DeviceChoice::Gpu,
+            eval_each_epoch: true,
+            eval_interval: 1,
+            patience: 0,
+            log_every_steps: 20,
+        }
+    }
+
+    /// This config fitted to graph `g` where a fixed number cannot fit it: at most half the pins
+    /// as shared negatives, and a batch of at most a sixteenth of the edges (at least 32), so a
+    /// small graph's epoch still has steps to learn from.
+    pub fn scaled_for(&self, g: &Graph) -> TrainConfig {
+        let mut c = self.clone();
+        c.negatives = c.negatives.min((g.n_pins() as usize / 2).max(1));
+        c.batch_size = c.batch_size.min((g.n_edges() / 16).max(32));
+        c
+    }
+    /// Rejects invalid settings, naming the field and the reason.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        let err = |field, reason: &str| Err(ParamError { field, reason: reason.to_string() });
+        self.walk.validate()?;
+        if self.epochs == 0 {
+            return err("epochs", "must be at least 1");
+        }
+        if let Err(crate::split::SplitError::Fraction { field, .. }) = self.split.validate() {
+            return err(field, "must be in [0, 1)");
+        }
+        if self.batch_size == 0 {
+            return err("batch_size", "must be at least 1");
+        }
+        if self.negatives == 0 {
+            return err("negatives", "must be at least 1");
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            return err("learning_rate", "must be a positive number");
+        }
+        if !(self.adam_epsilon > 0.0 && self.adam_epsilon.is_finite()) {
+            return err("adam_epsilon", "must be a positive number");
+        }
+        if !(self.margin >= 0.0 && self.margin.is_finite()) {
+            return err("margin", "must be ≥ 0");
+        }
+        if !(self.temperature > 0.0 && self.temperature.is_finite()) {
+            return err("temperature", "must be a positive number");
+        }
+        if !(0.0..=1.0).contains(&self.board_query_share) {
+            return err("board_query_share", "must be in [0, 1]");
+        }
+        if let Some((a, b)) = self.hard_band
+            && a >= b
+        {
+            return err("hard_band", "the band's start must be below its end");
+        }
+        if self.queue_capacity == 0 {
+            return err("queue_capacity", "must be at least 1");
+        }
+        if self.eval_interval == 0 {
+            return err("eval_interval", "must be at least 1");
+        }
+        if self.mode == Mode::Lightgcn && self.lightgcn_layers == 0 {
+            return err("lightgcn_layers", "must be at least 1");
+        }
+        if self.log_every_steps == 0 {
+            return err("log_every_steps", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// Adam with this run's ε.
+    pub fn optimizer(&self) -> ModuleOptimizer {
+        AdamConfig::new().with_epsilon(self.adam_epsilon).init()
+    }
+
+    /// The model configuration for graph `g`.
+    pub fn model_config(&self, g: &Graph) -> PinSageConfig {
+        PinSageConfig::new(g.n_pins() as usize, g.n_boards() as usize, g.features.as_ref().map_or(0, |f| f.dim))
+            .with_input_dim(self.input_dim)
+            .with_hidden_dim(self.hidden_dim)
+            .with_id_embedding(self.id_embedding)
+            .with_pooling(self.pooling)
+            .with_skip(self.skip)
+    }
+
+    /// Loads a config file: any subset of the fields (the rest take their defaults); unknown
+    /// fields and bad values are refused, naming the field (see [`crate::run_folder::load_config`];
+    /// run folders go through [`crate::run_folder::load_run_config`]).
+    pub fn load(path: &Path) -> Result<TrainConfig, TrainError> {
+        Ok(crate::run_folder::load_config(path, false)?.config)
+    }
+}
+
+/// The graph a run trains on: `cfg.data` loaded, split as `cfg.split` says, with
+/// `cfg.pin_features` attached. `eval`, `embed` and `recommend` rebuild it the same way.
+pub fn run_graph(cfg: &TrainConfig, format: crate::load::Format) -> Result<Graph, TrainError> {
+    let mut g = crate::load::load_split(&cfg.data, format, &cfg.split)?;
+    if let Some(f) = &cfg.pin_features {
+        crate::features::attach_pin_features(&mut g, Path::new(f))?;
+    }
+    Ok(g)
+}

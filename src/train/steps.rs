@@ -1,0 +1,299 @@
+//! The per-model half of training: a [`Step`] prepares each epoch's batches and turns the next one
+//! into a loss; the generic loop in `super` does everything else (commands, progress, the optimizer,
+//! evaluation, checkpoints). PinSage samples on CPU threads into a bounded queue; LightGCN samples
+//! inline.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use burn::prelude::*;
+use crossbeam_channel::{Receiver, Sender, bounded};
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
+
+use super::ledger::Ending;
+use super::{INFER_CHUNK, TrainConfig, TrainError, TrainOutput};
+use crate::graph::Graph;
+use crate::infer::{Embeddings, InferError, embed_all};
+use crate::lightgcn::{Adjacency, LightGcn};
+use crate::model::PinSage;
+use crate::model::losses::{batch_loss, block_tensors, int_tensor};
+use crate::sampler::{
+    HardPools, NodeNeighbourhoods, NodeSet, TrainBatch, Triplets, batch_rng, default_band, epoch_pairs, fill_triplets,
+    hard_per_query, hard_pools, make_batch, try_node_neighbourhoods,
+};
+
+/// One model's side of the training loop.
+pub(super) trait Step {
+    type Model: Module;
+    /// Prepares `epoch`'s batches.
+    fn begin_epoch(&mut self, epoch: usize) -> Result<(), TrainError>;
+    /// The next batch's loss and its number of training examples; `None` when the epoch is done.
+    fn next_loss(&mut self, model: &Self::Model) -> Option<(Tensor<1>, usize)>;
+    /// Stops the epoch's producers (if any) and waits for them.
+    fn end_epoch(&mut self);
+    /// Batches ready and waiting.
+    fn queue_depth(&self) -> usize {
+        0
+    }
+    /// Time this epoch spent waiting for batches.
+    fn waited(&self) -> Duration {
+        Duration::ZERO
+    }
+    /// Hard negatives per query this epoch.
+    fn hard_per_query(&self, _epoch: usize) -> usize {
+        0
+    }
+    /// Every node's embedding under `model`, for evaluation.
+    fn embed(&self, model: &Self::Model) -> Result<Embeddings, InferError>;
+    /// The run's result from how it ended.
+    fn output(self, ending: Ending<Self::Model>) -> TrainOutput;
+}
+
+/// An epoch's sampler threads and the queue they fill.
+struct EpochQueue {
+    rx: Receiver<TrainBatch>,
+    stop: Arc<AtomicBool>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+/// PinSage: walk neighbourhoods, hard-negative pools (built in the background for epoch 2 on) and
+/// per-epoch sampler threads.
+pub(super) struct PinSageStep {
+    g: Arc<Graph>,
+    cfg: TrainConfig,
+    nb: Arc<NodeNeighbourhoods>,
+    train_device: Device,
+    infer_device: Device,
+    pools: Option<Arc<HardPools>>,
+    pools_job: Option<JoinHandle<Arc<HardPools>>>,
+    queue: Option<EpochQueue>,
+    waited: Duration,
+}
+
+impl PinSageStep {
+    pub(super) fn new(
+        g: &Arc<Graph>,
+        cfg: &TrainConfig,
+        start_epoch: usize,
+        device: &Device,
+    ) -> Result<Self, TrainError> {
+        let nb = Arc::new(try_node_neighbourhoods(g, cfg.neighbourhood, &cfg.walk)?);
+        // Hard-negative pools are only needed from epoch 2: build them in the background meanwhile.
+        let band = cfg.hard_band.unwrap_or_else(|| default_band(g.n_pins()));
+        let pools_job = (cfg.hard_negatives && cfg.epochs >= 2.max(start_epoch)).then(|| {
+            let g = g.clone();
+            let seed = cfg.seed;
+            std::thread::spawn(move || Arc::new(hard_pools(&g, band, crate::defaults::HARD_POOL_SIZE, seed)))
+        });
+        Ok(PinSageStep {
+            g: g.clone(),
+            cfg: cfg.clone(),
+            nb,
+            train_device: device.clone().autodiff(),
+            infer_device: device.clone(),
+            pools: None,
+            pools_job,
+            queue: None,
+            waited: Duration::ZERO,
+        })
+    }
+}
+
+impl Step for PinSageStep {
+    type Model = PinSage;
+
+    fn begin_epoch(&mut self, epoch: usize) -> Result<(), TrainError> {
+        let cfg = &self.cfg;
+        if hard_per_query(epoch, cfg.hard_negatives, cfg.max_hard_per_query) > 0
+            && self.pools.is_none()
+            && let Some(job) = self.pools_job.take()
+        {
+            let pools = job.join().map_err(|_| TrainError::Device("hard-negative pool thread panicked".into()))?;
+            self.pools = Some(pools);
+        }
+        let (queue_tx, rx) = bounded::<TrainBatch>(cfg.queue_capacity);
+        let stop = Arc::new(AtomicBool::new(false));
+        let workers =
+            spawn_samplers(self.g.clone(), self.nb.clone(), self.pools.clone(), cfg, epoch, queue_tx, stop.clone());
+        self.queue = Some(EpochQueue { rx, stop, workers });
+        self.waited = Duration::ZERO;
+        Ok(())
+    }
+
+    fn next_loss(&mut self, model: &PinSage) -> Option<(Tensor<1>, usize)> {
+        let t = Instant::now();
+        let batch = self.queue.as_ref()?.rx.recv().ok()?;
+        self.waited += t.elapsed();
+        let block = block_tensors(&batch.block, &self.train_device);
+        let z = model.forward(&block);
+        let cfg = &self.cfg;
+        let loss = batch_loss(z, &batch, cfg.loss, cfg.margin, cfg.temperature, &self.train_device);
+        Some((loss, batch.query_rows.len()))
+    }
+
+    fn end_epoch(&mut self) {
+        if let Some(EpochQueue { rx, stop, workers }) = self.queue.take() {
+            stop.store(true, Ordering::Relaxed);
+            drop(rx);
+            for w in workers {
+                let _ = w.join();
+            }
+        }
+    }
+
+    fn queue_depth(&self) -> usize {
+        self.queue.as_ref().map_or(0, |q| q.rx.len())
+    }
+
+    fn waited(&self) -> Duration {
+        self.waited
+    }
+
+    fn hard_per_query(&self, epoch: usize) -> usize {
+        let cfg = &self.cfg;
+        if self.pools.is_some() { hard_per_query(epoch, cfg.hard_negatives, cfg.max_hard_per_query) } else { 0 }
+    }
+
+    fn embed(&self, model: &PinSage) -> Result<Embeddings, InferError> {
+        embed_all(model, &self.nb, self.g.features.as_ref(), &self.infer_device, INFER_CHUNK, |_, _| {})
+    }
+
+    fn output(self, ending: Ending<PinSage>) -> TrainOutput {
+        TrainOutput {
+            model: ending.model,
+            neighbourhoods: self.nb.clone(),
+            embeddings: ending.embeddings,
+            epochs_done: ending.epochs_done,
+        }
+    }
+}
+
+/// Samples one epoch's batches on `threads` CPU workers into a bounded queue. Each batch's content
+/// depends only on (seed, epoch, batch index), not on which worker built it.
+#[allow(clippy::too_many_arguments)]
+fn spawn_samplers(
+    g: Arc<Graph>,
+    nb: Arc<NodeNeighbourhoods>,
+    pools: Option<Arc<HardPools>>,
+    cfg: &TrainConfig,
+    epoch: usize,
+    queue: Sender<TrainBatch>,
+    stop: Arc<AtomicBool>,
+) -> Vec<std::thread::JoinHandle<()>> {
+    let pairs = Arc::new(epoch_pairs(&g, cfg.pair_sampling, cfg.board_query_share, cfg.seed, epoch));
+    let n_batches = pairs.len().div_ceil(cfg.batch_size);
+    let h = if pools.is_some() { hard_per_query(epoch, cfg.hard_negatives, cfg.max_hard_per_query) } else { 0 };
+    let threads = cfg.sampler_threads.max(1);
+    (0..threads)
+        .map(|w| {
+            let (g, nb, pools, pairs, queue, stop) =
+                (g.clone(), nb.clone(), pools.clone(), pairs.clone(), queue.clone(), stop.clone());
+            let (batch_size, negatives, seed) = (cfg.batch_size, cfg.negatives, cfg.seed);
+            std::thread::Builder::new()
+                .name(format!("pinsage-sampler-{w}"))
+                .spawn(move || {
+                    let n_nodes = (g.n_pins() + g.n_boards()) as usize;
+                    let mut sets = [NodeSet::new(n_nodes), NodeSet::new(n_nodes)];
+                    let mut targets = NodeSet::new(n_nodes);
+                    let mut t = Triplets::default();
+                    for i in (w..n_batches).step_by(threads) {
+                        if stop.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        let chunk = &pairs[i * batch_size..((i + 1) * batch_size).min(pairs.len())];
+                        let mut rng = batch_rng(seed, epoch, i);
+                        fill_triplets(&g, chunk, negatives, pools.as_deref().map(|p| (p, h)), &mut rng, &mut t);
+                        let mut batch = make_batch(&nb, &t, g.features.as_ref(), &mut sets, &mut targets);
+                        batch.epoch = epoch;
+                        batch.step = i;
+                        if queue.send(batch).is_err() {
+                            return;
+                        }
+                    }
+                })
+                .expect("spawning a sampler thread")
+        })
+        .collect()
+}
+
+/// LightGCN: every training edge once per epoch as (board, pin, random non-pin) BPR triples.
+/// Sampling is a few random numbers per triple, so it runs inline rather than on sampler threads.
+pub(super) struct LightGcnStep {
+    g: Arc<Graph>,
+    cfg: TrainConfig,
+    train_device: Device,
+    adj: Adjacency,
+    eval_adj: Adjacency,
+    rng: SmallRng,
+    pairs: Vec<(u32, u32)>,
+    next: usize,
+}
+
+impl LightGcnStep {
+    pub(super) fn new(g: &Arc<Graph>, cfg: &TrainConfig, device: &Device) -> LightGcnStep {
+        let train_device = device.clone().autodiff();
+        LightGcnStep {
+            g: g.clone(),
+            cfg: cfg.clone(),
+            adj: Adjacency::new(g, &train_device),
+            eval_adj: Adjacency::new(g, device),
+            train_device,
+            rng: SmallRng::seed_from_u64(cfg.seed),
+            pairs: Vec::new(),
+            next: 0,
+        }
+    }
+}
+
+impl Step for LightGcnStep {
+    type Model = LightGcn;
+
+    fn begin_epoch(&mut self, epoch: usize) -> Result<(), TrainError> {
+        let cfg = &self.cfg;
+        self.rng = SmallRng::seed_from_u64(cfg.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        // (board node, pin) pairs: every board is the query (share 1).
+        self.pairs = epoch_pairs(&self.g, cfg.pair_sampling, 1.0, cfg.seed, epoch);
+        self.next = 0;
+        Ok(())
+    }
+
+    fn next_loss(&mut self, model: &LightGcn) -> Option<(Tensor<1>, usize)> {
+        let end = (self.next + self.cfg.batch_size).min(self.pairs.len());
+        let chunk = self.pairs.get(self.next..end).filter(|c| !c.is_empty())?;
+        self.next = end;
+        let (g, n_pins) = (&self.g, self.g.n_pins());
+        let (mut bs, mut ps, mut ns) =
+            (Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()));
+        for &(b, p) in chunk {
+            let pins = g.pins_of(b - n_pins);
+            let mut n = self.rng.random_range(0..n_pins);
+            while pins.binary_search(&n).is_ok() {
+                n = self.rng.random_range(0..n_pins);
+            }
+            bs.push(b);
+            ps.push(p);
+            ns.push(n);
+        }
+        let d = &self.train_device;
+        let loss = model.loss(&self.adj, int_tensor(&bs, d), int_tensor(&ps, d), int_tensor(&ns, d), self.cfg.l2);
+        Some((loss, chunk.len()))
+    }
+
+    fn end_epoch(&mut self) {}
+
+    fn embed(&self, model: &LightGcn) -> Result<Embeddings, InferError> {
+        model.embeddings(&self.eval_adj, self.g.n_pins() as usize)
+    }
+
+    fn output(self, ending: Ending<LightGcn>) -> TrainOutput {
+        TrainOutput {
+            model: None,
+            neighbourhoods: Arc::new(NodeNeighbourhoods::default()),
+            embeddings: ending.embeddings,
+            epochs_done: ending.epochs_done,
+        }
+    }
+}
