@@ -7,6 +7,8 @@ pub mod ablation;
 pub mod app;
 pub mod baselines;
 pub mod bench;
+pub mod edits;
+pub mod embed_map;
 pub mod eval;
 pub mod explain;
 pub mod export;
