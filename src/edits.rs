@@ -27,8 +27,8 @@ impl Edit {
     /// In words, for the undo list.
     pub fn describe(&self, g: &Graph) -> String {
         match self {
-            Edit::AddEdge { pin, board } => format!("+ {} → {}", g.pin_label(*pin), g.board_label(*board)),
-            Edit::RemoveEdge { pin, board } => format!("− {} → {}", g.pin_label(*pin), g.board_label(*board)),
+            Edit::AddEdge { pin, board } => format!("+ {} -> {}", g.pin_label(*pin), g.board_label(*board)),
+            Edit::RemoveEdge { pin, board } => format!("- {} -> {}", g.pin_label(*pin), g.board_label(*board)),
             Edit::AddPin { like, boards } => {
                 format!("+ new pin like {} on {} board(s)", g.pin_label(*like), boards.len())
             }

@@ -226,16 +226,23 @@ fn map_method_is_a_setting_and_tsne_umap_run_with_cancel() {
     wait(&mut h, "the PCA map", |a| !a.panels.map.drawn.is_empty());
     h.get_by_label("UMAP").click();
     h.step();
+    h.step();
     assert_eq!(h.state().state.settings.map_method, Method::Umap);
     h.step();
     let key = h.state().panels.map.key.clone().unwrap();
     assert!(key.contains("Umap"), "{key}");
     h.get_by_label("Cancel").click();
+    h.step();
+    h.step();
+    assert!(h.state().state.cancelled.contains(&key), "the cancel is recorded");
     wait(&mut h, "the cancel", |a| !a.state.is_pending(&key));
-    assert!(h.state().state.cancelled.contains(&key));
-    assert!(h.state().state.result::<pinsage_explorer::app::panels::map::MapData>(&key).is_none());
     assert!(h.state().state.errors.is_empty(), "a cancel is not an error: {:?}", h.state().state.errors);
-    h.get_by_label("Compute again").click();
+    // (The job itself stopping is checked in embed_map::cancel_stops_the_map…: on this small
+    // graph UMAP may have finished before the click.)
+    if h.state().state.result::<pinsage_explorer::app::panels::map::MapData>(&key).is_none() {
+        h.step();
+        h.get_by_label("Compute again").click();
+    }
     wait(&mut h, "the UMAP map", |a| a.state.result::<pinsage_explorer::app::panels::map::MapData>(&key).is_some());
     h.step();
     shot(&mut h, "map_umap");

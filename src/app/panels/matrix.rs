@@ -12,6 +12,7 @@ use crate::explain::{EgoNode, EgoSlice};
 pub const MAX_SIDE: usize = 48;
 
 const LABEL_W: f32 = 130.0;
+const MIN_CELL: f32 = 10.0;
 const HEADER_H: f32 = 70.0;
 const FILLED: egui::Color32 = egui::Color32::from_rgb(110, 150, 220);
 const LIT: egui::Color32 = egui::Color32::from_rgb(255, 220, 60);
@@ -71,15 +72,17 @@ impl MatrixPanel {
         ui.horizontal_wrapped(|ui| {
             ui.strong("Matrix view");
             ui.weak(format!(
-                "pins × boards of the neighbourhood: {} of {n_pins} pins, {} of {n_boards} boards (the nearest first). A filled cell is a pin saved to a board. Click a cell to select its pin and board; hover to light them up in the picture.",
-                self.rows.len(),
-                self.cols.len()
+                "pins × boards of the neighbourhood ({n_pins} pins, {n_boards} boards; the nearest that fit are shown). A filled cell is a pin saved to a board. Click a cell to select its pin and board; hover to light them up in the picture."
             ));
         });
+        // Readable cells: as many rows and columns as fit at 10 points or more.
         let avail = ui.available_size();
+        let fit = |space: f32| ((space / MIN_CELL).floor() as usize).max(1);
+        self.rows.truncate(fit(avail.y - HEADER_H - 8.0));
+        self.cols.truncate(fit(avail.x - LABEL_W - 8.0));
         let cell = ((avail.x - LABEL_W - 8.0) / self.cols.len().max(1) as f32)
             .min((avail.y - HEADER_H - 8.0) / self.rows.len().max(1) as f32)
-            .clamp(4.0, 18.0);
+            .clamp(MIN_CELL, 18.0);
         let size =
             egui::vec2(LABEL_W + cell * self.cols.len() as f32 + 4.0, HEADER_H + cell * self.rows.len() as f32 + 4.0);
         let (resp, painter) = ui.allocate_painter(size.min(avail.max(egui::vec2(50.0, 50.0))), egui::Sense::click());

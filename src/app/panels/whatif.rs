@@ -186,7 +186,7 @@ fn label(g: &Graph, p: u32) -> String {
 fn comparison_ui(ui: &mut egui::Ui, ctx: &mut Ctx, g: &Graph, w: &WhatIf) {
     let b = w.before.as_ref();
     let a = &w.after;
-    let cols = if b.is_some() { "before → after" } else { "now" };
+    let cols = if b.is_some() { "before -> after" } else { "now" };
 
     ui.strong(format!("Walk visits ({cols})"));
     let mut pins: Vec<u32> = a.visits.iter().map(|v| v.0).collect();
@@ -232,10 +232,10 @@ fn comparison_ui(ui: &mut egui::Ui, ctx: &mut Ctx, g: &Graph, w: &WhatIf) {
     if !a.pooled.is_empty() {
         ui.add_space(4.0);
         let head = |v: &[f32]| v.iter().take(4).map(|x| format!("{x:.2}")).collect::<Vec<_>>().join(", ");
-        ui.strong("Importance-pooled features Σ α·f");
+        ui.strong("Importance-pooled features (sum of α·f)");
         if let Some(b) = b {
             let d: f32 = a.pooled.iter().zip(&b.pooled).map(|(x, y)| (x - y).powi(2)).sum::<f32>().sqrt();
-            ui.weak(format!("[{}…] → [{}…]  (moved {d:.3})", head(&b.pooled), head(&a.pooled)));
+            ui.weak(format!("[{}…] -> [{}…]  (moved {d:.3})", head(&b.pooled), head(&a.pooled)));
         } else {
             ui.weak(format!("[{}…]", head(&a.pooled)));
         }
