@@ -8,6 +8,8 @@
 pub mod app;
 pub mod data;
 pub mod defaults;
+pub mod edits;
+pub mod embed_map;
 pub mod eval;
 pub mod model;
 pub mod names;

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use burn::module::Module;
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 
+use crate::app::cache::CacheKey;
+use crate::embed_map::MapControl;
 use crate::graph::Graph;
 use crate::infer::{Embeddings, embed_all};
 use crate::load::{Format, LoadControl, LoadProgress, load_split_with};
@@ -56,6 +58,13 @@ pub enum JobEvent {
         run: PathBuf,
         message: String,
     },
+    /// How far a [`Jobs::compute_tracked`] job under `key` has got (best effort: dropped when
+    /// the channel is full).
+    Progress {
+        key: CacheKey,
+        fraction: f32,
+        stage: String,
+    },
     /// The result of a [`Jobs::compute`] request.
     Computed {
         key: crate::app::cache::CacheKey,
@@ -80,6 +89,7 @@ impl std::fmt::Debug for JobEvent {
             JobEvent::Followed { run, events } => write!(f, "Followed({}, {} events)", run.display(), events.len()),
             JobEvent::FollowFailed { run, message } => write!(f, "FollowFailed({}: {message})", run.display()),
             JobEvent::Computed { key, value, .. } => write!(f, "Computed({key}, ok: {})", value.is_ok()),
+            JobEvent::Progress { key, fraction, stage } => write!(f, "Progress({key}: {stage} {fraction:.2})"),
         }
     }
 }
@@ -106,6 +116,8 @@ pub struct Jobs {
     /// Called on the loading thread with each progress report, after the UI's event is sent (a
     /// log, or a test that holds a load at a known point).
     pub load_observer: Option<LoadObserver>,
+    /// The controls (cancel flags) of tracked computations still going, by key.
+    tracked: std::collections::HashMap<CacheKey, MapControl>,
 }
 
 impl Jobs {
@@ -123,6 +135,7 @@ impl Jobs {
             loads: 0,
             load_memory_budget: None,
             load_observer: None,
+            tracked: Default::default(),
         }
     }
 
@@ -211,6 +224,33 @@ impl Jobs {
             let _ = tx.send(JobEvent::Computed { key, value, secs: t.elapsed().as_secs_f64() });
             notify();
         });
+    }
+
+    /// Like [`Jobs::compute`], but `f` gets a control whose progress reports arrive as
+    /// [`JobEvent::Progress`] under `key` and which [`Jobs::cancel_compute`] cancels.
+    pub fn compute_tracked(
+        &mut self,
+        key: CacheKey,
+        f: impl FnOnce(&MapControl) -> Result<Computed, String> + Send + 'static,
+    ) {
+        let (progress_tx, n2) = self.sender();
+        let k2 = key.clone();
+        let ctl = MapControl::with_progress(move |fraction, stage| {
+            let ev = JobEvent::Progress { key: k2.clone(), fraction, stage: stage.to_string() };
+            if !matches!(progress_tx.try_send(ev), Err(TrySendError::Disconnected(_))) {
+                n2();
+            }
+        });
+        self.tracked.insert(key.clone(), ctl.clone());
+        self.compute(key, move || f(&ctl));
+    }
+
+    /// Cancels the tracked computation under `key`, if it is going; its `Computed` (an error
+    /// saying "cancelled") follows.
+    pub fn cancel_compute(&mut self, key: &CacheKey) {
+        if let Some(ctl) = self.tracked.remove(key) {
+            ctl.cancel();
+        }
     }
 
     /// Whether a training run started here is still going.
@@ -339,6 +379,9 @@ impl Jobs {
                 Ok(ev) => {
                     if matches!(ev, JobEvent::TrainFinished(_)) {
                         self.training = None;
+                    }
+                    if let JobEvent::Computed { key, .. } = &ev {
+                        self.tracked.remove(key);
                     }
                     if let JobEvent::GraphLoaded { load, .. } | JobEvent::GraphFailed { load, .. } = &ev
                         && self.load.as_ref().is_some_and(|(id, _)| id == load)

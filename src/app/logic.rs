@@ -8,6 +8,8 @@ use eframe::{egui, egui_wgpu, wgpu};
 
 use super::ExplorerApp;
 use super::state::{AppState, CacheKey, Command, RESULT_CACHE, RunLog, RunSource, initial_pin};
+use crate::edits::Edit;
+use crate::graph::Graph;
 use crate::jobs::{JobEvent, ModelBundle, bundle_from_run};
 use crate::split::SplitConfig;
 use crate::train::TrainEvent;
@@ -98,6 +100,45 @@ fn execute(app: &mut ExplorerApp, c: Command) {
                 app.jobs.compute(key, job);
             }
         }
+        Command::ComputeTracked { key, job } => {
+            if state.pending.insert(key.clone()) {
+                state.cancelled.remove(&key);
+                state.progress.insert(key.clone(), (0.0, "starting".into()));
+                app.jobs.compute_tracked(key, job);
+            }
+        }
+        Command::CancelCompute(key) => {
+            app.jobs.cancel_compute(&key);
+            state.cancelled.insert(key);
+        }
+        Command::Recompute(key) => {
+            state.cancelled.remove(&key);
+        }
+        Command::SetMapMethod(m) => state.settings.map_method = m,
+        Command::SelectBoard(b) => state.selected_board = b.filter(|&b| b < state.graph.n_boards()),
+        Command::Hover { pin, board } => {
+            state.hovered_pin = pin;
+            state.hovered_board = board;
+        }
+        Command::Edit(edit) => {
+            let new_pin = matches!(edit, Edit::AddPin { .. }).then(|| state.graph.n_pins());
+            match state.edits.push(&state.graph, edit) {
+                Ok(()) => {
+                    state.select_after_edit = new_pin;
+                    rebuild_edited(app);
+                }
+                Err(e) => state.errors.push(format!("edit refused: {e}")),
+            }
+        }
+        Command::UndoEdit => {
+            if state.edits.undo().is_some() {
+                rebuild_edited(app);
+            }
+        }
+        Command::ResetEdits => {
+            state.edits.reset();
+            rebuild_edited(app);
+        }
         Command::StartTraining { config, out } => {
             if app.jobs.training() {
                 state.errors.push("a training run is already going".into());
@@ -150,6 +191,45 @@ fn execute(app: &mut ExplorerApp, c: Command) {
     }
 }
 
+/// Rebuilds the edited graph from the loaded one and the edit stack in the background (or goes
+/// straight back to the loaded graph when no edit is left).
+fn rebuild_edited(app: &mut ExplorerApp) {
+    let state = &mut app.state;
+    if state.edits.is_empty() {
+        state.applying_edits = false;
+        if let Some(base) = state.base_graph.take() {
+            set_edited_graph(state, base);
+        }
+        return;
+    }
+    let base = state.loaded_graph().clone();
+    let edits = state.edits.edits().to_vec();
+    let key = CacheKey::Named(format!("{EDITS_KEY}{}", state.edits.version));
+    state.applying_edits = true;
+    if state.pending.insert(key.clone()) {
+        app.jobs.compute(key, move || {
+            crate::edits::apply(&base, &edits)
+                .map(|g| Arc::new(Arc::new(g)) as crate::jobs::Computed)
+                .map_err(|e| e.to_string())
+        });
+    }
+}
+
+/// The key prefix of the edited graph's background rebuild.
+const EDITS_KEY: &str = "edited-graph:";
+
+/// Shows `graph` (edited, or the loaded one again) in every view; the model and selection stay.
+fn set_edited_graph(state: &mut AppState, graph: Arc<Graph>) {
+    state.graph = graph;
+    state.graph_generation += 1;
+    if let Some(p) = state.select_after_edit.take().filter(|&p| p < state.graph.n_pins()) {
+        state.selected_pin = p;
+    }
+    if state.selected_pin >= state.graph.n_pins() {
+        state.selected_pin = initial_pin(&state.graph);
+    }
+}
+
 fn start_load(app: &mut ExplorerApp, spec: String, split: SplitConfig) {
     app.state.loading = Some(spec.clone());
     app.state.load_progress = None;
@@ -170,6 +250,10 @@ pub fn apply(state: &mut AppState, ev: JobEvent) {
             state.graph_spec = path.as_ref().map_or_else(|| "default".into(), |p| p.display().to_string());
             state.graph_split = split;
             state.selected_pin = initial_pin(&graph);
+            state.selected_board = None;
+            state.base_graph = None;
+            state.edits.reset();
+            state.applying_edits = false;
             state.graph = graph;
             state.graph_generation += 1;
             state.settings.last_file = path.map(|p| p.display().to_string());
@@ -233,10 +317,35 @@ pub fn apply(state: &mut AppState, ev: JobEvent) {
             state.run.running = false;
             state.errors.push(message);
         }
+        JobEvent::Progress { key, fraction, stage } => {
+            if state.pending.contains(&key) {
+                state.progress.insert(key, (fraction, stage));
+            }
+        }
         JobEvent::Computed { key, value, .. } => {
             state.pending.remove(&key);
+            state.progress.remove(&key);
+            if value.is_err() && state.cancelled.contains(&key) {
+                return; // cancelled by the user: no error to show
+            }
             match value {
                 Ok(v) => {
+                    if let CacheKey::Named(name) = &key
+                        && let Some(version) = name.strip_prefix(EDITS_KEY)
+                    {
+                        // Only the latest rebuild counts (an undo may have overtaken it).
+                        if version == state.edits.version.to_string()
+                            && !state.edits.is_empty()
+                            && let Some(g) = v.downcast_ref::<Arc<Graph>>()
+                        {
+                            state.applying_edits = false;
+                            if state.base_graph.is_none() {
+                                state.base_graph = Some(state.graph.clone());
+                            }
+                            set_edited_graph(state, g.clone());
+                        }
+                        return;
+                    }
                     if let CacheKey::RunModel(_) = key {
                         if let Some(b) = v.downcast_ref::<ModelBundle>() {
                             set_model(state, b.clone());

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use crate::app::cache::{CacheKey, ModelRef};
+use crate::edits::{Edit, EditStack};
+use crate::embed_map::{MapControl, Method};
 use crate::graph::Graph;
 use crate::infer::Embeddings;
 use crate::jobs::{Computed, ModelBundle};
@@ -73,6 +75,8 @@ pub struct Settings {
     /// The held-out split made for files the app opens (the CLI's `--holdout`, `--holdout-by`,
     /// `--validation`, `--seed`).
     pub split: SplitConfig,
+    /// How the embedding map projects (PCA, t-SNE or UMAP).
+    pub map_method: Method,
 }
 
 impl Default for Settings {
@@ -85,9 +89,13 @@ impl Default for Settings {
             train: TrainConfig { eval_interval: 1, ..TrainConfig::default() },
             last_run_folder: None,
             split: SplitConfig::default(),
+            map_method: Method::default(),
         }
     }
 }
+
+/// A background computation that reports progress and can be cancelled through its control.
+pub type TrackedJob = Box<dyn FnOnce(&MapControl) -> Result<Computed, String> + Send>;
 
 /// Requests from the UI, carried out by `logic.rs`.
 pub enum Command {
@@ -112,6 +120,30 @@ pub enum Command {
         key: CacheKey,
         job: Box<dyn FnOnce() -> Result<Computed, String> + Send>,
     },
+    /// Like `Compute`, with progress (`AppState::progress`) and cancel (`CancelCompute`).
+    ComputeTracked {
+        key: CacheKey,
+        job: TrackedJob,
+    },
+    /// Stop the tracked computation under `key`; it is not started again until `Recompute`.
+    CancelCompute(CacheKey),
+    /// Allow a cancelled computation to run again.
+    Recompute(CacheKey),
+    /// Select a board (the graph and matrix views highlight it), or none.
+    SelectBoard(Option<u32>),
+    /// The pin and board under the pointer in the graph or matrix view (the other highlights them).
+    Hover {
+        pin: Option<u32>,
+        board: Option<u32>,
+    },
+    /// Apply a what-if edit to the in-memory graph (refused with a message when it does not apply).
+    Edit(Edit),
+    /// Take the last what-if edit back.
+    UndoEdit,
+    /// Back to the loaded graph.
+    ResetEdits,
+    /// Pick how the embedding map projects (persisted).
+    SetMapMethod(Method),
     StartTraining {
         config: Box<TrainConfig>,
         out: Option<PathBuf>,
@@ -131,6 +163,15 @@ impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Command::Compute { key, .. } => write!(f, "Compute({key})"),
+            Command::ComputeTracked { key, .. } => write!(f, "ComputeTracked({key})"),
+            Command::CancelCompute(key) => write!(f, "CancelCompute({key})"),
+            Command::Recompute(key) => write!(f, "Recompute({key})"),
+            Command::SetMapMethod(m) => write!(f, "SetMapMethod({m:?})"),
+            Command::SelectBoard(b) => write!(f, "SelectBoard({b:?})"),
+            Command::Hover { pin, board } => write!(f, "Hover({pin:?}, {board:?})"),
+            Command::Edit(e) => write!(f, "Edit({e:?})"),
+            Command::UndoEdit => write!(f, "UndoEdit"),
+            Command::ResetEdits => write!(f, "ResetEdits"),
             Command::Open(s) => write!(f, "Open({s})"),
             Command::PickFile => write!(f, "PickFile"),
             Command::OpenWith { spec, split } => write!(f, "OpenWith({spec}, {split:?})"),
@@ -222,6 +263,19 @@ pub struct AppState {
     /// Bumped whenever a new graph replaces the old one, so views can drop what they cached.
     pub graph_generation: u64,
     pub selected_pin: u32,
+    /// The selected board, shared by the graph and matrix views.
+    pub selected_board: Option<u32>,
+    /// The pin and board under the pointer in the graph or matrix view.
+    pub hovered_pin: Option<u32>,
+    pub hovered_board: Option<u32>,
+    /// The loaded graph while what-if edits are applied (`graph` is then the edited copy).
+    pub base_graph: Option<Arc<Graph>>,
+    /// The what-if edits applied to `base_graph`.
+    pub edits: EditStack,
+    /// The edited graph is being rebuilt in the background.
+    pub applying_edits: bool,
+    /// Select this pin once the edited graph arrives (a new pin).
+    pub select_after_edit: Option<u32>,
     pub settings: Settings,
     /// What is loading now ("gowalla/train.txt"), if anything.
     pub loading: Option<String>,
@@ -243,6 +297,10 @@ pub struct AppState {
     pub inference_progress: Option<(usize, usize)>,
     pub results: VecDeque<(CacheKey, Computed)>,
     pub pending: HashSet<CacheKey>,
+    /// Progress of tracked computations going on: (fraction done, stage), by key.
+    pub progress: std::collections::HashMap<CacheKey, (f32, String)>,
+    /// Tracked computations the user cancelled (not restarted until `Recompute`).
+    pub cancelled: HashSet<CacheKey>,
     pub commands: Vec<Command>,
     pub format: Format,
 }
@@ -257,6 +315,13 @@ impl AppState {
             selected_pin: initial_pin(&graph),
             graph,
             graph_generation: 0,
+            selected_board: None,
+            hovered_pin: None,
+            hovered_board: None,
+            base_graph: None,
+            edits: EditStack::default(),
+            applying_edits: false,
+            select_after_edit: None,
             settings,
             loading: None,
             load_id: 0,
@@ -272,6 +337,8 @@ impl AppState {
             inference_progress: None,
             results: VecDeque::new(),
             pending: HashSet::new(),
+            progress: Default::default(),
+            cancelled: HashSet::new(),
             commands: Vec::new(),
             format: Format::Auto,
         }
@@ -281,6 +348,11 @@ impl AppState {
     pub fn result<T: 'static>(&self, key: impl Into<CacheKey>) -> Option<&T> {
         let key = key.into();
         self.results.iter().rev().find(|(k, _)| *k == key).and_then(|(_, v)| v.downcast_ref::<T>())
+    }
+
+    /// The graph as loaded (before any what-if edit).
+    pub fn loaded_graph(&self) -> &Arc<Graph> {
+        self.base_graph.as_ref().unwrap_or(&self.graph)
     }
 
     /// Whether `key` is being computed.
@@ -314,6 +386,27 @@ impl<'a> Ctx<'a> {
         let queued = self.commands.iter().any(|c| matches!(c, Command::Compute { key: k, .. } if *k == key));
         if !self.state.is_pending(&key) && !queued {
             self.commands.push(Command::Compute { key, job: Box::new(move || job().map(|v| Arc::new(v) as Computed)) });
+        }
+        None
+    }
+
+    /// Like [`Ctx::need`], for a job that reports progress and can be cancelled: None while it
+    /// runs (its progress is in `AppState::progress`) and after it was cancelled.
+    pub fn need_tracked<T: Send + Sync + 'static>(
+        &mut self,
+        key: impl Into<CacheKey>,
+        job: impl FnOnce(&MapControl) -> Result<T, String> + Send + 'static,
+    ) -> Option<&'a T> {
+        let key = key.into();
+        if let Some(v) = self.state.result::<T>(&key) {
+            return Some(v);
+        }
+        let queued = self.commands.iter().any(|c| matches!(c, Command::ComputeTracked { key: k, .. } if *k == key));
+        if !self.state.is_pending(&key) && !queued && !self.state.cancelled.contains(&key) {
+            self.commands.push(Command::ComputeTracked {
+                key,
+                job: Box::new(move |ctl: &MapControl| job(ctl).map(|v| Arc::new(v) as Computed)),
+            });
         }
         None
     }

@@ -104,13 +104,18 @@ pub enum Command {
     /// Recommendations from a trained run: the top pins for a board (its known pins excluded) or
     /// the pins most related to a pin.
     Recommend(RecommendArgs),
-    /// Write every node's embedding (.npy), an id/label map (CSV) and each pin's top-k neighbours (CSV).
+    /// Write every node's embedding (.npy), an id/label map (CSV) and each pin's top-k neighbours
+    /// (CSV); with --project, a 2-D map of every node instead (CSV `row,kind,id,label,x,y`).
     Embed {
         #[arg(long)]
         run: PathBuf,
-        /// Output .npy file (ids.csv and neighbours.csv are written beside it).
+        /// Output .npy file (ids.csv and neighbours.csv are written beside it); with --project,
+        /// the map's CSV (default: map.csv in the run folder).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Write a 2-D map by PCA, t-SNE or UMAP (t-SNE and UMAP subsample above 20,000 nodes).
+        #[arg(long, value_enum)]
+        project: Option<pinsage_explorer::embed_map::Method>,
         /// Neighbours per pin in neighbours.csv.
         #[arg(long, default_value_t = 20)]
         top_k: usize,
@@ -476,7 +481,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             eval_cmd(&run, baselines.then_some(&ease_lambdas[..]), device, json)
         }
         Some(Command::Recommend(args)) => recommend_cmd(&args),
-        Some(Command::Embed { run, out, top_k, device }) => embed_cmd(&run, out, top_k, device),
+        Some(Command::Embed { run, out, top_k: _, device, project: Some(method) }) => {
+            map_cmd(&run, out, method, device)
+        }
+        Some(Command::Embed { run, out, top_k, device, project: None }) => embed_cmd(&run, out, top_k, device),
         Some(Command::Bench { what: BenchCommand::Embed { run, device, repeats } }) => {
             let cfg = train::run_config(&run)?.config;
             let g = train::run_graph(&cfg, Format::Auto)?;
@@ -814,6 +822,32 @@ fn recommend_cmd(args: &RecommendArgs) -> anyhow::Result<()> {
             println!("{:>3}. {:<50} {:.4}", i + 1, g.pin_label(p), score);
         }
     }
+    Ok(())
+}
+
+/// `embed --project`: every node's embedding mapped to 2-D, written as CSV.
+fn map_cmd(
+    run: &std::path::Path,
+    out: Option<PathBuf>,
+    method: pinsage_explorer::embed_map::Method,
+    device: DeviceChoice,
+) -> anyhow::Result<()> {
+    use pinsage_explorer::embed_map::{MapControl, project, write_map_csv};
+    let (g, cfg, emb, _) = load_run(run, device)?;
+    let out = out.unwrap_or_else(|| run.join("map.csv"));
+    let bar = indicatif::ProgressBar::new(1000);
+    let b2 = bar.clone();
+    let ctl = MapControl::with_progress(move |fraction, stage| {
+        b2.set_position((fraction * 1000.0) as u64);
+        b2.set_message(stage.to_string());
+    });
+    let map = project(&emb.data, emb.dim, method, cfg.seed, &ctl)?;
+    bar.finish_and_clear();
+    write_map_csv(&out, &g, &map)?;
+    if let Some(note) = &map.note {
+        eprintln!("note: {note}");
+    }
+    println!("wrote {} ({} of {} nodes mapped by {})", out.display(), map.mapped, map.points.len(), method.title());
     Ok(())
 }
 

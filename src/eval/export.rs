@@ -24,7 +24,7 @@ fn err(path: &Path, e: impl std::fmt::Display) -> ExportError {
 }
 
 /// Runs `write` on a buffered temp file next to `path`, then renames it into place.
-fn atomically(
+pub fn atomically(
     path: &Path,
     write: impl FnOnce(&mut BufWriter<std::fs::File>) -> std::io::Result<()>,
 ) -> Result<(), ExportError> {

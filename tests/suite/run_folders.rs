@@ -26,7 +26,7 @@ fn stderr(out: &Output) -> String {
 }
 
 /// One real run folder (1 epoch on the CPU), made once per test binary.
-fn pristine() -> PathBuf {
+pub fn pristine() -> PathBuf {
     static RUN: OnceLock<PathBuf> = OnceLock::new();
     RUN.get_or_init(|| {
         let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("run_folders_{}", std::process::id()));

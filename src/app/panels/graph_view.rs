@@ -180,8 +180,13 @@ pub struct GraphView {
     scene_version: u64,
     /// The renderer used for the last frame (for tests and the status line).
     pub drew_with_shader: bool,
-    /// A board clicked last (shown in the status line).
-    clicked_board: Option<u32>,
+    /// Where each node of the layout was drawn last frame (screen points), for tests.
+    pub screen: Vec<egui::Pos2>,
+    /// The nodes ringed last frame as the shared selection or hover (the selected board, the
+    /// pin or board hovered here or in the matrix view).
+    pub ringed: Vec<EgoNode>,
+    /// The pointer was over the picture last frame (so this view owns the shared hover).
+    hovering: bool,
 }
 
 impl Default for GraphView {
@@ -201,7 +206,9 @@ impl Default for GraphView {
             scene_stamp: (usize::MAX, u32::MAX, ColourBy::Visual, false),
             scene_version: 0,
             drew_with_shader: false,
-            clicked_board: None,
+            screen: Vec::new(),
+            ringed: Vec::new(),
+            hovering: false,
         }
     }
 }
@@ -393,7 +400,7 @@ impl GraphView {
                 layout.iterations,
                 if use_shader { "the WGSL shader" } else { "egui's painter" },
             ));
-            if let Some(b) = self.clicked_board {
+            if let Some(b) = state.selected_board.filter(|&b| b < g.n_boards()) {
                 ui.separator();
                 ui.label(format!("board: {} ({} pins)", g.board_label(b), g.pins_of(b).len()));
             }
@@ -461,14 +468,28 @@ impl GraphView {
             match layout.slice.nodes[i] {
                 EgoNode::Pin(p) => {
                     ctx.send(Command::SelectPin(p));
-                    self.clicked_board = None;
+                    ctx.send(Command::SelectBoard(None));
                     if resp.double_clicked() {
                         self.centre = Some(p);
                         self.auto_fit = true;
                     }
                 }
-                EgoNode::Board(b) => self.clicked_board = Some(b),
+                EgoNode::Board(b) => ctx.send(Command::SelectBoard(Some(b))),
             }
+        }
+        // The shared hover (the matrix view highlights the same pin or board).
+        if resp.hovered() {
+            let (hp, hb) = match hovered.map(|i| layout.slice.nodes[i]) {
+                Some(EgoNode::Pin(p)) => (Some(p), None),
+                Some(EgoNode::Board(b)) => (None, Some(b)),
+                None => (None, None),
+            };
+            if (hp, hb) != (state.hovered_pin, state.hovered_board) {
+                ctx.send(Command::Hover { pin: hp, board: hb });
+            }
+            self.hovering = true;
+        } else if std::mem::take(&mut self.hovering) {
+            ctx.send(Command::Hover { pin: None, board: None });
         }
 
         let dim = |c: egui::Color32, lit: bool| if lit { c } else { c.gamma_multiply(0.3) };
@@ -571,6 +592,19 @@ impl GraphView {
             }
         }
         self.drew_with_shader = use_shader;
+        self.screen = layout.pos.iter().map(|p| to_screen(*p)).collect();
+        // Rings for the shared selection and hover, on top of either renderer.
+        self.ringed.clear();
+        for (i, node) in layout.slice.nodes.iter().enumerate() {
+            let colour = match *node {
+                EgoNode::Board(b) if state.selected_board == Some(b) => egui::Color32::WHITE,
+                EgoNode::Board(b) if state.hovered_board == Some(b) => HIGHLIGHT,
+                EgoNode::Pin(p) if state.hovered_pin == Some(p) => HIGHLIGHT,
+                _ => continue,
+            };
+            self.ringed.push(*node);
+            painter.circle_stroke(self.screen[i], radius_of(i) + 4.0, egui::Stroke::new(2.0, colour));
+        }
 
         // Labels: the selected pin and (when few) its boards.
         let font = egui::FontId::proportional(12.0);

@@ -1,4 +1,5 @@
-//! The embedding map: pins projected to 2-D by PCA (computed in the background), coloured by
+//! The embedding map: pins projected to 2-D by PCA, t-SNE or UMAP (computed in the background
+//! with progress and cancel; the choice is a persisted setting), coloured by
 //! category; hover names a pin, a click selects it and lists its nearest pins by the trained model
 //! beside its nearest pins by visual features alone; pins can be found by label.
 
@@ -7,10 +8,10 @@ use std::sync::Arc;
 use eframe::egui;
 
 use crate::app::state::{Command, Ctx};
+use crate::embed_map::{Map2d, Method, project};
 use crate::eval::{EmbeddingScorer, Scorer, VisualScorer, top_k};
 use crate::graph::Graph;
 use crate::infer::Embeddings;
-use crate::projection::{Projection, pca_2d};
 
 /// How many neighbours each list shows.
 pub const NEIGHBOURS: usize = 10;
@@ -27,7 +28,7 @@ pub enum Space {
 
 /// A projection and what it was computed from (kept alive so the cache key stays unique).
 pub struct MapData {
-    pub projection: Projection,
+    pub projection: Map2d,
     _source: Option<Arc<Embeddings>>,
 }
 
@@ -89,12 +90,14 @@ pub struct MapPanel {
     pub hovered: Option<u32>,
     /// The lists shown last frame, as (pin, model list, visual list).
     pub shown: Option<(u32, Vec<u32>, Vec<u32>)>,
+    /// The key of the projection shown (or computed) now.
+    pub key: Option<String>,
 }
 
 impl MapPanel {
     /// Where pin `p` was drawn last frame.
     pub fn screen_pos(&self, p: u32) -> Option<egui::Pos2> {
-        self.drawn.get(p as usize).copied()
+        self.drawn.get(p as usize).copied().filter(|q| q.x.is_finite() && q.y.is_finite())
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
@@ -106,28 +109,33 @@ impl MapPanel {
         if self.zoom == 0.0 {
             self.zoom = 1.0;
         }
-        let data: Option<&MapData> = match self.space {
-            Space::Model => emb.clone().and_then(|e| {
-                let key = format!("map:pca:model:{:p}", Arc::as_ptr(&e));
-                ctx.need(&key, move || {
-                    pca_2d(e.pins(), e.dim)
+        let method = ctx.state.settings.map_method;
+        let key = match self.space {
+            Space::Model => emb.as_ref().map(|e| format!("map:{method:?}:model:{:p}", Arc::as_ptr(e))),
+            Space::Visual => {
+                g.features.as_ref().map(|_| format!("map:{method:?}:visual:{}", ctx.state.graph_generation))
+            }
+        };
+        let data: Option<&MapData> = match (self.space, &key) {
+            (Space::Model, Some(key)) => emb.clone().and_then(|e| {
+                ctx.need_tracked(key, move |ctl| {
+                    project(e.pins(), e.dim, method, 0, ctl)
                         .map(|projection| MapData { projection, _source: Some(e) })
                         .map_err(|e| e.to_string())
                 })
             }),
-            Space::Visual => {
-                let key = format!("map:pca:visual:{}", ctx.state.graph_generation);
+            (Space::Visual, Some(key)) => {
                 let g2 = g.clone();
-                g.features.as_ref().and_then(|_| {
-                    ctx.need(&key, move || {
-                        let f = g2.features.as_ref().ok_or("the graph has no features")?;
-                        pca_2d(&f.data, f.dim)
-                            .map(|projection| MapData { projection, _source: None })
-                            .map_err(|e| e.to_string())
-                    })
+                ctx.need_tracked(key, move |ctl| {
+                    let f = g2.features.as_ref().ok_or("the graph has no features")?;
+                    project(&f.data, f.dim, method, 0, ctl)
+                        .map(|projection| MapData { projection, _source: None })
+                        .map_err(|e| e.to_string())
                 })
             }
+            _ => None,
         };
+        self.key = key;
         let pin = ctx.state.selected_pin;
         let lists: Option<&NeighbourLists> = if pin < g.n_pins() {
             let key = format!(
@@ -182,12 +190,34 @@ impl MapPanel {
                 self.space = Space::Visual;
                 self.space_chosen = true;
             }
+            ui.separator();
+            ui.label("Method:");
+            for m in Method::ALL {
+                let hover = match m {
+                    Method::Pca => {
+                        "linear: the two directions of largest variance (distances faithful, clusters may overlap)"
+                    }
+                    Method::Tsne => {
+                        "t-SNE: keeps each point's neighbours together; sizes and gaps between clusters mean little"
+                    }
+                    Method::Umap => "UMAP: keeps neighbours together and more of the global layout than t-SNE",
+                };
+                if ui.selectable_label(ctx.state.settings.map_method == m, m.title()).on_hover_text(hover).clicked() {
+                    ctx.send(Command::SetMapMethod(m));
+                }
+            }
             if let Some(d) = data {
-                ui.weak(format!(
-                    "PCA · PC1 {:.0} % · PC2 {:.0} % of the variance",
-                    100.0 * d.projection.explained[0],
-                    100.0 * d.projection.explained[1]
-                ));
+                match d.projection.explained {
+                    Some(e) => {
+                        ui.weak(format!("PCA · PC1 {:.0} % · PC2 {:.0} % of the variance", 100.0 * e[0], 100.0 * e[1]))
+                    }
+                    None => ui.weak(format!(
+                        "{} of {} points{}",
+                        d.projection.method.title(),
+                        d.projection.mapped,
+                        d.projection.note.as_ref().map(|n| format!(" · {n}")).unwrap_or_default()
+                    )),
+                };
             }
             if ui.button("Reset view").on_hover_text("Undo zoom and pan (or double-click the map)").clicked() {
                 self.zoom = 1.0;
@@ -229,25 +259,41 @@ impl MapPanel {
                             ui.add(egui::ProgressBar::new(done as f32 / total.max(1) as f32).show_percentage());
                         }
                     }
-                    _ => {
-                        ui.horizontal(|ui| {
-                            ui.spinner();
-                            ui.label("projecting…");
-                        });
-                    }
+                    _ => self.progress_ui(ui, ctx),
                 }
             }
         }
     }
 
-    fn canvas_ui(
-        &mut self,
-        ui: &mut egui::Ui,
-        ctx: &mut Ctx,
-        g: &Graph,
-        proj: &Projection,
-        lists: Option<&NeighbourLists>,
-    ) {
+    /// The computation's progress with a Cancel button, or "cancelled" with Compute again.
+    fn progress_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        let Some(key) = self.key.clone().map(crate::app::cache::CacheKey::Named) else { return };
+        let method = ctx.state.settings.map_method.title();
+        if ctx.state.cancelled.contains(&key) {
+            ui.label(format!("{method} was cancelled."));
+            if ui.button("Compute again").clicked() {
+                ctx.send(Command::Recompute(key));
+            }
+            return;
+        }
+        let (fraction, stage) = ctx.state.progress.get(&key).cloned().unwrap_or((0.0, "starting".into()));
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label(format!("{method}: {stage}…"));
+            if ui.button("Cancel").on_hover_text("Stop computing this map").clicked() {
+                ctx.send(Command::CancelCompute(key.clone()));
+            }
+        });
+        ui.add(egui::ProgressBar::new(fraction).show_percentage().desired_width(320.0));
+        if ctx.state.settings.map_method != Method::Pca {
+            ui.weak(format!(
+                "{method} runs on exact nearest neighbours of at most {} points (a random sample above that).",
+                crate::embed_map::MAX_NONLINEAR_POINTS
+            ));
+        }
+    }
+
+    fn canvas_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx, g: &Graph, proj: &Map2d, lists: Option<&NeighbourLists>) {
         let size = ui.available_size().max(egui::vec2(100.0, 100.0));
         let (resp, painter) = ui.allocate_painter(size, egui::Sense::click_and_drag());
         let rect = resp.rect;

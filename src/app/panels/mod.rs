@@ -6,12 +6,14 @@ pub mod curriculum;
 pub mod graph_view;
 pub mod inference;
 pub mod map;
+pub mod matrix;
 pub mod open;
 pub mod pooling;
 pub mod results;
 pub mod split;
 pub mod training;
 pub mod walks;
+pub mod whatif;
 
 use eframe::egui;
 
@@ -39,6 +41,8 @@ pub struct Panels {
     pub training: training::TrainingPanel,
     pub inference: inference::InferencePanel,
     pub map: map::MapPanel,
+    pub matrix: matrix::MatrixPanel,
+    pub whatif: whatif::WhatIfPanel,
     pub results: results::ResultsPanel,
     pub open: open::OpenDialog,
 }
@@ -47,7 +51,7 @@ impl Panels {
     /// Draws the current view.
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         match ctx.state.settings.view {
-            View::Graph => self.graph.ui(ui, ctx),
+            View::Graph => self.graph_ui(ui, ctx),
             View::Walks => self.walks.ui(ui, ctx),
             View::Pooling => self.pooling.ui(ui, ctx),
             View::Convolve => self.convolve.ui(ui, ctx),
@@ -57,6 +61,24 @@ impl Panels {
             View::Map => self.map.ui(ui, ctx),
             View::Results => self.results.ui(ui, ctx),
         }
+    }
+
+    /// The graph view with the what-if panel on its right and the matrix view under it.
+    fn graph_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        let side = egui::Panel::right("whatif_side").resizable(true).default_size(330.0).show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| self.whatif.ui(ui, ctx));
+        });
+        let rest = rect_left_of(ui, side.response.rect);
+        let matrix_h = (rest.height() * 0.36).clamp(120.0, 340.0);
+        let split = rest.max.y - matrix_h;
+        let top = egui::Rect::from_min_max(rest.min, egui::pos2(rest.max.x, split - 4.0));
+        let bottom = egui::Rect::from_min_max(egui::pos2(rest.min.x, split + 4.0), rest.max);
+        ui.scope_builder(egui::UiBuilder::new().max_rect(top), |ui| self.graph.ui(ui, ctx));
+        let slice = self.graph.layout.as_ref().map(|l| l.slice.clone());
+        ui.scope_builder(egui::UiBuilder::new().max_rect(bottom), |ui| {
+            ui.separator();
+            self.matrix.ui(ui, ctx, slice.as_deref())
+        });
     }
 
     /// Advances animations (before drawing); requests a repaint only while one runs.

@@ -1,0 +1,267 @@
+//! The what-if panel beside the graph view: edit the graph (take the selected pin off a board, save
+//! it to another, add a new pin like it) and watch, in place, what changes for the pin: its walk
+//! visits, its top-K neighbourhood, its importance-pooled features and, under a model, its
+//! embedding and nearest pins. Edits are an undoable stack on an in-memory copy (never the file);
+//! the rebuild and every comparison run in the background.
+
+use std::sync::Arc;
+
+use eframe::egui;
+
+use crate::app::state::{Command, Ctx};
+use crate::edits::{Edit, PinPicture, WhatIf, edited_embeddings, picture};
+use crate::explain::bundle_embeddings;
+use crate::graph::Graph;
+use crate::infer::Embeddings;
+
+const EDITED: egui::Color32 = egui::Color32::from_rgb(255, 170, 60);
+
+/// The what-if panel's state.
+#[derive(Default)]
+pub struct WhatIfPanel {
+    /// The board search box.
+    pub board_search: String,
+    /// The comparison shown last frame.
+    pub shown: Option<WhatIf>,
+}
+
+/// Embeddings of a graph under the app's model, kept with the key they were computed for.
+struct EmbeddingsFor(Arc<Embeddings>);
+
+impl WhatIfPanel {
+    pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        let st = ctx.state;
+        let g = st.graph.clone();
+        let base = st.loaded_graph().clone();
+        let edited = st.base_graph.is_some();
+        ui.heading("What if…");
+        if st.edits.is_empty() {
+            ui.weak("Edit the graph and watch the selected pin's walks, neighbourhood and embedding change. Edits stay in memory: the file is never touched.");
+        } else {
+            ui.colored_label(
+                EDITED,
+                format!("Edited graph: {} edit(s), {} edges (loaded: {})", st.edits.len(), g.n_edges(), base.n_edges()),
+            );
+            for e in st.edits.edits() {
+                ui.weak(e.describe(&g));
+            }
+        }
+        ui.horizontal(|ui| {
+            if ui.add_enabled(!st.edits.is_empty(), egui::Button::new("Undo edit")).clicked() {
+                ctx.send(Command::UndoEdit);
+            }
+            if ui
+                .add_enabled(!st.edits.is_empty(), egui::Button::new("Reset edits"))
+                .on_hover_text("Back to the loaded graph")
+                .clicked()
+            {
+                ctx.send(Command::ResetEdits);
+            }
+            if st.applying_edits {
+                ui.spinner();
+                ui.weak("applying…");
+            }
+        });
+        ui.separator();
+        let pin = st.selected_pin;
+        if pin >= g.n_pins() {
+            return;
+        }
+        ui.label(egui::RichText::new(g.pin_label(pin)).strong());
+        let boards = g.boards_of(pin).to_vec();
+        ui.weak(format!("on {} board(s):", boards.len()));
+        for &b in boards.iter().take(12) {
+            if ui
+                .button(format!("Remove from {}", g.board_label(b)))
+                .on_hover_text("Take the pin off this board")
+                .clicked()
+            {
+                ctx.send(Command::Edit(Edit::RemoveEdge { pin, board: b }));
+            }
+        }
+        if let Some(b) = st.selected_board.filter(|b| !boards.contains(b) && *b < g.n_boards())
+            && ui.button(format!("Save to the selected board {}", g.board_label(b))).clicked()
+        {
+            ctx.send(Command::Edit(Edit::AddEdge { pin, board: b }));
+        }
+        ui.add(egui::TextEdit::singleline(&mut self.board_search).hint_text("save to a board: label or id"))
+            .accessible_name("Find a board to save the pin to");
+        let q = self.board_search.trim().to_lowercase();
+        if !q.is_empty() {
+            let found: Vec<u32> = (0..g.n_boards())
+                .filter(|b| !boards.contains(b))
+                .filter(|&b| b.to_string() == q || g.board_label(b).to_lowercase().contains(&q))
+                .take(6)
+                .collect();
+            if found.is_empty() {
+                ui.weak("no board matches");
+            }
+            for b in found {
+                if ui.button(format!("Save to {}", g.board_label(b))).clicked() {
+                    ctx.send(Command::Edit(Edit::AddEdge { pin, board: b }));
+                }
+            }
+        }
+        let new_boards = st.selected_board.filter(|&b| b < g.n_boards()).map_or_else(|| boards.clone(), |b| vec![b]);
+        if !new_boards.is_empty()
+            && ui
+                .button("Add a new pin like this one")
+                .on_hover_text("A new pin with this pin's features, on the selected board (or this pin's boards)")
+                .clicked()
+        {
+            ctx.send(Command::Edit(Edit::AddPin { like: pin, boards: new_boards }));
+        }
+        ui.separator();
+
+        // Embeddings before (the loaded graph) and after (the edited one), under the model.
+        let (mut before_emb, mut after_emb, mut note) = (None, None, None);
+        if let Some(bundle) = st.model.clone() {
+            let emb_gen = st.embeddings_generation;
+            before_emb = match st.embeddings.clone().filter(|e| e.n_pins == base.n_pins() as usize) {
+                Some(e) => Some(e),
+                None => {
+                    let (b2, base2) = (bundle.clone(), base.clone());
+                    ctx.need(format!("whatif:emb:base:{emb_gen}:{:p}", Arc::as_ptr(&base)), move || {
+                        bundle_embeddings(&b2, &base2).map(EmbeddingsFor).map_err(|e| e.to_string())
+                    })
+                    .map(|e| e.0.clone())
+                }
+            };
+            after_emb = if !edited {
+                before_emb.clone()
+            } else {
+                let (b2, base2, g2) = (bundle.clone(), base.clone(), g.clone());
+                let key = format!("whatif:emb:edited:{emb_gen}:{}", st.graph_generation);
+                let r =
+                    ctx.need(&key, move || Ok(edited_embeddings(&b2, &base2, &g2).map(|e| EmbeddingsFor(Arc::new(e)))));
+                match r {
+                    Some(Ok(e)) => Some(e.0.clone()),
+                    Some(Err(e)) => {
+                        note = Some(e.clone());
+                        None
+                    }
+                    None => None,
+                }
+            };
+        } else {
+            note = Some(
+                "No model yet: train one (Training view) or load a run folder to see the embedding change.".into(),
+            );
+        }
+        let emb_ready = st.model.is_none() || note.is_some() || (before_emb.is_some() && after_emb.is_some());
+        if !emb_ready {
+            super::waiting_ui(ui, "embedding the graph…");
+            return;
+        }
+        let walk = st.settings.walk.clone();
+        let key = format!(
+            "whatif:pic:{}:{pin}:{}:{:?}:{:?}",
+            st.graph_generation,
+            st.embeddings_generation,
+            before_emb.as_ref().map(Arc::as_ptr),
+            after_emb.as_ref().map(Arc::as_ptr)
+        );
+        let (g2, base2) = (g.clone(), base.clone());
+        let note2 = note.clone();
+        let w = ctx.need(&key, move || {
+            let before = (edited && pin < base2.n_pins()).then(|| picture(&base2, pin, &walk, before_emb.as_deref()));
+            let after = picture(&g2, pin, &walk, after_emb.as_deref());
+            Ok(WhatIf { pin, before, after, embedding_note: note2 })
+        });
+        let Some(w) = w.filter(|w| w.pin == pin) else {
+            super::waiting_ui(ui, "walking…");
+            return;
+        };
+        self.shown = Some(w.clone());
+        comparison_ui(ui, ctx, &g, w);
+    }
+}
+
+fn label(g: &Graph, p: u32) -> String {
+    let l = g.pin_label(p);
+    if l.chars().count() > 22 { l.chars().take(21).collect::<String>() + "…" } else { l }
+}
+
+/// Before/after tables of one pin (only "now" when the graph is not edited).
+fn comparison_ui(ui: &mut egui::Ui, ctx: &mut Ctx, g: &Graph, w: &WhatIf) {
+    let b = w.before.as_ref();
+    let a = &w.after;
+    let cols = if b.is_some() { "before -> after" } else { "now" };
+
+    ui.strong(format!("Walk visits ({cols})"));
+    let mut pins: Vec<u32> = a.visits.iter().map(|v| v.0).collect();
+    if let Some(b) = b {
+        pins.extend(b.visits.iter().map(|v| v.0).filter(|p| !a.visits.iter().any(|v| v.0 == *p)));
+    }
+    let count =
+        |pic: &PinPicture, p: u32| pic.visits.iter().find(|v| v.0 == p).map_or("-".to_string(), |v| v.1.to_string());
+    egui::Grid::new("whatif_visits").striped(true).show(ui, |ui| {
+        for p in pins.iter().take(10) {
+            if ui.selectable_label(false, label(g, *p)).on_hover_text("select this pin").clicked() {
+                ctx.send(Command::SelectPin(*p));
+            }
+            if let Some(b) = b {
+                ui.weak(count(b, *p));
+            }
+            ui.label(count(a, *p));
+            ui.end_row();
+        }
+    });
+
+    ui.add_space(4.0);
+    let changed =
+        b.map(|b| a.neighbourhood.iter().filter(|(p, _)| !b.neighbourhood.iter().any(|(q, _)| q == p)).count());
+    ui.strong(format!(
+        "Top-{} neighbourhood{}",
+        a.neighbourhood.len(),
+        changed.map(|c| format!(": {c} new pin(s)")).unwrap_or_default()
+    ));
+    egui::Grid::new("whatif_nb").striped(true).show(ui, |ui| {
+        for (i, (p, wt)) in a.neighbourhood.iter().take(8).enumerate() {
+            let new = b.is_some_and(|b| !b.neighbourhood.iter().any(|(q, _)| q == p));
+            let text = egui::RichText::new(label(g, *p));
+            ui.label(if new { text.color(EDITED) } else { text });
+            if let Some(b) = b {
+                ui.weak(b.neighbourhood.get(i).map_or("-".into(), |(_, w)| format!("{w:.3}")));
+            }
+            ui.label(format!("α {wt:.3}"));
+            ui.end_row();
+        }
+    });
+
+    if !a.pooled.is_empty() {
+        ui.add_space(4.0);
+        let head = |v: &[f32]| v.iter().take(4).map(|x| format!("{x:.2}")).collect::<Vec<_>>().join(", ");
+        ui.strong("Importance-pooled features (sum of α·f)");
+        if let Some(b) = b {
+            let d: f32 = a.pooled.iter().zip(&b.pooled).map(|(x, y)| (x - y).powi(2)).sum::<f32>().sqrt();
+            ui.weak(format!("[{}…] -> [{}…]  (moved {d:.3})", head(&b.pooled), head(&a.pooled)));
+        } else {
+            ui.weak(format!("[{}…]", head(&a.pooled)));
+        }
+    }
+
+    ui.add_space(4.0);
+    ui.strong("Embedding and nearest pins");
+    if let Some(n) = &w.embedding_note {
+        ui.weak(n);
+    }
+    if !a.embedding.is_empty() {
+        if let Some(b) = b.filter(|b| !b.embedding.is_empty()) {
+            let cos: f32 = a.embedding.iter().zip(&b.embedding).map(|(x, y)| x * y).sum();
+            ui.label(format!("cosine(before, after) = {cos:.4}"));
+        }
+        egui::Grid::new("whatif_nn").striped(true).show(ui, |ui| {
+            for i in 0..a.nearest.len() {
+                if let Some(b) = b {
+                    ui.weak(b.nearest.get(i).map_or("-".into(), |(q, _)| label(g, *q)));
+                }
+                let (q, s) = a.nearest[i];
+                let new = b.is_some_and(|b| !b.nearest.iter().any(|(r, _)| *r == q));
+                let text = egui::RichText::new(format!("{} {s:.3}", label(g, q)));
+                ui.label(if new { text.color(EDITED) } else { text });
+                ui.end_row();
+            }
+        });
+    }
+}

@@ -1,0 +1,334 @@
+//! 2-D maps of embeddings by PCA, t-SNE (Barnes-Hut, the `bhtsne` crate) or UMAP (the `umap-rs`
+//! crate), with progress reports and a cancel flag, for the embedding map and `pinsage embed
+//! --project`. t-SNE and UMAP run on exact k-nearest neighbours of at most
+//! [`MAX_NONLINEAR_POINTS`] rows: above that a seeded uniform sample is mapped and the rest are
+//! left out (their points are NaN), which the result says in [`Map2d::note`].
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::projection::{ProjectionError, pca_2d};
+
+/// The most rows t-SNE and UMAP map; larger inputs are subsampled to this many.
+pub const MAX_NONLINEAR_POINTS: usize = 20_000;
+
+/// How a map is made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// The two leading principal components (linear, exact, fast).
+    #[default]
+    Pca,
+    /// t-SNE (Barnes-Hut, perplexity 30): keeps neighbours together, distorts distances.
+    Tsne,
+    /// UMAP (15 neighbours, min_dist 0.1): keeps neighbours together, more global structure.
+    Umap,
+}
+
+impl Method {
+    pub const ALL: [Method; 3] = [Method::Pca, Method::Tsne, Method::Umap];
+    pub fn title(self) -> &'static str {
+        match self {
+            Method::Pca => "PCA",
+            Method::Tsne => "t-SNE",
+            Method::Umap => "UMAP",
+        }
+    }
+}
+
+/// Why a map could not be made.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum MapError {
+    #[error(transparent)]
+    Input(#[from] ProjectionError),
+    #[error("{method} needs at least {need} rows, got {got}")]
+    TooFewRows { method: &'static str, need: usize, got: usize },
+    #[error("cancelled")]
+    Cancelled,
+    #[error("{0} failed: {1}")]
+    Failed(&'static str, String),
+}
+
+/// A progress callback: the fraction done in [0, 1] and the stage ("neighbours", "optimising").
+pub type ProgressFn = Arc<dyn Fn(f32, &str) + Send + Sync>;
+
+/// A shared cancel flag and an optional progress callback, checked and called between steps.
+#[derive(Clone, Default)]
+pub struct MapControl {
+    cancel: Arc<AtomicBool>,
+    progress: Option<ProgressFn>,
+}
+
+impl MapControl {
+    pub fn with_progress(f: impl Fn(f32, &str) + Send + Sync + 'static) -> MapControl {
+        MapControl { cancel: Arc::default(), progress: Some(Arc::new(f)) }
+    }
+    /// Asks the computation to stop at its next check (it then returns [`MapError::Cancelled`]).
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+    fn report(&self, fraction: f32, stage: &str) {
+        if let Some(f) = &self.progress {
+            f(fraction.clamp(0.0, 1.0), stage);
+        }
+    }
+    fn check(&self) -> Result<(), MapError> {
+        if self.is_cancelled() { Err(MapError::Cancelled) } else { Ok(()) }
+    }
+}
+
+/// A 2-D map of the input rows.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Map2d {
+    pub method: Method,
+    /// One point per input row, in input order; NaN for rows left out of a subsample.
+    pub points: Vec<[f32; 2]>,
+    /// How many rows were mapped (all of them unless subsampled).
+    pub mapped: usize,
+    /// PCA only: the share of the variance each axis explains.
+    pub explained: Option<[f64; 2]>,
+    /// What the reader should know (a subsample, the perplexity used).
+    pub note: Option<String>,
+}
+
+/// Maps the rows of `rows` (row-major, `dim` columns) to 2-D by `method`; `seed` fixes the
+/// subsample. Deterministic for PCA; t-SNE starts from the (scaled) PCA map, so it is too for a
+/// fixed thread count; UMAP's negative sampling is random.
+pub fn project(rows: &[f32], dim: usize, method: Method, seed: u64, ctl: &MapControl) -> Result<Map2d, MapError> {
+    if method == Method::Pca {
+        ctl.report(0.0, "PCA");
+        let p = pca_2d(rows, dim)?;
+        ctl.report(1.0, "PCA");
+        return Ok(Map2d {
+            method,
+            mapped: p.points.len(),
+            points: p.points,
+            explained: Some(p.explained),
+            note: None,
+        });
+    }
+    // Validate the input the way PCA does (dimension, whole rows, finite values).
+    if dim == 0 {
+        return Err(ProjectionError::ZeroDim.into());
+    }
+    if !rows.len().is_multiple_of(dim) {
+        return Err(ProjectionError::Ragged { len: rows.len(), dim }.into());
+    }
+    if let Some(i) = rows.iter().position(|x| !x.is_finite()) {
+        return Err(ProjectionError::NotFinite(i / dim).into());
+    }
+    let n = rows.len() / dim;
+    let need = 8;
+    if n < need {
+        return Err(MapError::TooFewRows { method: method.title(), need, got: n });
+    }
+    let sample = subsample(n, MAX_NONLINEAR_POINTS, seed);
+    let data: Vec<f32> = sample.iter().flat_map(|&i| rows[i * dim..(i + 1) * dim].iter().copied()).collect();
+    let m = sample.len();
+    let mut notes = Vec::new();
+    if m < n {
+        notes.push(format!("a random sample of {m} of {n} points (exact neighbours above that are too slow)"));
+    }
+    let init = pca_2d(&data, dim)?.points;
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match method {
+        Method::Tsne => tsne(&data, dim, &init, ctl, &mut notes),
+        _ => umap(&data, dim, &init, ctl, &mut notes),
+    }));
+    let mapped = match result {
+        Ok(r) => r?,
+        Err(payload) if payload.is::<CancelUnwind>() => return Err(MapError::Cancelled),
+        Err(payload) => {
+            let why = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unexpected error".into());
+            return Err(MapError::Failed(method.title(), why.trim().to_string()));
+        }
+    };
+    let mut points = vec![[f32::NAN; 2]; n];
+    for (&i, p) in sample.iter().zip(mapped) {
+        points[i] = p;
+    }
+    ctl.report(1.0, "done");
+    Ok(Map2d { method, points, mapped: m, explained: None, note: (!notes.is_empty()).then(|| notes.join("; ")) })
+}
+
+/// Unwinds out of t-SNE's epoch loop when cancelled (never reaches the panic hook).
+struct CancelUnwind;
+
+/// `cap` indices of `0..n`, sorted, chosen by a seeded hash (all of them when `n <= cap`).
+pub fn subsample(n: usize, cap: usize, seed: u64) -> Vec<usize> {
+    if n <= cap {
+        return (0..n).collect();
+    }
+    let mut keyed: Vec<(u64, usize)> = (0..n).map(|i| (splitmix(seed ^ (i as u64).wrapping_mul(0x9E37)), i)).collect();
+    keyed.select_nth_unstable(cap - 1);
+    let mut out: Vec<usize> = keyed[..cap].iter().map(|&(_, i)| i).collect();
+    out.sort_unstable();
+    out
+}
+
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// Each row's `k` nearest other rows by Euclidean distance, nearest first (exact, in parallel;
+/// ties by index), checking the cancel flag between blocks of rows.
+pub fn knn(data: &[f32], dim: usize, k: usize, ctl: &MapControl) -> Result<Vec<Vec<(usize, f32)>>, MapError> {
+    let n = data.len() / dim;
+    let k = k.min(n.saturating_sub(1));
+    let norms: Vec<f32> = data.chunks_exact(dim).map(|r| r.iter().map(|x| x * x).sum()).collect();
+    let mut out = Vec::with_capacity(n);
+    const BLOCK: usize = 512;
+    for start in (0..n).step_by(BLOCK) {
+        ctl.check()?;
+        ctl.report(0.3 * start as f32 / n as f32, "nearest neighbours");
+        let end = (start + BLOCK).min(n);
+        let block: Vec<Vec<(usize, f32)>> = (start..end)
+            .into_par_iter()
+            .map(|i| {
+                let q = &data[i * dim..(i + 1) * dim];
+                let mut d: Vec<(usize, f32)> = data
+                    .chunks_exact(dim)
+                    .enumerate()
+                    .filter(|&(j, _)| j != i)
+                    .map(|(j, r)| {
+                        let dot: f32 = q.iter().zip(r).map(|(a, b)| a * b).sum();
+                        (j, (norms[i] + norms[j] - 2.0 * dot).max(0.0))
+                    })
+                    .collect();
+                let kk = k.max(1).min(d.len());
+                d.select_nth_unstable_by(kk - 1, |a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+                d.truncate(kk);
+                d.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+                d.into_iter().map(|(j, d2)| (j, d2.sqrt())).collect()
+            })
+            .collect();
+        out.extend(block);
+    }
+    Ok(out)
+}
+
+/// `init` scaled so that its first coordinate has standard deviation `std`.
+fn scaled(init: &[[f32; 2]], std: f32) -> Vec<f32> {
+    let n = init.len().max(1) as f32;
+    let mean = init.iter().map(|p| p[0]).sum::<f32>() / n;
+    let sd = (init.iter().map(|p| (p[0] - mean).powi(2)).sum::<f32>() / n).sqrt().max(1e-12);
+    init.iter().flat_map(|p| [p[0] / sd * std, p[1] / sd * std]).collect()
+}
+
+const TSNE_EPOCHS: usize = 1000;
+
+fn tsne(
+    data: &[f32],
+    dim: usize,
+    init: &[[f32; 2]],
+    ctl: &MapControl,
+    notes: &mut Vec<String>,
+) -> Result<Vec<[f32; 2]>, MapError> {
+    let n = data.len() / dim;
+    // bhtsne needs n - 1 >= 3 · perplexity.
+    let perplexity = 30f32.min(((n - 1) / 3) as f32).max(1.0);
+    if perplexity < 30.0 {
+        notes.push(format!("perplexity {perplexity} (few points)"));
+    }
+    let k = (3.0 * perplexity) as usize;
+    let neighbours: Vec<Vec<bhtsne::Neighbor<f32>>> = knn(data, dim, k, ctl)?
+        .into_iter()
+        .map(|row| row.into_iter().map(|(index, distance)| bhtsne::Neighbor { index, distance }).collect())
+        .collect();
+    ctl.check()?;
+    let vectors: Vec<&[f32]> = data.chunks_exact(dim).collect();
+    let mut t: bhtsne::tSNE<f32, &[f32]> = bhtsne::tSNE::new(&vectors);
+    t.perplexity(perplexity).epochs(TSNE_EPOCHS).initial_embedding(scaled(init, 1e-4)).epoch_callback(|epoch, _| {
+        if ctl.is_cancelled() {
+            std::panic::resume_unwind(Box::new(CancelUnwind));
+        }
+        if epoch % 10 == 0 {
+            ctl.report(0.3 + 0.7 * epoch as f32 / TSNE_EPOCHS as f32, "t-SNE optimising");
+        }
+    });
+    t.barnes_hut_with_neighbors(0.5, &neighbours);
+    Ok(t.embedding().chunks_exact(2).map(|c| [c[0], c[1]]).collect())
+}
+
+fn umap(
+    data: &[f32],
+    dim: usize,
+    init: &[[f32; 2]],
+    ctl: &MapControl,
+    notes: &mut Vec<String>,
+) -> Result<Vec<[f32; 2]>, MapError> {
+    use ndarray::Array2;
+    let n = data.len() / dim;
+    let k = 15.min(n - 1);
+    if k < 15 {
+        notes.push(format!("{k} neighbours (few points)"));
+    }
+    // umap-learn's convention: each row's list starts with the row itself at distance 0.
+    let lists = knn(data, dim, k - 1, ctl)?;
+    let mut idx = Array2::<u32>::zeros((n, k));
+    let mut dist = Array2::<f32>::zeros((n, k));
+    for (i, row) in lists.iter().enumerate() {
+        idx[[i, 0]] = i as u32;
+        for (c, &(j, d)) in row.iter().enumerate() {
+            idx[[i, c + 1]] = j as u32;
+            dist[[i, c + 1]] = d;
+        }
+    }
+    ctl.check()?;
+    let config = umap_rs::UmapConfig {
+        n_components: 2,
+        graph: umap_rs::GraphParams { n_neighbors: k, ..Default::default() },
+        ..Default::default()
+    };
+    let x = Array2::from_shape_vec((n, dim), data.to_vec()).map_err(|e| MapError::Failed("UMAP", e.to_string()))?;
+    let init =
+        Array2::from_shape_vec((n, 2), scaled(init, 1.0)).map_err(|e| MapError::Failed("UMAP", e.to_string()))?;
+    let u = umap_rs::Umap::new(config.clone());
+    ctl.report(0.3, "UMAP fuzzy graph");
+    let manifold = u.learn_manifold(x.view(), idx.view(), dist.view());
+    let epochs = if n <= 10_000 { 500 } else { 200 };
+    let metric = umap_rs::EuclideanMetric;
+    let mut opt = umap_rs::Optimizer::new(manifold, init, epochs, &config, umap_rs::Metric::metric_type(&metric));
+    while opt.remaining_epochs() > 0 {
+        ctl.check()?;
+        ctl.report(0.35 + 0.65 * opt.current_epoch() as f32 / epochs as f32, "UMAP optimising");
+        opt.step_epochs(10.min(opt.remaining_epochs()), &metric);
+    }
+    Ok(opt.embedding().rows().into_iter().map(|r| [r[0], r[1]]).collect())
+}
+
+/// The 2-D map of every node of `emb` (pins then boards), written as CSV `row,kind,id,label,x,y`
+/// (x and y empty for a node left out of a subsample).
+pub fn write_map_csv(
+    path: &std::path::Path,
+    g: &crate::graph::Graph,
+    map: &Map2d,
+) -> Result<(), crate::export::ExportError> {
+    crate::export::atomically(path, |w| {
+        let mut csv = csv::Writer::from_writer(w);
+        csv.write_record(["row", "kind", "id", "label", "x", "y"])?;
+        for (row, p) in map.points.iter().enumerate() {
+            let (kind, id, label) = if row < g.n_pins() as usize {
+                ("pin", row as u32, g.pin_label(row as u32))
+            } else {
+                let b = (row - g.n_pins() as usize) as u32;
+                ("board", b, g.board_label(b))
+            };
+            let coord = |v: f32| if v.is_finite() { v.to_string() } else { String::new() };
+            csv.write_record([row.to_string(), kind.into(), id.to_string(), label, coord(p[0]), coord(p[1])])?;
+        }
+        csv.flush()
+    })
+}
