@@ -300,7 +300,9 @@ fn umap(
     let manifold = u.learn_manifold(x.view(), idx.view(), dist.view());
     let epochs = if n <= 10_000 { 500 } else { 200 };
     let metric = umap_rs::EuclideanMetric;
-    let mut opt = umap_rs::Optimizer::new(manifold, init, epochs, &config, umap_rs::Metric::metric_type(&metric));
+    // The generic optimiser path: umap-rs 0.4.5's parallel Euclidean one loses the neighbourhoods
+    // (about 15 % of the 10 nearest kept on clustered data against over 60 % here).
+    let mut opt = umap_rs::Optimizer::new(manifold, init, epochs, &config, umap_rs::MetricType::Generic);
     while opt.remaining_epochs() > 0 {
         ctl.check()?;
         ctl.report(0.35 + 0.65 * opt.current_epoch() as f32 / epochs as f32, "UMAP optimising");
