@@ -18,6 +18,7 @@ pub mod lightgcn;
 pub mod load;
 pub mod memory;
 pub mod model;
+pub mod powerlaw;
 pub mod projection;
 pub mod recommend;
 pub mod retrieval;

@@ -8,6 +8,7 @@ mod graph_load;
 mod loading;
 mod memory_budget;
 mod metrics;
+mod powerlaw;
 mod recommend;
 mod run_folders;
 mod splits;
