@@ -4,6 +4,7 @@
 //! See ARCHITECTURE.md for the code map and the rules between modules.
 
 pub mod ablation;
+pub mod ann;
 pub mod app;
 pub mod baselines;
 pub mod bench;
@@ -24,6 +25,7 @@ pub mod recommend;
 pub mod retrieval;
 pub mod run_folder;
 pub mod sampler;
+pub mod scale;
 pub mod split;
 pub mod synthetic;
 pub mod train;

@@ -1,6 +1,7 @@
 //! `pinsage`: the explorer app (no subcommand) and the headless CLI (stats, bench, train, eval, embed).
 
 mod cli;
+mod cli_scale;
 
 use clap::Parser;
 

@@ -1,5 +1,6 @@
 //! The test suite, one binary (each extra test binary would link the whole stack again).
 
+mod ann;
 mod backends;
 mod baselines;
 mod cli;
