@@ -16,7 +16,7 @@ use crate::projection::{ProjectionError, pca_2d};
 pub const MAX_NONLINEAR_POINTS: usize = 20_000;
 
 /// How a map is made.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, Hash)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// The two leading principal components (linear, exact, fast).
@@ -27,6 +27,8 @@ pub enum Method {
     /// UMAP (15 neighbours, min_dist 0.1): keeps neighbours together, more global structure.
     Umap,
 }
+
+crate::named_enum!(Method, "projection" { Pca => "pca", Tsne => "tsne", Umap => "umap" });
 
 impl Method {
     pub const ALL: [Method; 3] = [Method::Pca, Method::Tsne, Method::Umap];

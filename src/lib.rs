@@ -5,6 +5,7 @@
 //! `data` → `walk` → `sampler` → `model` → `train` → `eval` → `teach` → `app`.
 //! See ARCHITECTURE.md for the code map and the rules between modules.
 
+pub mod ann;
 pub mod app;
 pub mod data;
 pub mod defaults;
@@ -13,7 +14,9 @@ pub mod embed_map;
 pub mod eval;
 pub mod model;
 pub mod names;
+pub mod powerlaw;
 pub mod sampler;
+pub mod scale;
 pub mod teach;
 pub mod train;
 pub mod walk;

@@ -1,6 +1,7 @@
 //! Command-line definitions and the glue from each subcommand to the library.
 
 mod fuzz;
+mod scale;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use anyhow::Context;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 
+use pinsage_explorer::ann::SearchKind;
 use pinsage_explorer::baselines::{BaselineResult, EASE_LAMBDAS, evaluate_baselines};
 use pinsage_explorer::bench;
 use pinsage_explorer::data::fuzz::FuzzTarget;
@@ -18,7 +20,7 @@ use pinsage_explorer::graph::Split;
 use pinsage_explorer::load::Format;
 use pinsage_explorer::model::Pooling;
 use pinsage_explorer::names::Named;
-use pinsage_explorer::recommend::{Query, find_board, find_pin, recommend};
+use pinsage_explorer::recommend::{Query, find_board, find_pin};
 use pinsage_explorer::sampler::{NeighbourhoodKind, PairSampling};
 use pinsage_explorer::split::{HoldoutBy, SplitConfig};
 use pinsage_explorer::train::{self, DeviceChoice, LossKind, Mode, RunOptions, TrainConfig, TrainEvent};
@@ -114,13 +116,29 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// Write a 2-D map by PCA, t-SNE or UMAP (t-SNE and UMAP subsample above 20,000 nodes).
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = named::<pinsage_explorer::embed_map::Method>())]
         project: Option<pinsage_explorer::embed_map::Method>,
         /// Neighbours per pin in neighbours.csv.
         #[arg(long, default_value_t = 20)]
         top_k: usize,
         #[arg(long, value_parser = named::<DeviceChoice>(), default_value_t = DeviceChoice::Gpu)]
         device: DeviceChoice,
+        /// Neighbour search: exact, the run's index (`pinsage index`), or auto (the index from
+        /// 200,000 pins up when there is one).
+        #[arg(long, value_parser = named::<SearchKind>(), default_value_t = SearchKind::Auto)]
+        search: SearchKind,
+    },
+    /// Build the approximate nearest-neighbour index (HNSW, inner product) of a run's pin embeddings.
+    Index {
+        #[arg(long)]
+        run: PathBuf,
+        /// Where to write it [default: RUN/pins.ann].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, value_parser = named::<DeviceChoice>(), default_value_t = DeviceChoice::Gpu)]
+        device: DeviceChoice,
+        #[command(flatten)]
+        ann: scale::AnnArgs,
     },
 }
 
@@ -140,6 +158,9 @@ pub struct RecommendArgs {
     pub k: usize,
     #[arg(long, value_parser = named::<DeviceChoice>(), default_value_t = DeviceChoice::Gpu)]
     pub device: DeviceChoice,
+    /// Exact search, the run's index (`pinsage index`), or auto (the index from 200,000 pins up).
+    #[arg(long, value_parser = named::<SearchKind>(), default_value_t = SearchKind::Auto)]
+    pub search: SearchKind,
     #[arg(long)]
     pub json: bool,
 }
@@ -333,6 +354,11 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The cost curve: power-law graphs of each size (one child process each), timing generation,
+    /// walks, training steps, layer-wise inference and top-20 retrieval (exact and ANN), with peak memory.
+    Scale(scale::ScaleArgs),
+    /// Approximate nearest neighbours on random unit vectors: build time, recall@k against exact, latency.
+    Ann(scale::AnnBenchArgs),
 }
 
 /// Where the graph comes from and how its held-out edges are made.
@@ -481,10 +507,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             eval_cmd(&run, baselines.then_some(&ease_lambdas[..]), device, json)
         }
         Some(Command::Recommend(args)) => recommend_cmd(&args),
-        Some(Command::Embed { run, out, top_k: _, device, project: Some(method) }) => {
-            map_cmd(&run, out, method, device)
+        Some(Command::Embed { run, out, device, project: Some(method), .. }) => map_cmd(&run, out, method, device),
+        Some(Command::Embed { run, out, top_k, device, project: None, search }) => {
+            embed_cmd(&run, out, top_k, device, search)
         }
-        Some(Command::Embed { run, out, top_k, device, project: None }) => embed_cmd(&run, out, top_k, device),
         Some(Command::Bench { what: BenchCommand::Embed { run, device, repeats } }) => {
             let cfg = train::run_config(&run)?.config;
             let g = train::run_graph(&cfg, Format::Auto)?;
@@ -561,6 +587,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Some(Command::Index { run, out, device, ann }) => scale::index_cmd(&run, out, device, &ann),
+        Some(Command::Bench { what: BenchCommand::Scale(args) }) => scale::bench_scale(&args),
+        Some(Command::Bench { what: BenchCommand::Ann(args) }) => scale::bench_ann_cmd(&args),
         Some(Command::Bench { what: BenchCommand::Walks { data, walk, repeats, json } }) => {
             let cfg = walk.config()?;
             let g = data.load()?;
@@ -717,7 +746,7 @@ fn metrics_line(m: &Metrics) -> String {
 
 /// Loads a run's graph, model and neighbourhoods, and embeds every node.
 /// A run's graph, config and embeddings, and the device they were computed on.
-fn load_run(
+pub(crate) fn load_run(
     run: &std::path::Path,
     device: DeviceChoice,
 ) -> anyhow::Result<(Graph, TrainConfig, pinsage_explorer::infer::Embeddings, burn::prelude::Device)> {
@@ -802,7 +831,7 @@ fn recommend_cmd(args: &RecommendArgs) -> anyhow::Result<()> {
         }
         (None, None) => anyhow::bail!("say which query: --board LABEL or --pin LABEL"),
     };
-    let recs = recommend(&g, &EmbeddingScorer { emb: &emb }, query, args.k);
+    let recs = scale::recommend_with(&args.run, &g, &emb, query, args.k, args.search)?;
     if args.json {
         let list: Vec<serde_json::Value> = recs
             .items
@@ -851,22 +880,21 @@ fn map_cmd(
     Ok(())
 }
 
-fn embed_cmd(run: &std::path::Path, out: Option<PathBuf>, top_k: usize, device: DeviceChoice) -> anyhow::Result<()> {
+fn embed_cmd(
+    run: &std::path::Path,
+    out: Option<PathBuf>,
+    top_k: usize,
+    device: DeviceChoice,
+    search: SearchKind,
+) -> anyhow::Result<()> {
     let (g, _cfg, emb, dev) = load_run(run, device)?;
     let out = out.unwrap_or_else(|| run.join("embeddings.npy"));
     pinsage_explorer::export::write_npy(&out, &emb)?;
     let ids = out.with_file_name("ids.csv");
     pinsage_explorer::export::write_ids(&ids, &g)?;
     let nbrs = out.with_file_name("neighbours.csv");
-    // Pin-to-pin top-k in blocks on the run's device (the CPU's flex backend with --device cpu).
-    let pins: Vec<u32> = (0..g.n_pins()).collect();
-    let lists = pinsage_explorer::retrieval::top_k_for_pins(
-        &emb,
-        &pins,
-        top_k,
-        pinsage_explorer::defaults::RETRIEVAL_CHUNK,
-        &dev,
-    )?;
+    // Pin-to-pin top-k through the index, or exact in blocks on the run's device.
+    let lists = scale::pin_neighbours(run, &emb, top_k, search, &dev)?;
     pinsage_explorer::export::write_neighbours(&nbrs, &g, &lists)?;
     println!(
         "wrote {} ({} nodes × {}), {} and {}",

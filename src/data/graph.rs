@@ -206,6 +206,22 @@ impl Graph {
         }
     }
 
+    /// Builds a graph from its board → pin rows (each sorted, without duplicates) with no edge list:
+    /// the pin → board direction is their transpose. No test or validation edges.
+    pub fn from_board_pins(n_pins: u32, board_pins: Csr) -> Graph {
+        let n_boards = board_pins.rows();
+        let pin_boards = board_pins.transpose(n_pins as usize);
+        Graph {
+            n_pins,
+            n_boards: n_boards as u32,
+            pin_boards,
+            board_pins,
+            test: Csr::from_pairs(n_boards, &[]),
+            validation: Csr::from_pairs(n_boards, &[]),
+            ..Graph::default()
+        }
+    }
+
     pub fn n_pins(&self) -> u32 {
         self.n_pins
     }

@@ -124,11 +124,24 @@ pub fn bench_train_step(
     steps: usize,
     dump: Option<&std::path::Path>,
 ) -> Result<StepBench, crate::train::TrainError> {
-    use crate::sampler::{NodeSet, Triplets, epoch_pairs, fill_triplets, hard_pools, make_batch, node_neighbourhoods};
+    let nb = crate::sampler::node_neighbourhoods(g, cfg.neighbourhood, &cfg.walk);
+    bench_train_step_with(g, &nb, cfg, device, device_name, steps, dump)
+}
+
+/// [`bench_train_step`] with the node neighbourhoods already computed.
+pub fn bench_train_step_with(
+    g: &Graph,
+    nb: &crate::sampler::NodeNeighbourhoods,
+    cfg: &crate::train::TrainConfig,
+    device: &burn::prelude::Device,
+    device_name: &str,
+    steps: usize,
+    dump: Option<&std::path::Path>,
+) -> Result<StepBench, crate::train::TrainError> {
+    use crate::sampler::{NodeSet, Triplets, epoch_pairs, fill_triplets, hard_pools, make_batch};
     use crate::train::{LossRows, TrainError, block_tensors, rows_loss};
     use burn::optim::GradientsParams;
 
-    let nb = node_neighbourhoods(g, cfg.neighbourhood, &cfg.walk);
     let pairs = epoch_pairs(g, cfg.pair_sampling, cfg.board_query_share, cfg.seed, 1);
     let chunk = &pairs[..cfg.batch_size.min(pairs.len())];
     let h = if cfg.hard_negatives { 1 } else { 0 };
@@ -140,7 +153,7 @@ pub fn bench_train_step(
     let n_nodes = (g.n_pins() + g.n_boards()) as usize;
     let mut sets = [NodeSet::new(n_nodes), NodeSet::new(n_nodes)];
     let mut targets = NodeSet::new(n_nodes);
-    let batch = make_batch(&nb, &t, g.features.as_ref(), &mut sets, &mut targets);
+    let batch = make_batch(nb, &t, g.features.as_ref(), &mut sets, &mut targets);
     if let Some(dir) = dump {
         dump_batch(dir, &batch, cfg, n_nodes).map_err(|e| TrainError::Io(format!("{}: {e}", dir.display())))?;
     }

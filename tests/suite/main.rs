@@ -1,5 +1,6 @@
 //! The test suite, one binary (each extra test binary would link the whole stack again).
 
+mod ann;
 mod backends;
 mod baselines;
 mod cli;
@@ -10,6 +11,7 @@ mod loader_props;
 mod loading;
 mod memory_budget;
 mod metrics;
+mod powerlaw;
 mod recommend;
 mod run_folders;
 mod splits;

@@ -194,6 +194,10 @@ pub fn load_data_with(spec: &str, format: Format, ctl: &LoadControl) -> Result<G
         check_synthetic_memory(spec, &cfg)?;
         return Ok(generate(&cfg));
     }
+    if let Some(params) = spec.strip_prefix("powerlaw:") {
+        let cfg = crate::powerlaw::parse(params).map_err(|e| LoadError::file(Path::new(spec), e))?;
+        return crate::powerlaw::generate(&cfg).map_err(|e| LoadError::file(Path::new(spec), e.to_string()));
+    }
     load_path_with(Path::new(spec), format, ctl)
 }
 
