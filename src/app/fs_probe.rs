@@ -28,6 +28,11 @@ pub struct FolderProbe {
 }
 
 impl FolderProbe {
+    /// Forgets the last look, so the next one reads the folder (a run just wrote to it).
+    pub fn invalidate(&mut self) {
+        self.checked = None;
+    }
+
     /// The facts about `path`, from the last look when it is recent and of the same path.
     pub fn look(&mut self, path: &Path) -> FolderFacts {
         let fresh = self.checked.is_some_and(|t| t.elapsed().as_secs_f64() < RECHECK_SECS);

@@ -147,6 +147,8 @@ pub struct TrainingPanel {
     /// Cached looks at `out_dir` and `follow_dir` (not read every frame).
     out_probe: FolderProbe,
     follow_probe: FolderProbe,
+    /// Training events seen: a new epoch's end or the run's end invalidates the folder probes.
+    events_seen: usize,
 }
 
 impl Default for TrainingPanel {
@@ -165,6 +167,7 @@ impl Default for TrainingPanel {
             split_for: None,
             out_probe: FolderProbe::default(),
             follow_probe: FolderProbe::default(),
+            events_seen: 0,
         }
     }
 }
@@ -224,6 +227,14 @@ impl TrainingPanel {
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
+        let seen = ctx.state.run.events.len();
+        if seen != self.events_seen {
+            self.events_seen = seen;
+            if !matches!(ctx.state.run.events.last(), Some(crate::train::TrainEvent::Progress { .. })) {
+                self.out_probe.invalidate();
+                self.follow_probe.invalidate();
+            }
+        }
         if !self.initialised {
             self.initialised = true;
             self.draft = ctx.state.settings.train.clone();
