@@ -112,8 +112,10 @@ pub fn embed_all(
     let total = 3 * chunks;
     let h0 = all_inputs(&model, nb, features, chunk, &device);
     progress(chunks, total);
-    let mut h = h0.clone();
     let dim0 = h0.dims()[1];
+    // Only the skip path reads h⁰ after layer 1; otherwise its buffer is freed as layer 1 ends.
+    let h0_for_skip = model.skip().then(|| h0.clone());
+    let mut h = h0;
     for layer in 0..2 {
         let mut parts = Vec::with_capacity(chunks);
         let mut start = 0u32;
@@ -123,7 +125,9 @@ pub fn embed_all(
             let idx = full_layer(nb, start..end, &device);
             let z = model.convolve(layer, h.clone(), &idx);
             parts.push(if layer == 1 {
-                model.head(z, || h0.clone().slice([start as usize..end as usize, 0..dim0]))
+                model.head(z, || {
+                    h0_for_skip.clone().expect("read only with skip").slice([start as usize..end as usize, 0..dim0])
+                })
             } else {
                 z
             });
