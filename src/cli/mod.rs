@@ -278,7 +278,7 @@ impl TrainArgs {
             cfg.negatives = v;
         }
         if let Some(v) = self.temperature {
-            cfg.temperature = v;
+            cfg.temperature = Some(v);
         }
         if let Some(v) = self.board_query_share {
             cfg.board_query_share = v;

@@ -166,7 +166,7 @@ pub fn bench_train_step_with(
     let rows = LossRows::new(&batch, &train_device);
     let mut step = |model: crate::model::PinSage| {
         let z = model.forward(&block);
-        let loss = rows_loss(z, &rows, cfg.loss, cfg.margin, cfg.temperature);
+        let loss = rows_loss(z, &rows, cfg.loss, cfg.margin, cfg.temperature());
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         optim.step(cfg.learning_rate, model, grads)
     };

@@ -3,6 +3,9 @@
 //!
 //! Nothing here knows about tensors: batches are plain vectors that the trainer uploads.
 
+mod exclude;
+pub use exclude::exclude_positive_edges;
+
 use rand::rngs::SmallRng;
 use rand::{Rng, RngExt, SeedableRng};
 use rayon::prelude::*;

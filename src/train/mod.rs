@@ -24,7 +24,7 @@ use burn::prelude::*;
 use crossbeam_channel::{Receiver, Sender, bounded};
 
 pub use self::checkpoint::{load_model, model_bytes, run_config, run_embeddings};
-pub use self::config::{DeviceChoice, Mode, TrainConfig, run_graph};
+pub use self::config::{DeviceChoice, Mode, TrainConfig, default_temperature, run_graph};
 pub use self::events::{EndReason, TrainCommand, TrainError, TrainEvent};
 pub use self::ledger::evaluate_embeddings;
 // The losses live with the model; these paths are kept for callers of `train::…`.

@@ -21,8 +21,8 @@ use crate::lightgcn::{Adjacency, LightGcn};
 use crate::model::PinSage;
 use crate::model::losses::{batch_loss, block_tensors, int_tensor};
 use crate::sampler::{
-    HardPools, NodeNeighbourhoods, NodeSet, TrainBatch, Triplets, batch_rng, default_band, epoch_pairs, fill_triplets,
-    hard_per_query, hard_pools, make_batch, try_node_neighbourhoods,
+    HardPools, NodeNeighbourhoods, NodeSet, TrainBatch, Triplets, batch_rng, default_band, epoch_pairs,
+    exclude_positive_edges, fill_triplets, hard_per_query, hard_pools, make_batch, try_node_neighbourhoods,
 };
 
 /// One model's side of the training loop.
@@ -130,7 +130,7 @@ impl Step for PinSageStep {
         let block = block_tensors(&batch.block, &self.train_device);
         let z = model.forward(&block);
         let cfg = &self.cfg;
-        let loss = batch_loss(z, &batch, cfg.loss, cfg.margin, cfg.temperature, &self.train_device);
+        let loss = batch_loss(z, &batch, cfg.loss, cfg.margin, cfg.temperature(), &self.train_device);
         Some((loss, batch.query_rows.len()))
     }
 
@@ -192,6 +192,7 @@ fn spawn_samplers(
             let (g, nb, pools, pairs, queue, stop) =
                 (g.clone(), nb.clone(), pools.clone(), pairs.clone(), queue.clone(), stop.clone());
             let (batch_size, negatives, seed) = (cfg.batch_size, cfg.negatives, cfg.seed);
+            let exclude = cfg.exclude_positive_edges;
             std::thread::Builder::new()
                 .name(format!("pinsage-sampler-{w}"))
                 .spawn(move || {
@@ -207,6 +208,9 @@ fn spawn_samplers(
                         let mut rng = batch_rng(seed, epoch, i);
                         fill_triplets(&g, chunk, negatives, pools.as_deref().map(|p| (p, h)), &mut rng, &mut t);
                         let mut batch = make_batch(&nb, &t, g.features.as_ref(), &mut sets, &mut targets);
+                        if exclude {
+                            exclude_positive_edges(&mut batch, &nb, &t);
+                        }
                         batch.epoch = epoch;
                         batch.step = i;
                         if queue.send(batch).is_err() {

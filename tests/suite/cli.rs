@@ -48,7 +48,7 @@ fn shipped_configs_and_ablation_reports_load() {
     ps.validate().expect("pinsage config is valid");
     assert_eq!(
         (ps.mode, ps.loss, ps.temperature, ps.negatives, ps.learning_rate, ps.epochs, ps.skip, ps.walk.top_k),
-        (Mode::Pinsage, LossKind::Softmax, 0.1, 4096, 0.003, 25, true, 50)
+        (Mode::Pinsage, LossKind::Softmax, Some(0.1), 4096, 0.003, 25, true, 50)
     );
     let lg = TrainConfig::load(&root.join("configs/gowalla-lightgcn.json")).expect("lightgcn config loads");
     lg.validate().expect("lightgcn config is valid");

@@ -385,3 +385,106 @@ fn layer_wise_inference_equals_the_per_query_forward_pass() {
     let b = with_skip.forward(&block).try_into_vec_as::<f32>().unwrap();
     assert!(a.iter().zip(&b).any(|(x, y)| (x - y).abs() > 1e-3), "skip left the embeddings unchanged");
 }
+
+/// Leaving the positive edge out: a pair's query is embedded exactly as layer-wise inference embeds
+/// it over neighbourhoods where that one query's positive has weight 0 and its other weights are
+/// renormalised; pairs whose positive the query does not pool, and every other role, are untouched.
+#[test]
+fn training_batches_leave_each_positive_out_of_its_querys_neighbourhood() {
+    use pinsage_explorer::model::PinSageConfig;
+    use pinsage_explorer::sampler::{NeighbourhoodKind, NodeSet, Triplets, exclude_positive_edges, make_batch};
+    use pinsage_explorer::walk::WalkConfig;
+    let g = generate(&SyntheticConfig { pins: 300, boards: 120, ..SyntheticConfig::default() });
+    // K 4: many boards hold more pins than their neighbourhood samples.
+    let nb = node_neighbourhoods(&g, NeighbourhoodKind::Walks, &WalkConfig { top_k: 4, ..WalkConfig::default() });
+    let n_nodes = (g.n_pins() + g.n_boards()) as usize;
+    let board = |b: u32| g.n_pins() + b;
+    let pools = |q: u32, p: u32| nb.ids_of(q).iter().zip(nb.weights_of(q)).any(|(&v, &w)| v == p && w > 0.0);
+    // Board queries with a pooled positive, a board query whose positive it does not pool, the
+    // same board twice with different positives, and a pin query.
+    let big = (0..g.n_boards()).find(|&b| g.pins_of(b).len() > 4).expect("a board with more than K pins");
+    let unpooled = *g.pins_of(big).iter().find(|&&p| !pools(board(big), p)).unwrap();
+    let pooled: Vec<u32> = g.pins_of(big).iter().copied().filter(|&p| pools(board(big), p)).take(2).collect();
+    let pin_q = (0..g.n_pins()).find(|&p| nb.weights_of(p)[0] > 0.0).unwrap();
+    let mut pairs = vec![(board(big), pooled[0]), (board(big), unpooled), (board(big), pooled[1])];
+    let first = *g.pins_of(0).iter().find(|&&p| pools(board(0), p)).unwrap();
+    pairs.push((board(0), first));
+    pairs.push((pin_q, nb.ids_of(pin_q)[0]));
+    let t = Triplets {
+        queries: pairs.iter().map(|p| p.0).collect(),
+        positives: pairs.iter().map(|p| p.1).collect(),
+        negatives: vec![7, 11, pooled[0]],
+        ..Triplets::default()
+    };
+    let mut sets = [NodeSet::new(n_nodes), NodeSet::new(n_nodes)];
+    let mut targets = NodeSet::new(n_nodes);
+    let plain = make_batch(&nb, &t, g.features.as_ref(), &mut sets, &mut targets);
+    let mut batch = plain.clone();
+    let expected_own_rows = pairs.iter().filter(|&&(q, p)| pools(q, p)).count();
+    assert_eq!(expected_own_rows, 4, "the test's pairs: all but one pool their positive");
+    assert_eq!(exclude_positive_edges(&mut batch, &nb, &t), expected_own_rows);
+    assert_eq!(batch.block.n_targets, plain.block.n_targets + expected_own_rows);
+
+    let dev = burn::prelude::Device::flex();
+    let feature_dim = g.features.as_ref().map_or(0, |f| f.dim);
+    let model = PinSageConfig::new(g.n_pins() as usize, g.n_boards() as usize, feature_dim)
+        .with_input_dim(16)
+        .with_hidden_dim(16)
+        .with_skip(true)
+        .init(&dev);
+    let z = model.forward(&train::block_tensors(&batch.block, &dev)).try_into_vec_as::<f32>().unwrap();
+    let z_plain = model.forward(&train::block_tensors(&plain.block, &dev)).try_into_vec_as::<f32>().unwrap();
+    let d = 16;
+    let row = |z: &[f32], r: u32| z[r as usize * d..(r as usize + 1) * d].to_vec();
+    let max_diff = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+    for (i, &(q, p)) in pairs.iter().enumerate() {
+        // Layer-wise inference over the neighbourhoods with q's edge to p left out.
+        let mut without = nb.clone();
+        let s = q as usize * nb.k;
+        let kept: f32 = (0..nb.k).filter(|&j| nb.ids[s + j] != p).map(|j| nb.weights[s + j]).sum();
+        let total: f32 = nb.weights_of(q).iter().sum();
+        for j in 0..nb.k {
+            without.weights[s + j] = if nb.ids[s + j] == p { 0.0 } else { nb.weights[s + j] * total / kept };
+        }
+        let all = embed_all(&model, &without, g.features.as_ref(), &dev, 64, |_, _| {}).unwrap();
+        let got = row(&z, batch.query_rows[i]);
+        assert!(max_diff(&got, all.row(q)) < 1e-5, "pair {i} ({q}, {p}): not the embedding without the edge");
+        if pools(q, p) {
+            assert!(max_diff(&got, &row(&z_plain, plain.query_rows[i])) > 1e-4, "pair {i}: the edge changed nothing");
+        } else {
+            assert_eq!(batch.query_rows[i], plain.query_rows[i], "pair {i}: an unpooled positive keeps the shared row");
+        }
+    }
+    // Positives and negatives keep their rows and embeddings.
+    assert_eq!((&batch.positive_rows, &batch.negative_rows), (&plain.positive_rows, &plain.negative_rows));
+    for &r in batch.positive_rows.iter().chain(&batch.negative_rows) {
+        assert!(max_diff(&row(&z, r), &row(&z_plain, r)) < 1e-6);
+    }
+}
+
+/// τ follows the graph's density d = edges / (pins × boards): 0.1 + 0.12·log₁₀(d / 6·10⁻⁴), within
+/// [0.1, 0.35]; a config's own τ is kept.
+#[test]
+fn the_default_temperature_scales_with_the_graphs_density() {
+    use pinsage_explorer::train::default_temperature;
+    // n edges on a 100 × 100 graph, board b holding pins b, b+1, … (mod 100).
+    let graph = |edges: u32| {
+        let e: Vec<(u32, u32)> = (0..edges).map(|i| (i % 100, (i % 100 + i / 100) % 100)).collect();
+        Graph::from_edges(100, 100, &e, &[])
+    };
+    for (edges, expected) in [(6, 0.1), (60, 0.22), (600, 0.34), (2000, 0.35), (3, 0.1)] {
+        let g = graph(edges);
+        assert_eq!(g.n_edges(), edges as usize);
+        let t = default_temperature(&g);
+        assert!(
+            (t - expected).abs() < 1e-4,
+            "{edges} edges (density {}): τ {t}, expected {expected}",
+            edges as f64 / 1e4
+        );
+    }
+    assert_eq!(default_temperature(&Graph::from_edges(10, 10, &[], &[])), 0.1, "no edges");
+    let g = graph(60);
+    assert_eq!(TrainConfig::default().scaled_for(&g).temperature, Some(default_temperature(&g)));
+    let own = TrainConfig { temperature: Some(0.7), ..TrainConfig::default() };
+    assert_eq!(own.scaled_for(&g).temperature, Some(0.7), "a chosen τ is kept");
+}

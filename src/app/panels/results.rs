@@ -247,8 +247,8 @@ impl ResultsPanel {
                 "loss",
                 match c.loss {
                     crate::train::LossKind::MaxMargin => format!("max-margin, Δ {}", c.margin),
-                    crate::train::LossKind::Bpr => format!("BPR, τ {}", c.temperature),
-                    crate::train::LossKind::Softmax => format!("softmax, τ {}", c.temperature),
+                    crate::train::LossKind::Bpr => format!("BPR, τ {}", c.temperature()),
+                    crate::train::LossKind::Softmax => format!("softmax, τ {}", c.temperature()),
                 },
             );
             line(
