@@ -51,6 +51,10 @@ pub struct TrainConfig {
     pub split: SplitConfig,
     /// A pin-features file (`.npy` in pin order, or CSV `pin,f1,…,fd`) that replaces the graph's own.
     pub pin_features: Option<String>,
+    /// The what-if edits applied to the graph this run trained on, in words (runs started in the
+    /// app's Training view on an edited graph; empty otherwise). Reloading the run's data gives
+    /// the graph without them.
+    pub graph_edits: Vec<String>,
     pub mode: Mode,
     /// LightGCN only: propagation layers.
     pub lightgcn_layers: usize,
@@ -138,6 +142,7 @@ impl TrainConfig {
             data: "default".into(),
             split: SplitConfig::default(),
             pin_features: None,
+            graph_edits: Vec::new(),
             mode: Mode::Pinsage,
             lightgcn_layers: 3,
             l2: 1e-4,
