@@ -120,11 +120,14 @@ pub struct MapOptions {
     pub max_points: usize,
     /// Above this many mapped rows: approximate neighbours and, for t-SNE, FIt-SNE with fewer epochs.
     pub exact_knn_max: usize,
+    /// Optimisation epochs instead of the defaults (t-SNE: [`TSNE_EPOCHS`], [`TSNE_LARGE_EPOCHS`];
+    /// UMAP: [`umap_epochs`]).
+    pub epochs: Option<usize>,
 }
 
 impl Default for MapOptions {
     fn default() -> Self {
-        MapOptions { max_points: MAX_NONLINEAR_POINTS, exact_knn_max: EXACT_KNN_MAX }
+        MapOptions { max_points: MAX_NONLINEAR_POINTS, exact_knn_max: EXACT_KNN_MAX, epochs: None }
     }
 }
 
@@ -176,8 +179,8 @@ pub fn project_with(
         .map_err(|e| MapError::Failed(method.title(), e.to_string()))?;
     let init = pca_2d(&data, dim)?.points;
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match method {
-        Method::Tsne => tsne(&data, dim, &init, large, ctl, &mut notes),
-        _ => umap(&data, dim, &init, large, ctl, &mut notes),
+        Method::Tsne => tsne(&data, dim, &init, large, opts.epochs, ctl, &mut notes),
+        _ => umap(&data, dim, &init, large, opts.epochs, ctl, &mut notes),
     }));
     let mapped = match result {
         Ok(r) => r?,
@@ -198,6 +201,9 @@ pub fn project_with(
     ctl.report(1.0, "done");
     Ok(Map2d { method, points, mapped: m, explained: None, note: (!notes.is_empty()).then(|| notes.join("; ")) })
 }
+
+/// Each row's nearest other rows as (row, Euclidean distance), nearest first.
+pub type Neighbours = Vec<Vec<(usize, f32)>>;
 
 /// Unwinds out of t-SNE's epoch loop when cancelled (never reaches the panic hook).
 struct CancelUnwind;
@@ -223,7 +229,7 @@ fn splitmix(mut x: u64) -> u64 {
 
 /// Each row's `k` nearest other rows by Euclidean distance, nearest first (exact, in parallel;
 /// ties by index), checking the cancel flag between blocks of rows.
-pub fn knn(data: &[f32], dim: usize, k: usize, ctl: &MapControl) -> Result<Vec<Vec<(usize, f32)>>, MapError> {
+pub fn knn(data: &[f32], dim: usize, k: usize, ctl: &MapControl) -> Result<Neighbours, MapError> {
     let n = data.len() / dim;
     let k = k.min(n.saturating_sub(1));
     let norms: Vec<f32> = data.chunks_exact(dim).map(|r| r.iter().map(|x| x * x).sum()).collect();
@@ -275,7 +281,7 @@ pub fn neighbours(
     k: usize,
     approximate: bool,
     ctl: &MapControl,
-) -> Result<(Vec<Vec<(usize, f32)>>, Option<String>), MapError> {
+) -> Result<(Neighbours, Option<String>), MapError> {
     if !approximate {
         return Ok((knn(data, dim, k, ctl)?, None));
     }
@@ -288,7 +294,7 @@ const HNSW_CONNECTIVITY: usize = 16;
 /// Each row's `k` nearest other rows by Euclidean distance, nearest first, from an HNSW index
 /// (USearch, squared L2) built and searched in parallel, checking the cancel flag between blocks.
 /// A row the index returns too few neighbours for is searched exactly.
-pub fn knn_approx(data: &[f32], dim: usize, k: usize, ctl: &MapControl) -> Result<Vec<Vec<(usize, f32)>>, MapError> {
+pub fn knn_approx(data: &[f32], dim: usize, k: usize, ctl: &MapControl) -> Result<Neighbours, MapError> {
     use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
     let failed = |e: &dyn std::fmt::Display| MapError::Failed("the neighbour index", e.to_string());
     let n = data.len() / dim.max(1);
@@ -387,6 +393,7 @@ fn tsne(
     dim: usize,
     init: &[[f32; 2]],
     large: bool,
+    epochs: Option<usize>,
     ctl: &MapControl,
     notes: &mut Vec<String>,
 ) -> Result<Vec<[f32; 2]>, MapError> {
@@ -405,7 +412,7 @@ fn tsne(
         .collect();
     ctl.check()?;
     let vectors: Vec<&[f32]> = data.chunks_exact(dim).collect();
-    let epochs = if large { TSNE_LARGE_EPOCHS } else { TSNE_EPOCHS };
+    let epochs = epochs.unwrap_or(if large { TSNE_LARGE_EPOCHS } else { TSNE_EPOCHS }).max(1);
     if large {
         notes.push(format!("FIt-SNE, {epochs} epochs"));
     }
@@ -426,11 +433,17 @@ fn tsne(
     Ok(t.embedding().chunks_exact(2).map(|c| [c[0], c[1]]).collect())
 }
 
+/// UMAP's epochs for `n` rows: umap-learn's 500 up to 10,000 rows, 200 above.
+pub fn umap_epochs(n: usize) -> usize {
+    if n <= 10_000 { 500 } else { 200 }
+}
+
 fn umap(
     data: &[f32],
     dim: usize,
     init: &[[f32; 2]],
     large: bool,
+    epochs: Option<usize>,
     ctl: &MapControl,
     notes: &mut Vec<String>,
 ) -> Result<Vec<[f32; 2]>, MapError> {
@@ -464,7 +477,7 @@ fn umap(
     let u = umap_rs::Umap::new(config.clone());
     ctl.report(0.3, "UMAP fuzzy graph");
     let manifold = u.learn_manifold(x.view(), idx.view(), dist.view());
-    let epochs = if n <= 10_000 { 500 } else { 200 };
+    let epochs = epochs.unwrap_or_else(|| umap_epochs(n)).max(1);
     let metric = umap_rs::EuclideanMetric;
     // The generic optimiser path: umap-rs 0.4.5's parallel Euclidean one loses the neighbourhoods
     // (about 15 % of the 10 nearest kept on clustered data against over 60 % here).

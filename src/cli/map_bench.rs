@@ -26,6 +26,9 @@ pub struct MapBenchArgs {
     /// Also measure the approximate neighbours' recall@15 on 500 points against exact search.
     #[arg(long)]
     pub recall: bool,
+    /// Optimisation epochs instead of the defaults.
+    #[arg(long)]
+    pub epochs: Option<usize>,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
 }
@@ -85,6 +88,19 @@ fn kept(data: &[f32], dim: usize, points: &[[f32; 2]], sample: &[usize]) -> f64 
     sum / sample.len().max(1) as f64
 }
 
+/// Share of each sampled row's 10 nearest in `points` that come from its own cluster (row `i` is
+/// drawn around centre `i % clusters`; a random layout scores about 1 / clusters).
+fn same_cluster(points: &[[f32; 2]], clusters: usize, sample: &[usize]) -> f64 {
+    let mut sum = 0.0;
+    for &i in sample {
+        let p = points[i];
+        let rows = points.iter().enumerate().filter(|&(j, _)| j != i);
+        let near = k_smallest(rows.map(|(j, r)| (j, (p[0] - r[0]).powi(2) + (p[1] - r[1]).powi(2))), 10);
+        sum += near.iter().filter(|&&j| j % clusters == i % clusters).count() as f64 / 10.0;
+    }
+    sum / sample.len().max(1) as f64
+}
+
 /// `pinsage bench map`.
 pub fn bench_map_cmd(args: &MapBenchArgs) -> anyhow::Result<()> {
     let n = super::scale::whole(&args.points)? as usize;
@@ -124,7 +140,7 @@ pub fn bench_map_cmd(args: &MapBenchArgs) -> anyhow::Result<()> {
         }
     });
     let t = Instant::now();
-    let opts = MapOptions { exact_knn_max: args.exact_max, ..MapOptions::default() };
+    let opts = MapOptions { exact_knn_max: args.exact_max, epochs: args.epochs, ..MapOptions::default() };
     let map = project_with(&data, args.dim, args.method, args.seed, &ctl, &opts)?;
     let total = t.elapsed().as_secs_f64();
     let stages = stages.lock().unwrap_or_else(|e| e.into_inner()).clone();
@@ -133,9 +149,12 @@ pub fn bench_map_cmd(args: &MapBenchArgs) -> anyhow::Result<()> {
         println!("  {stage:<36} {:>8.1} s", (end - *at).as_secs_f64());
     }
     let kept = kept(&data, args.dim, &map.points, &sample);
+    let purity = same_cluster(&map.points, args.clusters, &sample);
     println!(
-        "mapped {} points in {total:.1} s; {:.0} % of 10 nearest kept among 30 nearest in the map ({} points); peak memory {}{}",
+        "mapped {} points in {total:.1} s; of each point's 10 nearest in the map {:.0} % from its own cluster, \
+         {:.0} % of its 10 nearest kept among its 30 nearest ({} points); peak memory {}{}",
         map.mapped,
+        100.0 * purity,
         100.0 * kept,
         sample.len(),
         pinsage_explorer::scale::peak_rss_bytes().map_or("?".into(), |b| format!("{:.0} MiB", b as f64 / 1048576.0)),

@@ -184,6 +184,7 @@ fn add_new_pin(h: &mut Harness<'static, ExplorerApp>, values: Option<&[f64]>) ->
             h.step();
         }
         h.step();
+        shot(h, "whatif_new_pin");
     }
     h.get_by_label("Add the new pin").click();
     wait(h, "the new pin's comparison", |a| {
@@ -235,6 +236,7 @@ fn training_on_an_edited_graph_is_flagged_and_recorded() {
     h.step();
     h.step();
     assert!(h.query_by_label_contains("training now trains on the edited graph").is_some(), "the notice is shown");
+    shot(&mut h, "training_edited");
     {
         let t = &mut h.state_mut().panels.training;
         t.draft = TrainConfig { epochs: 1, ..cpu_config(1) };
@@ -384,6 +386,7 @@ fn map_method_is_a_setting_and_tsne_umap_run_with_cancel() {
     wait(&mut h, "UMAP's progress", |a| a.state.progress.contains_key(&key));
     assert!(h.state().state.is_pending(&key));
     assert!(h.query_by_label_contains("UMAP: nearest neighbours").is_some(), "the stage is shown");
+    shot(&mut h, "map_progress");
     h.get_by_label("Cancel").click();
     h.step();
     h.step();
