@@ -433,9 +433,11 @@ fn tsne(
     Ok(t.embedding().chunks_exact(2).map(|c| [c[0], c[1]]).collect())
 }
 
-/// UMAP's epochs for `n` rows: umap-learn's 500 up to 10,000 rows, 200 above.
+/// UMAP's epochs for `n` rows: umap-learn's 500 up to 10,000 rows, 200 above, and above 50,000
+/// rows as many as keep epochs × rows at 10 M (100 at 100,000): umap-rs's optimiser takes about
+/// 1.5 s an epoch at 100,000 rows on 2 cores, and 100 epochs keep the clusters (BENCHMARKS.md).
 pub fn umap_epochs(n: usize) -> usize {
-    if n <= 10_000 { 500 } else { 200 }
+    if n <= 10_000 { 500 } else { (10_000_000 / n).clamp(100, 200) }
 }
 
 fn umap(
