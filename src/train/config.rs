@@ -254,9 +254,12 @@ impl TrainConfig {
 
     /// Loads a config file: any subset of the fields (the rest take their defaults); unknown
     /// fields and bad values are refused, naming the field (see [`crate::run_folder::load_config`];
-    /// run folders go through [`crate::run_folder::load_run_config`]).
+    /// run folders go through [`crate::run_folder::load_run_config`]). `graph_edits` is cleared:
+    /// what-if edits exist in the app only, so a run started from a file trains on the file's graph.
     pub fn load(path: &Path) -> Result<TrainConfig, TrainError> {
-        Ok(crate::run_folder::load_config(path, false)?.config)
+        let mut config = crate::run_folder::load_config(path, false)?.config;
+        config.graph_edits.clear();
+        Ok(config)
     }
 }
 

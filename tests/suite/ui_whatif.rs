@@ -256,6 +256,8 @@ fn training_on_an_edited_graph_is_flagged_and_recorded() {
     // Reloading the run says the graph it trained on had edits.
     let loaded = pinsage_explorer::run_folder::load_run_config(&out).unwrap();
     assert!(loaded.notes.iter().any(|n| n.contains("1 what-if edit(s)")), "{:?}", loaded.notes);
+    // As a --config file it trains on the file's graph, so the edits are not carried over.
+    assert!(TrainConfig::load(&out.join("config.json")).unwrap().graph_edits.is_empty());
 
     h.get_by_label("Reset edits (train on the loaded graph)").click();
     wait(&mut h, "the loaded graph", |a| a.state.base_graph.is_none());

@@ -1,8 +1,9 @@
 //! The what-if panel beside the graph view: edit the graph (take the selected pin off a board, save
-//! it to another, add a new pin like it) and watch, in place, what changes for the pin: its walk
-//! visits, its top-K neighbourhood, its importance-pooled features and, under a model, its
-//! embedding and nearest pins. Edits are an undoable stack on an in-memory copy (never the file);
-//! the rebuild and every comparison run in the background.
+//! it to another, add a new pin made from it with its own category and feature values) and watch,
+//! in place, what changes for the pin: its walk visits, its top-K neighbourhood, its
+//! importance-pooled features and, under a model, its embedding and nearest pins. Edits are an
+//! undoable stack on an in-memory copy (never the file); the rebuild and every comparison run in
+//! the background. The Training view shows [`edited_training_notice_ui`] while the graph is edited.
 
 use std::sync::Arc;
 
