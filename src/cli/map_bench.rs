@@ -106,6 +106,8 @@ pub fn bench_map_cmd(args: &MapBenchArgs) -> anyhow::Result<()> {
     let n = super::scale::whole(&args.points)? as usize;
     anyhow::ensure!(args.dim > 0 && args.clusters > 0, "--dim and --clusters must be at least 1");
     anyhow::ensure!(args.method != Method::Pca, "bench map times t-SNE or UMAP (PCA is instant)");
+    let bytes = pinsage_explorer::memory::bytes(n as u64, 4 * args.dim as u64);
+    pinsage_explorer::memory::check(bytes, "the benchmark's vectors")?;
     let data = clustered(n, args.dim, args.clusters, args.seed);
     let sample: Vec<usize> = (0..500.min(n)).map(|i| i * (n / 500.min(n).max(1))).collect();
     let threads = rayon::current_num_threads();
