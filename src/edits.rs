@@ -1,5 +1,5 @@
 //! What-if edits: an undoable stack of graph edits (add or remove a pin–board edge, add a new pin
-//! with another pin's features) applied to an in-memory copy of the loaded graph (never the file),
+//! with features and a category of its own or another pin's) applied to an in-memory copy of the loaded graph (never the file),
 //! and what an edit changes for one pin: its walk visits, its top-K neighbourhood, its
 //! importance-pooled feature vector and, under a model, its embedding and nearest pins.
 
@@ -12,15 +12,16 @@ use crate::sampler::try_node_neighbourhoods;
 use crate::walk::{WalkConfig, neighbourhoods, visit_counts};
 
 /// One edit of the graph.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Edit {
     /// Pin `pin` is saved to board `board`.
     AddEdge { pin: u32, board: u32 },
     /// Pin `pin` is taken off board `board`.
     RemoveEdge { pin: u32, board: u32 },
-    /// A new pin (id: the number of pins before it) with the features and category of pin `like`,
-    /// saved to `boards`.
-    AddPin { like: u32, boards: Vec<u32> },
+    /// A new pin (id: the number of pins before it) saved to `boards`, with `features` (one value
+    /// per feature column of the graph) and `category` (an index into the graph's category names)
+    /// where given, else pin `like`'s.
+    AddPin { like: u32, boards: Vec<u32>, features: Option<Vec<f32>>, category: Option<u16> },
 }
 
 impl Edit {
@@ -29,11 +30,22 @@ impl Edit {
         match self {
             Edit::AddEdge { pin, board } => format!("+ {} -> {}", g.pin_label(*pin), g.board_label(*board)),
             Edit::RemoveEdge { pin, board } => format!("- {} -> {}", g.pin_label(*pin), g.board_label(*board)),
-            Edit::AddPin { like, boards } => {
-                format!("+ new pin like {} on {} board(s)", g.pin_label(*like), boards.len())
+            Edit::AddPin { like, boards, features, category } => {
+                let own = match (features.is_some(), category.and_then(|c| category_name(g, c))) {
+                    (true, Some(c)) => format!(" (own features, {c})"),
+                    (true, None) => " (own features)".into(),
+                    (false, Some(c)) => format!(" ({c})"),
+                    (false, None) => String::new(),
+                };
+                format!("+ new pin like {}{own} on {} board(s)", g.pin_label(*like), boards.len())
             }
         }
     }
+}
+
+/// The name of category `c` of `g`, if it has one.
+fn category_name(g: &Graph, c: u16) -> Option<&str> {
+    g.categories.as_ref()?.names.get(c as usize).map(String::as_str)
 }
 
 /// Why an edit was refused.
@@ -51,6 +63,14 @@ pub enum EditError {
     HeldOut { pin: u32, board: u32 },
     #[error("a new pin needs at least one board")]
     NoBoards,
+    #[error("the graph has no pin features to give a new pin")]
+    NoFeatures,
+    #[error("a new pin needs {want} feature values, got {got}")]
+    FeatureCount { want: usize, got: usize },
+    #[error("feature {column} of the new pin is not a finite number")]
+    FeatureNotFinite { column: usize },
+    #[error("there is no category {category} (the graph has {n})")]
+    NoSuchCategory { category: u16, n: usize },
 }
 
 /// Checks that `edit` applies to `g` (the graph with the earlier edits applied).
@@ -77,12 +97,28 @@ pub fn check(g: &Graph, edit: &Edit) -> Result<(), EditError> {
             board_ok(board)?;
             if g.boards_of(pin).contains(&board) { Ok(()) } else { Err(EditError::NotThere { pin, board }) }
         }
-        Edit::AddPin { like, ref boards } => {
+        Edit::AddPin { like, ref boards, ref features, category } => {
             pin_ok(like)?;
             if boards.is_empty() {
                 return Err(EditError::NoBoards);
             }
-            boards.iter().try_for_each(|&b| board_ok(b))
+            boards.iter().try_for_each(|&b| board_ok(b))?;
+            if let Some(values) = features {
+                let want = g.features.as_ref().ok_or(EditError::NoFeatures)?.dim;
+                if values.len() != want {
+                    return Err(EditError::FeatureCount { want, got: values.len() });
+                }
+                if let Some(column) = values.iter().position(|x| !x.is_finite()) {
+                    return Err(EditError::FeatureNotFinite { column });
+                }
+            }
+            match (category, &g.categories) {
+                (Some(category), Some(c)) if (category as usize) >= c.names.len() => {
+                    Err(EditError::NoSuchCategory { category, n: c.names.len() })
+                }
+                (Some(category), None) => Err(EditError::NoSuchCategory { category, n: 0 }),
+                _ => Ok(()),
+            }
         }
     }
 }
@@ -126,7 +162,7 @@ fn apply_one(g: &Graph, edit: &Edit) -> Graph {
     out.features = g.features.clone();
     out.categories = g.categories.clone();
     out.source = format!("{} (edited)", g.source.trim_end_matches(" (edited)"));
-    if let Edit::AddPin { like, .. } = edit {
+    if let Edit::AddPin { like, features, category, .. } = edit {
         let like = *like;
         let new = n_pins - 1;
         if let Some(l) = &mut out.pin_labels {
@@ -136,11 +172,15 @@ fn apply_one(g: &Graph, edit: &Edit) -> Graph {
             k.push(format!("new-{new}"));
         }
         if let Some(Features { dim, data }) = &mut out.features {
-            let row = g.features.as_ref().map(|f| f.row(like).to_vec()).unwrap_or_else(|| vec![0.0; *dim]);
+            let row = match features {
+                Some(values) => values.clone(),
+                None => g.features.as_ref().map(|f| f.row(like).to_vec()).unwrap_or_else(|| vec![0.0; *dim]),
+            };
             data.extend(row);
         }
         if let Some(Categories { of_pin, .. }) = &mut out.categories {
-            of_pin.push(of_pin[like as usize]);
+            let c = category.unwrap_or(of_pin[like as usize]);
+            of_pin.push(c);
         }
     }
     out

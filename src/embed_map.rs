@@ -1,8 +1,9 @@
-//! 2-D maps of embeddings by PCA, t-SNE (Barnes-Hut, the `bhtsne` crate) or UMAP (the `umap-rs`
-//! crate), with progress reports and a cancel flag, for the embedding map and `pinsage embed
-//! --project`. t-SNE and UMAP run on exact k-nearest neighbours of at most
-//! [`MAX_NONLINEAR_POINTS`] rows: above that a seeded uniform sample is mapped and the rest are
-//! left out (their points are NaN), which the result says in [`Map2d::note`].
+//! 2-D maps of embeddings by PCA, t-SNE (the `bhtsne` crate: Barnes-Hut, or its FFT-interpolated
+//! FIt-SNE above [`EXACT_KNN_MAX`] rows) or UMAP (the `umap-rs` crate), with progress reports and a
+//! cancel flag, for the embedding map and `pinsage embed --project`. Both run on k-nearest
+//! neighbours: exact up to [`EXACT_KNN_MAX`] rows, from an HNSW index (USearch) above. Up to
+//! [`MAX_NONLINEAR_POINTS`] rows are mapped in full; above that a seeded uniform sample is mapped
+//! and the rest are left out (their points are NaN), which the result says in [`Map2d::note`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,7 +14,12 @@ use serde::{Deserialize, Serialize};
 use crate::projection::{ProjectionError, pca_2d};
 
 /// The most rows t-SNE and UMAP map; larger inputs are subsampled to this many.
-pub const MAX_NONLINEAR_POINTS: usize = 20_000;
+pub const MAX_NONLINEAR_POINTS: usize = 100_000;
+
+/// Up to this many rows t-SNE and UMAP use exact nearest neighbours (and t-SNE Barnes-Hut with
+/// 1,000 epochs); above, neighbours come from an HNSW index and t-SNE is FIt-SNE with
+/// [`TSNE_LARGE_EPOCHS`] epochs (BENCHMARKS.md, "Embedding maps").
+pub const EXACT_KNN_MAX: usize = 20_000;
 
 /// How a map is made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, Hash)]
@@ -103,6 +109,37 @@ pub struct Map2d {
 /// subsample. Deterministic for PCA; t-SNE starts from the (scaled) PCA map, so it is too for a
 /// fixed thread count; UMAP's negative sampling is random.
 pub fn project(rows: &[f32], dim: usize, method: Method, seed: u64, ctl: &MapControl) -> Result<Map2d, MapError> {
+    project_with(rows, dim, method, seed, ctl, &MapOptions::default())
+}
+
+/// Where t-SNE and UMAP change strategy (the defaults are the constants; tests lower them to run
+/// the large-input path on small inputs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MapOptions {
+    /// At most this many rows are mapped (a seeded sample above).
+    pub max_points: usize,
+    /// Above this many mapped rows: approximate neighbours and, for t-SNE, FIt-SNE with fewer epochs.
+    pub exact_knn_max: usize,
+    /// Optimisation epochs instead of the defaults (t-SNE: [`TSNE_EPOCHS`], [`TSNE_LARGE_EPOCHS`];
+    /// UMAP: [`umap_epochs`]).
+    pub epochs: Option<usize>,
+}
+
+impl Default for MapOptions {
+    fn default() -> Self {
+        MapOptions { max_points: MAX_NONLINEAR_POINTS, exact_knn_max: EXACT_KNN_MAX, epochs: None }
+    }
+}
+
+/// [`project`] with explicit [`MapOptions`].
+pub fn project_with(
+    rows: &[f32],
+    dim: usize,
+    method: Method,
+    seed: u64,
+    ctl: &MapControl,
+    opts: &MapOptions,
+) -> Result<Map2d, MapError> {
     if method == Method::Pca {
         ctl.report(0.0, "PCA");
         let p = pca_2d(rows, dim)?;
@@ -130,17 +167,20 @@ pub fn project(rows: &[f32], dim: usize, method: Method, seed: u64, ctl: &MapCon
     if n < need {
         return Err(MapError::TooFewRows { method: method.title(), need, got: n });
     }
-    let sample = subsample(n, MAX_NONLINEAR_POINTS, seed);
+    let sample = subsample(n, opts.max_points.max(need), seed);
     let data: Vec<f32> = sample.iter().flat_map(|&i| rows[i * dim..(i + 1) * dim].iter().copied()).collect();
     let m = sample.len();
     let mut notes = Vec::new();
     if m < n {
-        notes.push(format!("a random sample of {m} of {n} points (exact neighbours above that are too slow)"));
+        notes.push(format!("a random sample of {m} of {n} points (at most {} are mapped)", opts.max_points));
     }
+    let large = m > opts.exact_knn_max;
+    crate::memory::check(map_bytes(m, dim, method, large), &format!("the {} map", method.title()))
+        .map_err(|e| MapError::Failed(method.title(), e.to_string()))?;
     let init = pca_2d(&data, dim)?.points;
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match method {
-        Method::Tsne => tsne(&data, dim, &init, ctl, &mut notes),
-        _ => umap(&data, dim, &init, ctl, &mut notes),
+        Method::Tsne => tsne(&data, dim, &init, large, opts.epochs, ctl, &mut notes),
+        _ => umap(&data, dim, &init, large, opts.epochs, ctl, &mut notes),
     }));
     let mapped = match result {
         Ok(r) => r?,
@@ -161,6 +201,9 @@ pub fn project(rows: &[f32], dim: usize, method: Method, seed: u64, ctl: &MapCon
     ctl.report(1.0, "done");
     Ok(Map2d { method, points, mapped: m, explained: None, note: (!notes.is_empty()).then(|| notes.join("; ")) })
 }
+
+/// Each row's nearest other rows as (row, Euclidean distance), nearest first.
+pub type Neighbours = Vec<Vec<(usize, f32)>>;
 
 /// Unwinds out of t-SNE's epoch loop when cancelled (never reaches the panic hook).
 struct CancelUnwind;
@@ -186,7 +229,7 @@ fn splitmix(mut x: u64) -> u64 {
 
 /// Each row's `k` nearest other rows by Euclidean distance, nearest first (exact, in parallel;
 /// ties by index), checking the cancel flag between blocks of rows.
-pub fn knn(data: &[f32], dim: usize, k: usize, ctl: &MapControl) -> Result<Vec<Vec<(usize, f32)>>, MapError> {
+pub fn knn(data: &[f32], dim: usize, k: usize, ctl: &MapControl) -> Result<Neighbours, MapError> {
     let n = data.len() / dim;
     let k = k.min(n.saturating_sub(1));
     let norms: Vec<f32> = data.chunks_exact(dim).map(|r| r.iter().map(|x| x * x).sum()).collect();
@@ -200,7 +243,7 @@ pub fn knn(data: &[f32], dim: usize, k: usize, ctl: &MapControl) -> Result<Vec<V
             .into_par_iter()
             .map(|i| {
                 let q = &data[i * dim..(i + 1) * dim];
-                let mut d: Vec<(usize, f32)> = data
+                let d: Vec<(usize, f32)> = data
                     .chunks_exact(dim)
                     .enumerate()
                     .filter(|&(j, _)| j != i)
@@ -209,16 +252,127 @@ pub fn knn(data: &[f32], dim: usize, k: usize, ctl: &MapControl) -> Result<Vec<V
                         (j, (norms[i] + norms[j] - 2.0 * dot).max(0.0))
                     })
                     .collect();
-                let kk = k.max(1).min(d.len());
-                d.select_nth_unstable_by(kk - 1, |a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-                d.truncate(kk);
-                d.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-                d.into_iter().map(|(j, d2)| (j, d2.sqrt())).collect()
+                nearest_sorted(d, k)
             })
             .collect();
         out.extend(block);
     }
     Ok(out)
+}
+
+/// Bytes a t-SNE or UMAP map of `n` rows of `dim` floats needs at its peak, roughly: the copied
+/// rows, the neighbour lists (twice while they are converted), the index when `approximate`, and
+/// the optimiser's per-point state.
+pub fn map_bytes(n: usize, dim: usize, method: Method, approximate: bool) -> u64 {
+    let k: u64 = match method {
+        Method::Pca => 0,
+        Method::Tsne => 91,
+        Method::Umap => 15,
+    };
+    let index = if approximate { 4 * dim as u64 + 8 * HNSW_CONNECTIVITY as u64 + 64 } else { 0 };
+    crate::memory::bytes(n as u64, 8 * dim as u64 + 2 * 16 * k + 16 * k + index + 256)
+}
+
+/// Each row's `k` nearest other rows: exact, or from an HNSW index when `approximate` (the
+/// returned note then says so).
+pub fn neighbours(
+    data: &[f32],
+    dim: usize,
+    k: usize,
+    approximate: bool,
+    ctl: &MapControl,
+) -> Result<(Neighbours, Option<String>), MapError> {
+    if !approximate {
+        return Ok((knn(data, dim, k, ctl)?, None));
+    }
+    Ok((knn_approx(data, dim, k, ctl)?, Some("approximate neighbours (HNSW index)".into())))
+}
+
+/// Links per node of the HNSW index behind [`knn_approx`].
+const HNSW_CONNECTIVITY: usize = 16;
+
+/// Each row's `k` nearest other rows by Euclidean distance, nearest first, from an HNSW index
+/// (USearch, squared L2) built and searched in parallel, checking the cancel flag between blocks.
+/// A row the index returns too few neighbours for is searched exactly.
+pub fn knn_approx(data: &[f32], dim: usize, k: usize, ctl: &MapControl) -> Result<Neighbours, MapError> {
+    use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
+    let failed = |e: &dyn std::fmt::Display| MapError::Failed("the neighbour index", e.to_string());
+    let n = data.len() / dim.max(1);
+    let k = k.min(n.saturating_sub(1));
+    let options = IndexOptions {
+        dimensions: dim,
+        metric: MetricKind::L2sq,
+        quantization: ScalarKind::F32,
+        connectivity: HNSW_CONNECTIVITY,
+        expansion_add: 96,
+        expansion_search: (2 * k).max(64),
+        multi: false,
+    };
+    let index = Index::new(&options).map_err(|e| failed(&e))?;
+    index.reserve_capacity_and_threads(n.max(1), rayon::current_num_threads()).map_err(|e| failed(&e))?;
+    const BLOCK: usize = 4096;
+    for start in (0..n).step_by(BLOCK) {
+        ctl.check()?;
+        ctl.report(0.15 * start as f32 / n as f32, "neighbour index");
+        let end = (start + BLOCK).min(n);
+        (start..end)
+            .into_par_iter()
+            .try_for_each(|i| index.add(i as u64, &data[i * dim..(i + 1) * dim]))
+            .map_err(|e| failed(&e))?;
+    }
+    let mut out = Vec::with_capacity(n);
+    for start in (0..n).step_by(BLOCK) {
+        ctl.check()?;
+        ctl.report(0.15 + 0.15 * start as f32 / n as f32, "nearest neighbours (approximate)");
+        let end = (start + BLOCK).min(n);
+        let block: Vec<Vec<(usize, f32)>> = (start..end)
+            .into_par_iter()
+            .map(|i| {
+                let q = &data[i * dim..(i + 1) * dim];
+                let found = index.search(q, k + 1).map_err(|e| failed(&e))?;
+                let row: Vec<(usize, f32)> = found
+                    .keys
+                    .iter()
+                    .zip(&found.distances)
+                    .filter(|&(&j, _)| j as usize != i)
+                    .take(k)
+                    .map(|(&j, &d2)| (j as usize, d2.max(0.0).sqrt()))
+                    .collect();
+                Ok(if row.len() == k { row } else { exact_row(data, dim, i, k) })
+            })
+            .collect::<Result<_, MapError>>()?;
+        out.extend(block);
+    }
+    Ok(out)
+}
+
+/// Row `i`'s `k` nearest other rows by exact search, nearest first (ties by index).
+fn exact_row(data: &[f32], dim: usize, i: usize, k: usize) -> Vec<(usize, f32)> {
+    let q = &data[i * dim..(i + 1) * dim];
+    let d: Vec<(usize, f32)> = data
+        .chunks_exact(dim)
+        .enumerate()
+        .filter(|&(j, _)| j != i)
+        .map(|(j, r)| (j, q.iter().zip(r).map(|(a, b)| (a - b) * (a - b)).sum::<f32>()))
+        .collect();
+    nearest_sorted(d, k)
+}
+
+/// The `k` smallest of (row, squared distance) pairs, nearest first (ties by row), as distances,
+/// in a vector of their own size.
+fn nearest_sorted(mut d: Vec<(usize, f32)>, k: usize) -> Vec<(usize, f32)> {
+    if d.is_empty() {
+        return d;
+    }
+    let kk = k.max(1).min(d.len());
+    d.select_nth_unstable_by(kk - 1, |a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    d.truncate(kk);
+    d.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    // A new vector of `kk`: collecting `d` in place would keep its capacity of n, and n rows of
+    // those are n² (6 GB at 20,000 rows).
+    let mut out = Vec::with_capacity(kk);
+    out.extend(d.iter().map(|&(j, d2)| (j, d2.sqrt())));
+    out
 }
 
 /// `init` scaled so that its first coordinate has standard deviation `std`.
@@ -229,12 +383,17 @@ fn scaled(init: &[[f32; 2]], std: f32) -> Vec<f32> {
     init.iter().flat_map(|p| [p[0] / sd * std, p[1] / sd * std]).collect()
 }
 
-const TSNE_EPOCHS: usize = 1000;
+/// t-SNE's epochs up to [`EXACT_KNN_MAX`] rows.
+pub const TSNE_EPOCHS: usize = 1000;
+/// t-SNE's epochs above [`EXACT_KNN_MAX`] rows (FIt-SNE; 250 of them exaggerated).
+pub const TSNE_LARGE_EPOCHS: usize = 500;
 
 fn tsne(
     data: &[f32],
     dim: usize,
     init: &[[f32; 2]],
+    large: bool,
+    epochs: Option<usize>,
     ctl: &MapControl,
     notes: &mut Vec<String>,
 ) -> Result<Vec<[f32; 2]>, MapError> {
@@ -245,29 +404,48 @@ fn tsne(
         notes.push(format!("perplexity {perplexity} (few points)"));
     }
     let k = (3.0 * perplexity) as usize;
-    let neighbours: Vec<Vec<bhtsne::Neighbor<f32>>> = knn(data, dim, k, ctl)?
+    let (lists, note) = neighbours(data, dim, k, large, ctl)?;
+    notes.extend(note);
+    let neighbours: Vec<Vec<bhtsne::Neighbor<f32>>> = lists
         .into_iter()
         .map(|row| row.into_iter().map(|(index, distance)| bhtsne::Neighbor { index, distance }).collect())
         .collect();
     ctl.check()?;
     let vectors: Vec<&[f32]> = data.chunks_exact(dim).collect();
+    let epochs = epochs.unwrap_or(if large { TSNE_LARGE_EPOCHS } else { TSNE_EPOCHS }).max(1);
+    if large {
+        notes.push(format!("FIt-SNE, {epochs} epochs"));
+    }
     let mut t: bhtsne::tSNE<f32, &[f32]> = bhtsne::tSNE::new(&vectors);
-    t.perplexity(perplexity).epochs(TSNE_EPOCHS).initial_embedding(scaled(init, 1e-4)).epoch_callback(|epoch, _| {
+    t.perplexity(perplexity).epochs(epochs).initial_embedding(scaled(init, 1e-4)).epoch_callback(|epoch, _| {
         if ctl.is_cancelled() {
             std::panic::resume_unwind(Box::new(CancelUnwind));
         }
         if epoch % 10 == 0 {
-            ctl.report(0.3 + 0.7 * epoch as f32 / TSNE_EPOCHS as f32, "t-SNE optimising");
+            ctl.report(0.3 + 0.7 * epoch as f32 / epochs as f32, "t-SNE optimising");
         }
     });
-    t.barnes_hut_with_neighbors(0.5, &neighbours);
+    if large {
+        t.fit_sne_with_neighbors(&neighbours);
+    } else {
+        t.barnes_hut_with_neighbors(0.5, &neighbours);
+    }
     Ok(t.embedding().chunks_exact(2).map(|c| [c[0], c[1]]).collect())
+}
+
+/// UMAP's epochs for `n` rows: umap-learn's 500 up to 10,000 rows, 200 above, and above 50,000
+/// rows as many as keep epochs × rows at 10 M (100 at 100,000): umap-rs's optimiser takes about
+/// 1.5 s an epoch at 100,000 rows on 2 cores, and 100 epochs keep the clusters (BENCHMARKS.md).
+pub fn umap_epochs(n: usize) -> usize {
+    if n <= 10_000 { 500 } else { (10_000_000 / n).clamp(100, 200) }
 }
 
 fn umap(
     data: &[f32],
     dim: usize,
     init: &[[f32; 2]],
+    large: bool,
+    epochs: Option<usize>,
     ctl: &MapControl,
     notes: &mut Vec<String>,
 ) -> Result<Vec<[f32; 2]>, MapError> {
@@ -278,7 +456,8 @@ fn umap(
         notes.push(format!("{k} neighbours (few points)"));
     }
     // umap-learn's convention: each row's list starts with the row itself at distance 0.
-    let lists = knn(data, dim, k - 1, ctl)?;
+    let (lists, note) = neighbours(data, dim, k - 1, large, ctl)?;
+    notes.extend(note);
     let mut idx = Array2::<u32>::zeros((n, k));
     let mut dist = Array2::<f32>::zeros((n, k));
     for (i, row) in lists.iter().enumerate() {
@@ -300,7 +479,7 @@ fn umap(
     let u = umap_rs::Umap::new(config.clone());
     ctl.report(0.3, "UMAP fuzzy graph");
     let manifold = u.learn_manifold(x.view(), idx.view(), dist.view());
-    let epochs = if n <= 10_000 { 500 } else { 200 };
+    let epochs = epochs.unwrap_or_else(|| umap_epochs(n)).max(1);
     let metric = umap_rs::EuclideanMetric;
     // The generic optimiser path: umap-rs 0.4.5's parallel Euclidean one loses the neighbourhoods
     // (about 15 % of the 10 nearest kept on clustered data against over 60 % here).

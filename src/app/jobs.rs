@@ -99,6 +99,9 @@ type Notify = Arc<dyn Fn() + Send + Sync>;
 /// See [`Jobs::load_observer`].
 pub type LoadObserver = Arc<dyn Fn(&LoadProgress) + Send + Sync>;
 
+/// See [`Jobs::compute_observer`]: a tracked computation's key, fraction done and stage.
+pub type ComputeObserver = Arc<dyn Fn(&CacheKey, f32, &str) + Send + Sync>;
+
 /// Starts jobs and collects their events.
 pub struct Jobs {
     tx: Sender<JobEvent>,
@@ -116,6 +119,9 @@ pub struct Jobs {
     /// Called on the loading thread with each progress report, after the UI's event is sent (a
     /// log, or a test that holds a load at a known point).
     pub load_observer: Option<LoadObserver>,
+    /// Called on a tracked computation's thread with each progress report, after the UI's event
+    /// is sent (a test that holds a map at a known point until it has clicked Cancel).
+    pub compute_observer: Option<ComputeObserver>,
     /// The controls (cancel flags) of tracked computations still going, by key.
     tracked: std::collections::HashMap<CacheKey, MapControl>,
 }
@@ -135,6 +141,7 @@ impl Jobs {
             loads: 0,
             load_memory_budget: None,
             load_observer: None,
+            compute_observer: None,
             tracked: Default::default(),
         }
     }
@@ -235,10 +242,14 @@ impl Jobs {
     ) {
         let (progress_tx, n2) = self.sender();
         let k2 = key.clone();
+        let observer = self.compute_observer.clone();
         let ctl = MapControl::with_progress(move |fraction, stage| {
             let ev = JobEvent::Progress { key: k2.clone(), fraction, stage: stage.to_string() };
             if !matches!(progress_tx.try_send(ev), Err(TrySendError::Disconnected(_))) {
                 n2();
+            }
+            if let Some(f) = &observer {
+                f(&k2, fraction, stage);
             }
         });
         self.tracked.insert(key.clone(), ctl.clone());

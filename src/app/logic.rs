@@ -152,6 +152,8 @@ fn execute(app: &mut ExplorerApp, c: Command) {
             // The split the graph was made with, recorded in the run folder so that it reloads it.
             let mut config = config;
             config.split = state.graph_split;
+            // Recorded in config.json and as the run's first note.
+            config.graph_edits = state.edits.edits().iter().map(|e| e.describe(&state.graph)).collect();
             state.run = RunLog { source: RunSource::App, events: Vec::new(), running: true, paused: false };
             app.jobs.start_training(state.graph.clone(), *config, out);
         }

@@ -1,6 +1,7 @@
 //! Command-line definitions and the glue from each subcommand to the library.
 
 mod fuzz;
+mod map_bench;
 mod scale;
 
 use std::path::PathBuf;
@@ -115,7 +116,7 @@ pub enum Command {
         /// the map's CSV (default: map.csv in the run folder).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Write a 2-D map by PCA, t-SNE or UMAP (t-SNE and UMAP subsample above 20,000 nodes).
+        /// Write a 2-D map by PCA, t-SNE or UMAP (t-SNE and UMAP map up to 100,000 nodes in full, a random sample above).
         #[arg(long, value_parser = named::<pinsage_explorer::embed_map::Method>())]
         project: Option<pinsage_explorer::embed_map::Method>,
         /// Neighbours per pin in neighbours.csv.
@@ -359,6 +360,8 @@ pub enum BenchCommand {
     Scale(scale::ScaleArgs),
     /// Approximate nearest neighbours on random unit vectors: build time, recall@k against exact, latency.
     Ann(scale::AnnBenchArgs),
+    /// t-SNE or UMAP of clustered vectors (e.g. 100,000 × 64): time by stage, peak memory, neighbours kept.
+    Map(map_bench::MapBenchArgs),
 }
 
 /// Where the graph comes from and how its held-out edges are made.
@@ -590,6 +593,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Index { run, out, device, ann }) => scale::index_cmd(&run, out, device, &ann),
         Some(Command::Bench { what: BenchCommand::Scale(args) }) => scale::bench_scale(&args),
         Some(Command::Bench { what: BenchCommand::Ann(args) }) => scale::bench_ann_cmd(&args),
+        Some(Command::Bench { what: BenchCommand::Map(args) }) => map_bench::bench_map_cmd(&args),
         Some(Command::Bench { what: BenchCommand::Walks { data, walk, repeats, json } }) => {
             let cfg = walk.config()?;
             let g = data.load()?;

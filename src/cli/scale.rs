@@ -39,7 +39,7 @@ impl AnnArgs {
 }
 
 /// Parses `1e6`, `10000000`, `2.5e7` as a whole number of edges.
-fn whole(text: &str) -> anyhow::Result<u64> {
+pub(super) fn whole(text: &str) -> anyhow::Result<u64> {
     let v: f64 = text.trim().parse().with_context(|| format!("`{text}` is not a number"))?;
     anyhow::ensure!(v >= 1.0 && v.fract() == 0.0 && v <= 1e13, "`{text}` is not a whole number of edges");
     Ok(v as u64)

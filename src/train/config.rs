@@ -51,6 +51,10 @@ pub struct TrainConfig {
     pub split: SplitConfig,
     /// A pin-features file (`.npy` in pin order, or CSV `pin,f1,…,fd`) that replaces the graph's own.
     pub pin_features: Option<String>,
+    /// The what-if edits applied to the graph this run trained on, in words (runs started in the
+    /// app's Training view on an edited graph; empty otherwise). Reloading the run's data gives
+    /// the graph without them.
+    pub graph_edits: Vec<String>,
     pub mode: Mode,
     /// LightGCN only: propagation layers.
     pub lightgcn_layers: usize,
@@ -145,6 +149,7 @@ impl TrainConfig {
             data: "default".into(),
             split: SplitConfig::default(),
             pin_features: None,
+            graph_edits: Vec::new(),
             mode: Mode::Pinsage,
             lightgcn_layers: 3,
             l2: 1e-4,
@@ -274,9 +279,12 @@ impl TrainConfig {
 
     /// Loads a config file: any subset of the fields (the rest take their defaults); unknown
     /// fields and bad values are refused, naming the field (see [`crate::run_folder::load_config`];
-    /// run folders go through [`crate::run_folder::load_run_config`]).
+    /// run folders go through [`crate::run_folder::load_run_config`]). `graph_edits` is cleared:
+    /// what-if edits exist in the app only, so a run started from a file trains on the file's graph.
     pub fn load(path: &Path) -> Result<TrainConfig, TrainError> {
-        Ok(crate::run_folder::load_config(path, false)?.config)
+        let mut config = crate::run_folder::load_config(path, false)?.config;
+        config.graph_edits.clear();
+        Ok(config)
     }
 }
 

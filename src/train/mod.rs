@@ -168,6 +168,9 @@ fn prepare_run(
             .map_err(|e| TrainError::Io(format!("{}: {e}", dir.join("metrics.jsonl").display())))?;
         sink.log = Some(log);
     }
+    if !resume && !cfg.graph_edits.is_empty() {
+        sink.emit(TrainEvent::Note { message: crate::run_folder::edited_graph_note(&cfg.graph_edits) });
+    }
     cfg.validate()?;
     Ok((cfg, start_epoch, state))
 }

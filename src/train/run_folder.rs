@@ -52,6 +52,8 @@ fn value_before_it_existed(field: &str) -> Option<Value> {
     match field {
         // Runs before the skip path had none (today's default adds h⁰ to the embedding).
         "skip" => Some(Value::Bool(false)),
+        // Runs before what-if edits trained on the graph as loaded.
+        "graph_edits" => Some(Value::Array(Vec::new())),
         _ => None,
     }
 }
@@ -112,9 +114,21 @@ pub fn load_config(path: &Path, run_folder: bool) -> Result<LoadedConfig, RunFol
 /// Reads a run folder's `config.json` and checks its values (see [`load_config`]).
 pub fn load_run_config(dir: &Path) -> Result<LoadedConfig, RunFolderError> {
     let path = dir.join("config.json");
-    let loaded = load_config(&path, true)?;
+    let mut loaded = load_config(&path, true)?;
     loaded.config.validate().map_err(|e| RunFolderError::Config { path, problem: e.to_string() })?;
+    if !loaded.config.graph_edits.is_empty() {
+        loaded.notes.push(edited_graph_note(&loaded.config.graph_edits));
+    }
     Ok(loaded)
+}
+
+/// Says that a run trained on a graph with what-if edits applied.
+pub fn edited_graph_note(edits: &[String]) -> String {
+    format!(
+        "this run trained on the graph with {} what-if edit(s) applied ({}); its data file holds the graph without them",
+        edits.len(),
+        edits.join("; ")
+    )
 }
 
 /// Collects the keys of `value` that `defaults` lacks (unknown) and the reverse (missing), as

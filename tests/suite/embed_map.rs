@@ -1,11 +1,14 @@
 //! The embedding map's projections: t-SNE and UMAP keep neighbours together on clustered data
-//! (a statistical check), cancel stops them, bad input is an error, and `pinsage embed --project`
-//! writes `row,kind,id,label,x,y` for every node of a run.
+//! (a statistical check), also on the large-input path (approximate neighbours, FIt-SNE), cancel
+//! stops them, only inputs above the cap are sampled, bad input is an error, and `pinsage embed
+//! --project` writes `row,kind,id,label,x,y` for every node of a run.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use pinsage_explorer::embed_map::{MapControl, MapError, Method, knn, project, subsample};
+use pinsage_explorer::embed_map::{
+    MapControl, MapError, MapOptions, Method, knn, knn_approx, project, project_with, subsample,
+};
 
 /// `clusters` Gaussian blobs of `per` points in `dim` dimensions (centres far apart), seeded.
 fn blobs(clusters: usize, per: usize, dim: usize, seed: u64) -> Vec<f32> {
@@ -67,6 +70,61 @@ fn keeps_neighbours(method: Method) {
     let pca = project(&data, dim, Method::Pca, 1, &MapControl::default()).unwrap();
     let e = pca.explained.expect("PCA explains");
     assert!(e[0] >= e[1] && e[0] + e[1] <= 1.0 + 1e-9);
+}
+
+/// The large-input path (approximate neighbours; FIt-SNE for t-SNE) run on a small input by
+/// lowering its threshold: it keeps neighbours together as the exact path does.
+#[test]
+fn the_large_input_path_keeps_neighbours_close() {
+    let dim = 16;
+    let data = blobs(8, 60, dim, 7);
+    let large = MapOptions { exact_knn_max: 100, ..MapOptions::default() };
+    for method in [Method::Tsne, Method::Umap] {
+        let map = project_with(&data, dim, method, 1, &MapControl::default(), &large).expect("maps");
+        assert_eq!(map.mapped, 480);
+        let note = map.note.clone().unwrap_or_default();
+        assert!(note.contains("approximate neighbours"), "{method:?}: {note}");
+        assert_eq!(note.contains("FIt-SNE"), method == Method::Tsne, "{note}");
+        let kept = kept_neighbours(&data, dim, &map.points);
+        assert!(kept > 0.6, "{method:?} kept only {:.0} % of the 10 nearest neighbours", 100.0 * kept);
+    }
+}
+
+#[test]
+fn only_inputs_above_the_cap_are_sampled_and_the_note_says_so() {
+    let dim = 16;
+    let data = blobs(8, 60, dim, 7);
+    let full = project(&data, dim, Method::Umap, 1, &MapControl::default()).unwrap();
+    assert!(full.note.is_none(), "{:?}", full.note);
+    let capped = MapOptions { max_points: 200, ..MapOptions::default() };
+    let map = project_with(&data, dim, Method::Umap, 1, &MapControl::default(), &capped).unwrap();
+    assert_eq!((map.points.len(), map.mapped), (480, 200));
+    assert_eq!(map.points.iter().filter(|p| p[0].is_finite() && p[1].is_finite()).count(), 200);
+    assert!(map.note.as_deref().unwrap_or_default().contains("a random sample of 200 of 480"), "{:?}", map.note);
+}
+
+#[test]
+fn approximate_neighbours_match_exact_ones_and_lists_hold_only_k() {
+    let dim = 16;
+    let data = blobs(8, 250, dim, 5);
+    let ctl = MapControl::default();
+    let exact = knn(&data, dim, 15, &ctl).unwrap();
+    let approx = knn_approx(&data, dim, 15, &ctl).unwrap();
+    assert_eq!((exact.len(), approx.len()), (2000, 2000));
+    for (i, (e, a)) in exact.iter().zip(&approx).enumerate() {
+        assert_eq!((e.len(), a.len()), (15, 15));
+        // Each list is its own size: n lists of capacity n would be n² (6 GB at 20,000 rows).
+        assert!(e.capacity() <= 16, "row {i} keeps a capacity of {}", e.capacity());
+        assert!(a.iter().all(|&(j, _)| j != i), "row {i} lists itself");
+        assert!(a.windows(2).all(|w| w[0].1 <= w[1].1), "row {i} is not nearest first");
+    }
+    let hits: usize =
+        exact.iter().zip(&approx).map(|(e, a)| e.iter().filter(|x| a.iter().any(|y| y.0 == x.0)).count()).sum();
+    let recall = hits as f64 / (15.0 * 2000.0);
+    assert!(recall > 0.95, "recall@15 {recall:.3}");
+    let cancelled = MapControl::default();
+    cancelled.cancel();
+    assert_eq!(knn_approx(&data, dim, 15, &cancelled), Err(MapError::Cancelled));
 }
 
 #[test]

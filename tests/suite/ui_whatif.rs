@@ -5,10 +5,18 @@
 //! saved as PNGs there.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossbeam_channel::{Receiver, Sender, bounded};
 
 use eframe::egui;
+use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
+use pinsage_explorer::app::cache::CacheKey;
+use pinsage_explorer::app::jobs::ComputeObserver;
+use pinsage_explorer::app::panels::map::MapData;
 use pinsage_explorer::app::state::Settings;
 use pinsage_explorer::app::{AppOptions, ExplorerApp, View};
 use pinsage_explorer::edits::{Edit, EditError, EditStack, apply};
@@ -62,10 +70,11 @@ fn edit_stack_applies_checks_and_undoes() {
     assert_eq!(s.push(&g, Edit::AddEdge { pin: 0, board: 0 }), Err(EditError::AlreadyThere { pin: 0, board: 0 }));
     assert_eq!(s.push(&g, Edit::RemoveEdge { pin: 4, board: 0 }), Err(EditError::NotThere { pin: 4, board: 0 }));
     assert_eq!(s.push(&g, Edit::AddEdge { pin: 9, board: 0 }), Err(EditError::NoSuchPin { pin: 9, n_pins: 5 }));
-    assert_eq!(s.push(&g, Edit::AddPin { like: 0, boards: vec![] }), Err(EditError::NoBoards));
+    let new_pin = |like: u32, boards: Vec<u32>| Edit::AddPin { like, boards, features: None, category: None };
+    assert_eq!(s.push(&g, new_pin(0, vec![])), Err(EditError::NoBoards));
     s.push(&g, Edit::AddEdge { pin: 4, board: 0 }).unwrap();
     s.push(&g, Edit::RemoveEdge { pin: 0, board: 1 }).unwrap();
-    s.push(&g, Edit::AddPin { like: 3, boards: vec![2, 2, 0] }).unwrap();
+    s.push(&g, new_pin(3, vec![2, 2, 0])).unwrap();
     let e = apply(&g, s.edits()).unwrap();
     assert_eq!((e.n_pins(), e.n_boards(), e.n_edges()), (6, 3, 7 + 1 - 1 + 2));
     assert_eq!(e.pins_of(0), &[0, 1, 4, 5]);
@@ -132,6 +141,132 @@ fn a_what_if_edit_changes_the_neighbourhood_and_embedding_and_undo_restores_them
 }
 
 #[test]
+fn a_new_pin_gets_the_features_and_category_given_and_bad_ones_are_refused() {
+    let g = pinsage_explorer::synthetic::generate(&Default::default());
+    let dim = g.features.as_ref().unwrap().dim;
+    let n_cat = g.categories.as_ref().unwrap().names.len();
+    let mine = vec![0.25; dim];
+    let add = |features: Option<Vec<f32>>, category: Option<u16>| Edit::AddPin {
+        like: 1,
+        boards: vec![0],
+        features,
+        category,
+    };
+    let e = apply(&g, &[add(Some(mine.clone()), Some(2))]).unwrap();
+    let new = g.n_pins();
+    assert_eq!(e.features.as_ref().unwrap().row(new), &mine[..]);
+    assert_eq!(e.categories.as_ref().unwrap().of_pin[new as usize], 2);
+    let copy = apply(&g, &[add(None, None)]).unwrap();
+    assert_eq!(copy.features.as_ref().unwrap().row(new), g.features.as_ref().unwrap().row(1), "none given: pin 1's");
+    assert_eq!(copy.categories.as_ref().unwrap().of_pin[new as usize], g.categories.as_ref().unwrap().of_pin[1]);
+    let mut s = EditStack::default();
+    assert_eq!(
+        s.push(&g, add(Some(vec![0.5; dim + 1]), None)),
+        Err(EditError::FeatureCount { want: dim, got: dim + 1 })
+    );
+    assert_eq!(s.push(&g, add(Some(vec![f32::NAN; dim]), None)), Err(EditError::FeatureNotFinite { column: 0 }));
+    assert_eq!(
+        s.push(&g, add(None, Some(n_cat as u16))),
+        Err(EditError::NoSuchCategory { category: n_cat as u16, n: n_cat })
+    );
+    let bare = crate::common::tiny();
+    assert_eq!(s.push(&bare, add(Some(vec![1.0]), None)), Err(EditError::NoFeatures));
+    assert!(s.is_empty());
+}
+
+/// Adds a new pin from the what-if panel (with the feature values set first, if given) and
+/// returns its embedding once the comparison shows it; then resets the edits.
+fn add_new_pin(h: &mut Harness<'static, ExplorerApp>, values: Option<&[f64]>) -> (Vec<f32>, Vec<f32>) {
+    let n = h.state().state.graph.n_pins();
+    if let Some(values) = values {
+        for (i, v) in values.iter().enumerate() {
+            h.get_by_role_and_label(Role::SpinButton, &format!("feature {}", i + 1)).set_value_accesskit(*v);
+            h.step();
+        }
+        h.step();
+        shot(h, "whatif_new_pin");
+    }
+    h.get_by_label("Add the new pin").click();
+    wait(h, "the new pin's comparison", |a| {
+        a.state.selected_pin == n
+            && a.panels.whatif.shown.as_ref().is_some_and(|w| w.pin == n && !w.after.embedding.is_empty())
+    });
+    let features = h.state().state.graph.features.as_ref().unwrap().row(n).to_vec();
+    let embedding = h.state().panels.whatif.shown.as_ref().unwrap().after.embedding.clone();
+    h.get_by_label("Reset edits").click();
+    wait(h, "the loaded graph", |a| a.state.base_graph.is_none() && a.state.graph.n_pins() == n);
+    (features, embedding)
+}
+
+#[test]
+fn the_features_given_to_a_new_pin_reach_a_feature_only_model() {
+    let mut h = harness(View::Graph);
+    h.step();
+    set_model(&mut h, &TrainConfig { id_embedding: false, ..cpu_config(1) });
+    let like = h.state().state.selected_pin;
+    wait(&mut h, "the first comparison", |a| a.panels.whatif.shown.as_ref().is_some_and(|w| w.pin == like));
+    let own = h.state().state.graph.features.as_ref().unwrap().row(like).to_vec();
+    assert_eq!(h.state().panels.whatif.new_pin.as_ref().unwrap().features, own, "the draft starts as a copy");
+    let (copied, e_copy) = add_new_pin(&mut h, None);
+    assert_eq!(copied, own);
+    // The same pin again, from the same boards, with other feature values typed in.
+    h.state_mut().state.commands.push(pinsage_explorer::app::state::Command::SelectPin(like));
+    wait(&mut h, "the pin again", |a| a.panels.whatif.shown.as_ref().is_some_and(|w| w.pin == like));
+    let values: Vec<f64> = own.iter().map(|&x| if x > 0.5 { 0.05 } else { 0.95 }).collect();
+    let (given, e_given) = add_new_pin(&mut h, Some(&values));
+    let want: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+    assert_eq!(given, want, "the new pin holds the values typed in");
+    let moved: f32 = e_copy.iter().zip(&e_given).map(|(a, b)| (a - b).abs()).sum();
+    assert!(moved > 1e-3, "its features reach the model: the embedding moved by only {moved}");
+}
+
+#[test]
+fn training_on_an_edited_graph_is_flagged_and_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let mut h = harness(View::Graph);
+    h.step();
+    let pin = h.state().state.selected_pin;
+    wait(&mut h, "the what-if panel", |a| a.panels.whatif.shown.as_ref().is_some_and(|w| w.pin == pin));
+    let g0 = h.state().state.graph.clone();
+    let board = g0.boards_of(pin)[0];
+    h.get_by_label(&format!("Remove from {}", g0.board_label(board))).click();
+    wait(&mut h, "the edit", |a| a.state.base_graph.is_some());
+    h.state_mut().state.commands.push(pinsage_explorer::app::state::Command::SetView(View::Training));
+    h.step();
+    h.step();
+    assert!(h.query_by_label_contains("training now trains on the edited graph").is_some(), "the notice is shown");
+    shot(&mut h, "training_edited");
+    {
+        let t = &mut h.state_mut().panels.training;
+        t.draft = TrainConfig { epochs: 1, ..cpu_config(1) };
+        t.save_run = true;
+        t.out_dir = out.display().to_string();
+    }
+    h.step();
+    h.get_by_label("Start training").click();
+    wait(&mut h, "the run", |a| !a.state.run.running && !a.state.run.events.is_empty());
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    let edits = config["graph_edits"].as_array().expect("config.json records the edits");
+    assert_eq!(edits.len(), 1);
+    assert!(edits[0].as_str().unwrap().starts_with("- "), "{edits:?}");
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    assert!(metrics.contains("what-if edit(s) applied"), "the run's notes say so");
+    // Reloading the run says the graph it trained on had edits.
+    let loaded = pinsage_explorer::run_folder::load_run_config(&out).unwrap();
+    assert!(loaded.notes.iter().any(|n| n.contains("1 what-if edit(s)")), "{:?}", loaded.notes);
+    // As a --config file it trains on the file's graph, so the edits are not carried over.
+    assert!(TrainConfig::load(&out.join("config.json")).unwrap().graph_edits.is_empty());
+
+    h.get_by_label("Reset edits (train on the loaded graph)").click();
+    wait(&mut h, "the loaded graph", |a| a.state.base_graph.is_none());
+    h.step();
+    assert!(h.query_by_label_contains("training now trains on the edited graph").is_none(), "the notice is gone");
+    assert!(h.state().state.edits.is_empty());
+}
+
+#[test]
 fn a_new_pin_is_embedded_by_a_feature_model_and_reset_removes_it() {
     let mut h = harness(View::Graph);
     h.step();
@@ -139,7 +274,7 @@ fn a_new_pin_is_embedded_by_a_feature_model_and_reset_removes_it() {
     let n = h.state().state.graph.n_pins();
     let like = h.state().state.selected_pin;
     wait(&mut h, "the first comparison", |a| a.panels.whatif.shown.is_some());
-    h.get_by_label("Add a new pin like this one").click();
+    h.get_by_label("Add the new pin").click();
     wait(&mut h, "the new pin's comparison", |a| {
         a.state.selected_pin == n
             && a.panels.whatif.shown.as_ref().is_some_and(|w| w.pin == n && !w.after.embedding.is_empty())
@@ -212,8 +347,22 @@ fn matrix_and_graph_views_share_selection_and_hover() {
     assert_eq!(h.state().panels.matrix.selected_col, Some(b2), "the matrix lights the selected board");
 }
 
+/// A compute observer that holds the first progress report of a computation whose key contains
+/// `what` until released (so a Cancel click lands while the job runs), and says when it got there.
+fn hold_first(what: &'static str) -> (ComputeObserver, Receiver<()>, Sender<()>) {
+    let (reached_tx, reached_rx) = bounded::<()>(1);
+    let (release_tx, release_rx) = bounded::<()>(1);
+    let held = AtomicBool::new(false);
+    let observer = move |key: &CacheKey, _: f32, _: &str| {
+        if key.to_string().contains(what) && !held.swap(true, Ordering::Relaxed) {
+            let _ = reached_tx.send(());
+            let _ = release_rx.recv_timeout(std::time::Duration::from_secs(60));
+        }
+    };
+    (Arc::new(observer), reached_rx, release_tx)
+}
+
 #[test]
-#[ignore = "races on a loaded machine: the UMAP job can end before the Cancel click lands (passes alone: cargo test --release -- --ignored ui_whatif)"]
 fn map_method_is_a_setting_and_tsne_umap_run_with_cancel() {
     // Persisted with the other settings; an older settings file without it gets PCA.
     let s = Settings { map_method: Method::Umap, ..Settings::default() };
@@ -225,35 +374,39 @@ fn map_method_is_a_setting_and_tsne_umap_run_with_cancel() {
     let mut h = harness(View::Map);
     h.step();
     wait(&mut h, "the PCA map", |a| !a.panels.map.drawn.is_empty());
+    // UMAP is held at its first progress report until the Cancel click has landed.
+    let (observer, reached, release) = hold_first("Umap");
+    h.state_mut().jobs.compute_observer = Some(observer);
     h.get_by_label("UMAP").click();
     h.step();
     h.step();
     assert_eq!(h.state().state.settings.map_method, Method::Umap);
-    h.step();
+    wait(&mut h, "the held UMAP job", |_| reached.try_recv().is_ok());
     let name = h.state().panels.map.key.clone().unwrap();
     assert!(name.contains("Umap"), "{name}");
-    let key = pinsage_explorer::app::cache::CacheKey::Named(name);
+    let key = CacheKey::Named(name);
+    wait(&mut h, "UMAP's progress", |a| a.state.progress.contains_key(&key));
+    assert!(h.state().state.is_pending(&key));
+    assert!(h.query_by_label_contains("UMAP: nearest neighbours").is_some(), "the stage is shown");
+    shot(&mut h, "map_progress");
     h.get_by_label("Cancel").click();
     h.step();
     h.step();
-    wait(&mut h, "the cancel to be recorded", |a| a.state.cancelled.contains(&key));
-    wait(&mut h, "the cancel", |a| !a.state.is_pending(&key));
+    release.send(()).unwrap();
+    wait(&mut h, "the cancel", |a| a.state.cancelled.contains(&key) && !a.state.is_pending(&key));
+    h.state_mut().jobs.compute_observer = None;
     assert!(h.state().state.errors.is_empty(), "a cancel is not an error: {:?}", h.state().state.errors);
-    // (The job itself stopping is checked in embed_map::cancel_stops_the_map…: on this small
-    // graph UMAP may have finished before the click.)
-    if h.state().state.result::<pinsage_explorer::app::panels::map::MapData>(&key).is_none() {
-        h.step();
-        h.get_by_label("Compute again").click();
-    }
-    wait(&mut h, "the UMAP map", |a| a.state.result::<pinsage_explorer::app::panels::map::MapData>(&key).is_some());
+    assert!(h.state().state.result::<MapData>(&key).is_none(), "the cancelled job left no map");
+    h.step();
+    assert!(h.query_by_label("UMAP was cancelled.").is_some());
+    h.get_by_label("Compute again").click();
+    wait(&mut h, "the UMAP map", |a| a.state.result::<MapData>(&key).is_some());
     h.step();
     shot(&mut h, "map_umap");
     h.get_by_label("t-SNE").click();
     wait(&mut h, "the t-SNE map", |a| {
         a.panels.map.key.as_deref().is_some_and(|k| k.contains("Tsne"))
-            && a.state
-                .result::<pinsage_explorer::app::panels::map::MapData>(a.panels.map.key.as_deref().unwrap())
-                .is_some()
+            && a.state.result::<MapData>(a.panels.map.key.as_deref().unwrap()).is_some()
     });
     h.step();
     assert_eq!(h.state().panels.map.drawn.len(), h.state().state.graph.n_pins() as usize);

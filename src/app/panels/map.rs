@@ -287,8 +287,9 @@ impl MapPanel {
         ui.add(egui::ProgressBar::new(fraction).show_percentage().desired_width(320.0));
         if ctx.state.settings.map_method != Method::Pca {
             ui.weak(format!(
-                "{method} runs on exact nearest neighbours of at most {} points (a random sample above that).",
-                crate::embed_map::MAX_NONLINEAR_POINTS
+                "{method} maps up to {}k points in full (exact neighbours up to {}k, an HNSW index above; a random sample of {0}k above that).",
+                crate::embed_map::MAX_NONLINEAR_POINTS / 1000,
+                crate::embed_map::EXACT_KNN_MAX / 1000
             ));
         }
     }

@@ -385,6 +385,7 @@ impl TrainingPanel {
             ui.colored_label(ui.visuals().error_fg_color, p.as_str());
         }
         ui.add_space(4.0);
+        super::whatif::edited_training_notice_ui(ui, ctx);
         let run = &ctx.state.run;
         ui.horizontal(|ui| {
             let start = ui.add_enabled(problems.is_empty() && !running, egui::Button::new("Start training"));

@@ -1,8 +1,9 @@
 //! The what-if panel beside the graph view: edit the graph (take the selected pin off a board, save
-//! it to another, add a new pin like it) and watch, in place, what changes for the pin: its walk
-//! visits, its top-K neighbourhood, its importance-pooled features and, under a model, its
-//! embedding and nearest pins. Edits are an undoable stack on an in-memory copy (never the file);
-//! the rebuild and every comparison run in the background.
+//! it to another, add a new pin made from it with its own category and feature values) and watch,
+//! in place, what changes for the pin: its walk visits, its top-K neighbourhood, its
+//! importance-pooled features and, under a model, its embedding and nearest pins. Edits are an
+//! undoable stack on an in-memory copy (never the file); the rebuild and every comparison run in
+//! the background. The Training view shows [`edited_training_notice_ui`] while the graph is edited.
 
 use std::sync::Arc;
 
@@ -23,7 +24,31 @@ pub struct WhatIfPanel {
     pub board_search: String,
     /// The comparison shown last frame.
     pub shown: Option<WhatIf>,
+    /// The new pin being made (from the selected pin).
+    pub new_pin: Option<NewPinDraft>,
 }
+
+/// A new pin before it is added: the pin it starts from, its feature values and its category.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NewPinDraft {
+    pub like: u32,
+    pub features: Vec<f32>,
+    pub category: Option<u16>,
+}
+
+impl NewPinDraft {
+    /// A copy of pin `like` of `g`.
+    pub fn like(g: &Graph, like: u32) -> NewPinDraft {
+        NewPinDraft {
+            like,
+            features: g.features.as_ref().map_or_else(Vec::new, |f| f.row(like).to_vec()),
+            category: g.categories.as_ref().and_then(|c| c.of_pin.get(like as usize).copied()),
+        }
+    }
+}
+
+/// Feature values edited one by one (the rest are copied).
+const EDITABLE_FEATURES: usize = 16;
 
 /// Embeddings of a graph under the app's model, kept with the key they were computed for.
 struct EmbeddingsFor(Arc<Embeddings>);
@@ -103,13 +128,9 @@ impl WhatIfPanel {
             }
         }
         let new_boards = st.selected_board.filter(|&b| b < g.n_boards()).map_or_else(|| boards.clone(), |b| vec![b]);
-        if !new_boards.is_empty()
-            && ui
-                .button("Add a new pin like this one")
-                .on_hover_text("A new pin with this pin's features, on the selected board (or this pin's boards)")
-                .clicked()
-        {
-            ctx.send(Command::Edit(Edit::AddPin { like: pin, boards: new_boards }));
+        if !new_boards.is_empty() {
+            ui.separator();
+            self.new_pin_ui(ui, ctx, &g, pin, new_boards);
         }
         ui.separator();
 
@@ -175,6 +196,93 @@ impl WhatIfPanel {
         self.shown = Some(w.clone());
         comparison_ui(ui, ctx, &g, w);
     }
+}
+
+impl WhatIfPanel {
+    /// The new pin's category and feature values (starting as `pin`'s) and the button adding it to `boards`.
+    fn new_pin_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx, g: &Graph, pin: u32, boards: Vec<u32>) {
+        let original = NewPinDraft::like(g, pin);
+        let draft = self.new_pin.get_or_insert_with(|| original.clone());
+        if draft.like != pin || draft.features.len() != original.features.len() {
+            *draft = original.clone();
+        }
+        ui.strong("New pin");
+        ui.weak(format!("Starts as a copy of {}: give it its own category and features.", label(g, pin)));
+        if let Some(c) = &g.categories {
+            let name = |k: Option<u16>| k.and_then(|k| c.names.get(k as usize)).cloned().unwrap_or_default();
+            egui::ComboBox::from_label("Category").selected_text(name(draft.category)).show_ui(ui, |ui| {
+                for (k, n) in c.names.iter().enumerate() {
+                    ui.selectable_value(&mut draft.category, Some(k as u16), n);
+                }
+            });
+        }
+        let dim = draft.features.len();
+        if dim == 3 {
+            ui.horizontal(|ui| {
+                ui.label("Colour");
+                let mut rgb = [0, 1, 2].map(|i| draft.features[i].clamp(0.0, 1.0));
+                if egui::color_picker::color_edit_button_rgb(ui, &mut rgb)
+                    .on_hover_text("The default graph's features are a colour (RGB, 0 to 1)")
+                    .changed()
+                {
+                    draft.features.copy_from_slice(&rgb);
+                }
+            });
+        }
+        if dim > 0 {
+            ui.horizontal_wrapped(|ui| {
+                for (i, v) in draft.features.iter_mut().take(EDITABLE_FEATURES).enumerate() {
+                    let l = ui.label(format!("feature {}", i + 1));
+                    ui.add(egui::DragValue::new(v).speed(0.01).max_decimals(3)).labelled_by(l.id);
+                }
+            });
+            if dim > EDITABLE_FEATURES {
+                ui.weak(format!("(the other {} values are copied)", dim - EDITABLE_FEATURES));
+            }
+        }
+        let changed_features = draft.features != original.features;
+        let changed_category = draft.category != original.category;
+        ui.horizontal(|ui| {
+            if ui.button("Add the new pin").on_hover_text("On the selected board (or this pin's boards)").clicked() {
+                ctx.send(Command::Edit(Edit::AddPin {
+                    like: pin,
+                    boards,
+                    features: changed_features.then(|| draft.features.clone()),
+                    category: draft.category.filter(|_| changed_category),
+                }));
+            }
+            if ui.add_enabled(changed_features || changed_category, egui::Button::new("Copy this pin again")).clicked()
+            {
+                *draft = original.clone();
+            }
+        });
+    }
+}
+
+/// The Training view's notice that a run would train on the edited graph, with a way back to the
+/// loaded one (nothing when the graph is not edited).
+pub fn edited_training_notice_ui(ui: &mut egui::Ui, ctx: &mut Ctx) {
+    let st = ctx.state;
+    if st.edits.is_empty() {
+        return;
+    }
+    let (edited, loaded) = (st.graph.n_edges(), st.loaded_graph().n_edges());
+    let n = st.edits.len();
+    egui::Frame::group(ui.style()).stroke(egui::Stroke::new(1.5, EDITED)).show(ui, |ui| {
+        ui.colored_label(
+            EDITED,
+            format!(
+                "The graph has {n} what-if edit(s): training now trains on the edited graph ({edited} edges; the loaded graph has {loaded}). The run records the edits in its config and notes."
+            ),
+        );
+        if ui
+            .button("Reset edits (train on the loaded graph)")
+            .on_hover_text("Take every what-if edit back (Graph view)")
+            .clicked()
+        {
+            ctx.send(Command::ResetEdits);
+        }
+    });
 }
 
 fn label(g: &Graph, p: u32) -> String {
