@@ -513,3 +513,23 @@ fn measured_reports_open_from_the_results_view() {
     }
     assert!(h.state().panels.results.path.is_empty(), "the file path is cleared for a built-in report");
 }
+
+/// The temperature is "auto" by default and shows the value the loaded graph gets; unticking it
+/// starts the user's own τ from that value, and ticking it again returns to automatic.
+#[test]
+fn the_temperature_control_shows_the_graphs_automatic_value() {
+    let mut h = harness(View::Training, false);
+    h.step();
+    let auto = pinsage_explorer::train::default_temperature(&h.state().state.graph);
+    assert!(h.state().panels.training.draft.temperature.is_none(), "auto by default");
+    let label = format!("auto ({auto:.2} on this graph)");
+    h.get_by_label(&label).click();
+    h.step();
+    assert_eq!(h.state().panels.training.draft.temperature, Some(auto));
+    h.step();
+    h.get_by_label("auto").click();
+    h.step();
+    assert_eq!(h.state().panels.training.draft.temperature, None);
+    h.step();
+    h.get_by_label(&label);
+}

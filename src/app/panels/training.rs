@@ -280,6 +280,7 @@ impl TrainingPanel {
         let running = ctx.state.run.running;
         let own = running && !ctx.state.run.source.is_followed();
         ui.heading("New training run");
+        let auto_temperature = crate::train::default_temperature(&ctx.state.graph);
         ui.add_enabled_ui(!own, |ui| {
             let d = &mut self.draft;
             egui::Grid::new("train_form").num_columns(2).spacing([10.0, 6.0]).show(ui, |ui| {
@@ -333,7 +334,7 @@ impl TrainingPanel {
                 // Margin Δ (max-margin) is always under "More settings"; τ only matters for BPR and softmax.
                 if matches!(d.loss, LossKind::Bpr | LossKind::Softmax) {
                     row(ui, "Temperature τ", "scores are divided by τ; auto scales it to the graph's density", |ui| {
-                        temperature_ui(ui, &mut d.temperature)
+                        temperature_ui(ui, &mut d.temperature, auto_temperature)
                     });
                 }
                 ui.label("Pairs").on_hover_text("how each epoch draws its positive pairs");
@@ -714,13 +715,17 @@ impl TrainingPanel {
     }
 }
 
-/// τ: "auto" (scaled to the graph when the run starts) or a value.
-fn temperature_ui(ui: &mut egui::Ui, temperature: &mut Option<f32>) -> egui::Response {
+/// τ: "auto" (scaled to the graph's density when the run starts; `auto_value` on this graph) or a
+/// value of the user's, which starts from the automatic one.
+fn temperature_ui(ui: &mut egui::Ui, temperature: &mut Option<f32>, auto_value: f32) -> egui::Response {
     ui.horizontal(|ui| {
         let mut auto = temperature.is_none();
-        let r = ui.checkbox(&mut auto, "auto").on_hover_text("0.1 on Gowalla's density, up to 0.35 on dense graphs");
+        let label = if auto { format!("auto ({auto_value:.2} on this graph)") } else { "auto".to_string() };
+        let r = ui
+            .checkbox(&mut auto, label)
+            .on_hover_text("grows with the graph's density: 0.1 on Gowalla's, up to 0.35 on dense graphs");
         if r.changed() {
-            *temperature = if auto { None } else { Some(crate::train::TrainConfig::default().temperature()) };
+            *temperature = if auto { None } else { Some(auto_value) };
         }
         if let Some(t) = temperature {
             ui.add(egui::DragValue::new(t).speed(0.01).range(0.01..=10.0));
