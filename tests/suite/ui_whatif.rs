@@ -230,9 +230,9 @@ fn map_method_is_a_setting_and_tsne_umap_run_with_cancel() {
     h.step();
     assert_eq!(h.state().state.settings.map_method, Method::Umap);
     h.step();
-    let name = h.state().panels.map.key.clone().unwrap();
+    let key = h.state().panels.map.key.clone().unwrap();
+    let name = key.to_string();
     assert!(name.contains("Umap"), "{name}");
-    let key = pinsage_explorer::app::cache::CacheKey::Named(name);
     h.get_by_label("Cancel").click();
     h.step();
     h.step();
@@ -250,9 +250,9 @@ fn map_method_is_a_setting_and_tsne_umap_run_with_cancel() {
     shot(&mut h, "map_umap");
     h.get_by_label("t-SNE").click();
     wait(&mut h, "the t-SNE map", |a| {
-        a.panels.map.key.as_deref().is_some_and(|k| k.contains("Tsne"))
+        a.panels.map.key.as_ref().is_some_and(|k| k.to_string().contains("Tsne"))
             && a.state
-                .result::<pinsage_explorer::app::panels::map::MapData>(a.panels.map.key.as_deref().unwrap())
+                .result::<pinsage_explorer::app::panels::map::MapData>(a.panels.map.key.as_ref().unwrap())
                 .is_some()
     });
     h.step();

@@ -42,7 +42,6 @@ pub enum Renderer {
 }
 
 /// The force-directed layout of one slice.
-#[derive(Default)]
 pub struct Layout {
     pub key: CacheKey,
     pub slice: Arc<EgoSlice>,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use eframe::egui;
 
-use crate::app::state::{Command, Ctx};
+use crate::app::state::{CacheKey, Command, Ctx};
 use crate::embed_map::{Map2d, Method, project};
 use crate::eval::{EmbeddingScorer, Scorer, VisualScorer, top_k};
 use crate::graph::Graph;
@@ -91,7 +91,7 @@ pub struct MapPanel {
     /// The lists shown last frame, as (pin, model list, visual list).
     pub shown: Option<(u32, Vec<u32>, Vec<u32>)>,
     /// The key of the projection shown (or computed) now.
-    pub key: Option<String>,
+    pub key: Option<CacheKey>,
 }
 
 impl MapPanel {
@@ -111,10 +111,14 @@ impl MapPanel {
         }
         let method = ctx.state.settings.map_method;
         let key = match self.space {
-            Space::Model => emb.as_ref().map(|e| format!("map:{method:?}:model:{:p}", Arc::as_ptr(e))),
-            Space::Visual => {
-                g.features.as_ref().map(|_| format!("map:{method:?}:visual:{}", ctx.state.graph_generation))
+            Space::Model => {
+                emb.as_ref().map(|_| CacheKey::Map { method, model: true, generation: ctx.state.embeddings_generation })
             }
+            Space::Visual => g.features.as_ref().map(|_| CacheKey::Map {
+                method,
+                model: false,
+                generation: ctx.state.graph_generation,
+            }),
         };
         let data: Option<&MapData> = match (self.space, &key) {
             (Space::Model, Some(key)) => emb.clone().and_then(|e| {
@@ -138,11 +142,11 @@ impl MapPanel {
         self.key = key;
         let pin = ctx.state.selected_pin;
         let lists: Option<&NeighbourLists> = if pin < g.n_pins() {
-            let key = format!(
-                "map:nn:{}:{}:{pin}",
-                ctx.state.graph_generation,
-                emb.as_ref().map_or(0, |e| Arc::as_ptr(e) as usize)
-            );
+            let key = CacheKey::MapNeighbours {
+                graph: ctx.state.graph_generation,
+                embeddings: emb.as_ref().map(|_| ctx.state.embeddings_generation),
+                pin,
+            };
             let (g2, e2) = (g.clone(), emb.clone());
             ctx.need(&key, move || Ok(neighbour_lists(&g2, e2, pin)))
         } else {
@@ -267,7 +271,7 @@ impl MapPanel {
 
     /// The computation's progress with a Cancel button, or "cancelled" with Compute again.
     fn progress_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
-        let Some(key) = self.key.clone().map(crate::app::cache::CacheKey::Named) else { return };
+        let Some(key) = self.key.clone() else { return };
         let method = ctx.state.settings.map_method.title();
         if ctx.state.cancelled.contains(&key) {
             ui.label(format!("{method} was cancelled."));
