@@ -710,7 +710,7 @@ pub fn init_gpu(rs: &egui_wgpu::RenderState) -> bool {
     let device = &rs.device;
     let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some("graph.wgsl"),
-        source: wgpu::ShaderSource::Wgsl(include_str!("../../../shaders/graph.wgsl").into()),
+        source: wgpu::ShaderSource::Wgsl(include_str!("../../../../shaders/graph.wgsl").into()),
     });
     let bgl = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
         label: Some("graph view"),
