@@ -65,7 +65,7 @@ const MODEL_COLOUR: egui::Color32 = egui::Color32::from_rgb(255, 200, 40);
 const VISUAL_COLOUR: egui::Color32 = egui::Color32::from_rgb(60, 220, 255);
 
 /// A small filled (or ringed) colour dot, drawn rather than typed (the fonts lack the glyphs).
-pub fn swatch(ui: &mut egui::Ui, colour: egui::Color32, filled: bool) {
+pub fn swatch_ui(ui: &mut egui::Ui, colour: egui::Color32, filled: bool) {
     let (rect, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
     if filled {
         ui.painter().circle_filled(rect.center(), 5.0, colour);
@@ -174,6 +174,22 @@ impl MapPanel {
         lists: Option<&NeighbourLists>,
         has_emb: bool,
     ) {
+        self.title_ui(ui, ctx, g, data);
+        if let Some(cats) = &g.categories {
+            legend_ui(ui, &cats.names);
+        }
+        match data {
+            Some(d) => self.canvas_ui(ui, ctx, g, &d.projection, lists),
+            None => {
+                self.drawn.clear();
+                ui.add_space(20.0);
+                self.empty_ui(ui, ctx, has_emb);
+            }
+        }
+    }
+
+    /// The title row: what is projected, by which method, how well, and Reset view.
+    fn title_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx, g: &Graph, data: Option<&MapData>) {
         ui.horizontal_wrapped(|ui| {
             ui.heading("Embedding map");
             ui.label("Project:");
@@ -228,44 +244,21 @@ impl MapPanel {
                 self.pan = egui::Vec2::ZERO;
             }
         });
-        if let Some(cats) = &g.categories {
-            ui.horizontal_wrapped(|ui| {
-                let font = egui::TextStyle::Small.resolve(ui.style());
-                let text_colour = ui.visuals().text_color();
-                for (i, name) in cats.names.iter().enumerate() {
-                    // Swatch and name are one allocation, so they wrap to the next row together (a
-                    // nested `horizontal` takes the whole remaining row and never wraps).
-                    let galley = ui.painter().layout_no_wrap(name.clone(), font.clone(), text_colour);
-                    let size = egui::vec2(13.0 + galley.size().x, galley.size().y.max(10.0));
-                    let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
-                    ui.painter().circle_filled(egui::pos2(rect.min.x + 5.0, rect.center().y), 4.0, category_colour(i));
-                    ui.painter().galley(
-                        egui::pos2(rect.min.x + 13.0, rect.center().y - galley.size().y / 2.0),
-                        galley,
-                        text_colour,
-                    );
+    }
+
+    /// No map yet: how to get embeddings, or the computation's progress.
+    fn empty_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx, has_emb: bool) {
+        match self.space {
+            Space::Model if !has_emb => {
+                ui.label("No pin embeddings yet. Train a model in the Training view, or load a run folder's model and run inference.");
+                if ctx.state.model.is_some() && ui.button("Compute embeddings (full-graph inference)").clicked() {
+                    ctx.send(Command::RunInference);
                 }
-            });
-        }
-        match data {
-            Some(d) => self.canvas_ui(ui, ctx, g, &d.projection, lists),
-            None => {
-                self.drawn.clear();
-                ui.add_space(20.0);
-                match self.space {
-                    Space::Model if !has_emb => {
-                        ui.label("No pin embeddings yet. Train a model in the Training view, or load a run folder's model and run inference.");
-                        if ctx.state.model.is_some() && ui.button("Compute embeddings (full-graph inference)").clicked()
-                        {
-                            ctx.send(Command::RunInference);
-                        }
-                        if let Some((done, total)) = ctx.state.inference_progress {
-                            ui.add(egui::ProgressBar::new(done as f32 / total.max(1) as f32).show_percentage());
-                        }
-                    }
-                    _ => self.progress_ui(ui, ctx),
+                if let Some((done, total)) = ctx.state.inference_progress {
+                    ui.add(egui::ProgressBar::new(done as f32 / total.max(1) as f32).show_percentage());
                 }
             }
+            _ => self.progress_ui(ui, ctx),
         }
     }
 
@@ -302,22 +295,36 @@ impl MapPanel {
         let (resp, painter) = ui.allocate_painter(size, egui::Sense::click_and_drag());
         let rect = resp.rect;
         painter.rect_filled(rect, 4.0, ui.visuals().extreme_bg_color);
-        // Fit the points, same scale on both axes so distances are faithful.
-        let (mut lo, mut hi) = ([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]);
-        for p in &proj.points {
-            for k in 0..2 {
-                lo[k] = lo[k].min(p[k]);
-                hi[k] = hi[k].max(p[k]);
-            }
-        }
-        let span = egui::vec2((hi[0] - lo[0]).max(1e-6), (hi[1] - lo[1]).max(1e-6));
-        let inner = rect.shrink(24.0);
-        let scale = (inner.width() / span.x).min(inner.height() / span.y) * self.zoom;
-        let mid = egui::vec2((lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0);
+        let (mid, scale) = fit(proj, rect, self.zoom);
         let centre = rect.center() + self.pan;
         // PC2 grows upwards.
         let to_screen = |p: &[f32; 2]| centre + egui::vec2((p[0] - mid.x) * scale, -(p[1] - mid.y) * scale);
+        self.move_view(ui, &resp, centre);
+        self.drawn = proj.points.iter().map(to_screen).collect();
+        let painter = painter.with_clip_rect(rect);
+        let cats = g.categories.as_ref();
+        let colour =
+            |p: usize| cats.map_or(crate::app::palette::NO_CATEGORY, |c| category_colour(c.of_pin[p] as usize));
+        let radius = if self.drawn.len() > 20_000 { 1.5 } else { 3.0 };
+        for (p, pos) in self.drawn.iter().enumerate() {
+            if rect.contains(*pos) {
+                painter.circle_filled(*pos, radius, colour(p).gamma_multiply(0.85));
+            }
+        }
+        self.paint_selection(ui, &painter, ctx.state.selected_pin as usize, lists, colour);
+        self.pointer(ui, ctx, g, resp, &painter);
+        painter.text(
+            rect.left_bottom() + egui::vec2(8.0, -8.0),
+            egui::Align2::LEFT_BOTTOM,
+            "scroll to zoom · drag to pan · double-click to reset",
+            egui::FontId::proportional(11.0),
+            ui.visuals().weak_text_color(),
+        );
+    }
 
+    /// Drag pans, scroll zooms about the pointer, a double-click resets.
+    fn move_view(&mut self, ui: &egui::Ui, resp: &egui::Response, centre: egui::Pos2) {
+        let rect = resp.rect;
         if resp.dragged() {
             self.pan += resp.drag_delta();
         }
@@ -338,19 +345,17 @@ impl MapPanel {
             self.zoom = 1.0;
             self.pan = egui::Vec2::ZERO;
         }
-        self.drawn = proj.points.iter().map(to_screen).collect();
-        let painter = painter.with_clip_rect(rect);
-        let cats = g.categories.as_ref();
-        let colour =
-            |p: usize| cats.map_or(crate::app::palette::NO_CATEGORY, |c| category_colour(c.of_pin[p] as usize));
-        let radius = if self.drawn.len() > 20_000 { 1.5 } else { 3.0 };
-        for (p, pos) in self.drawn.iter().enumerate() {
-            if rect.contains(*pos) {
-                painter.circle_filled(*pos, radius, colour(p).gamma_multiply(0.85));
-            }
-        }
-        // The selection and its two neighbour lists.
-        let sel = ctx.state.selected_pin as usize;
+    }
+
+    /// The selected pin `sel` and its two neighbour lists.
+    fn paint_selection(
+        &self,
+        ui: &egui::Ui,
+        painter: &egui::Painter,
+        sel: usize,
+        lists: Option<&NeighbourLists>,
+        colour: impl Fn(usize) -> egui::Color32,
+    ) {
         if let Some(&sp) = self.drawn.get(sel) {
             if let Some(l) = lists.filter(|l| l.pin as usize == sel) {
                 for (list, c, r) in [(&l.visual, VISUAL_COLOUR, 8.0), (&l.model, MODEL_COLOUR, 6.0)] {
@@ -365,7 +370,11 @@ impl MapPanel {
             painter.circle_filled(sp, 5.0, colour(sel));
             painter.circle_stroke(sp, 8.0, egui::Stroke::new(2.5, ui.visuals().strong_text_color()));
         }
-        // Hover and click: the nearest pin within 10 points.
+    }
+
+    /// Hover and click: the nearest pin within 10 points, with its tooltip.
+    fn pointer(&mut self, ui: &egui::Ui, ctx: &mut Ctx, g: &Graph, resp: egui::Response, painter: &egui::Painter) {
+        let cats = g.categories.as_ref();
         let near = |pos: egui::Pos2| -> Option<u32> {
             self.drawn
                 .iter()
@@ -394,13 +403,6 @@ impl MapPanel {
             });
         }
         let _ = resp;
-        painter.text(
-            rect.left_bottom() + egui::vec2(8.0, -8.0),
-            egui::Align2::LEFT_BOTTOM,
-            "scroll to zoom · drag to pan · double-click to reset",
-            egui::FontId::proportional(11.0),
-            ui.visuals().weak_text_color(),
-        );
     }
 
     fn side_ui(
@@ -432,7 +434,7 @@ impl MapPanel {
         if let Some(c) = &g.categories {
             let ci = c.of_pin[p as usize] as usize;
             ui.horizontal(|ui| {
-                swatch(ui, category_colour(ci), true);
+                swatch_ui(ui, category_colour(ci), true);
                 ui.label(&c.names[ci]);
             });
         }
@@ -444,7 +446,7 @@ impl MapPanel {
             |ui: &mut egui::Ui, ctx: &mut Ctx, title: &str, colour: egui::Color32, list: &[(u32, f32)], id: &str| {
                 let same = list.iter().filter(|(q, _)| cat_of(*q).is_some() && cat_of(*q) == cat_of(p)).count();
                 ui.horizontal(|ui| {
-                    swatch(ui, colour, false);
+                    swatch_ui(ui, colour, false);
                     ui.strong(title);
                 });
                 if g.categories.is_some() && !list.is_empty() {
@@ -479,4 +481,42 @@ impl MapPanel {
             ui.weak("This graph has no visual features.");
         }
     }
+}
+
+/// The category legend: a swatch and a name each, wrapping as one.
+fn legend_ui(ui: &mut egui::Ui, names: &[String]) {
+    ui.horizontal_wrapped(|ui| {
+        let font = egui::TextStyle::Small.resolve(ui.style());
+        let text_colour = ui.visuals().text_color();
+        for (i, name) in names.iter().enumerate() {
+            // Swatch and name are one allocation, so they wrap to the next row together (a
+            // nested `horizontal` takes the whole remaining row and never wraps).
+            let galley = ui.painter().layout_no_wrap(name.clone(), font.clone(), text_colour);
+            let size = egui::vec2(13.0 + galley.size().x, galley.size().y.max(10.0));
+            let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+            ui.painter().circle_filled(egui::pos2(rect.min.x + 5.0, rect.center().y), 4.0, category_colour(i));
+            ui.painter().galley(
+                egui::pos2(rect.min.x + 13.0, rect.center().y - galley.size().y / 2.0),
+                galley,
+                text_colour,
+            );
+        }
+    });
+}
+
+/// The middle of the points, and the scale that fits them in `rect` (the same on both axes, so
+/// distances are faithful) times `zoom`.
+fn fit(proj: &Map2d, rect: egui::Rect, zoom: f32) -> (egui::Vec2, f32) {
+    let (mut lo, mut hi) = ([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]);
+    for p in &proj.points {
+        for k in 0..2 {
+            lo[k] = lo[k].min(p[k]);
+            hi[k] = hi[k].max(p[k]);
+        }
+    }
+    let span = egui::vec2((hi[0] - lo[0]).max(1e-6), (hi[1] - lo[1]).max(1e-6));
+    let inner = rect.shrink(24.0);
+    let scale = (inner.width() / span.x).min(inner.height() / span.y) * zoom;
+    let mid = egui::vec2((lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0);
+    (mid, scale)
 }
