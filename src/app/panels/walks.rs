@@ -198,6 +198,13 @@ impl WalkLab {
     }
 
     fn controls_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx, cfg: &WalkConfig, replay: Option<&WalkReplay>) {
+        self.playback_ui(ui, replay);
+        walk_config_ui(ui, ctx, cfg);
+        self.status_ui(ui, cfg, replay);
+    }
+
+    /// Start / Pause / Resume / Restart (Space), Step (→), Reset (R) and the speed.
+    fn playback_ui(&mut self, ui: &mut egui::Ui, replay: Option<&WalkReplay>) {
         ui.horizontal_wrapped(|ui| {
             let running = self.phase == WalkPhase::Running;
             let start_label = match self.phase {
@@ -237,25 +244,10 @@ impl WalkLab {
                     .suffix(" steps/s"),
             );
         });
-        ui.horizontal_wrapped(|ui| {
-            let mut c = cfg.clone();
-            let l = ui.label("T walks");
-            ui.add(egui::DragValue::new(&mut c.walks).range(1..=5000))
-                .labelled_by(l.id)
-                .on_hover_text("Walks from the pin");
-            let l = ui.label("L steps");
-            ui.add(egui::DragValue::new(&mut c.length).range(1..=1000))
-                .labelled_by(l.id)
-                .on_hover_text("Pin-steps per walk");
-            let l = ui.label("K neighbours");
-            ui.add(egui::DragValue::new(&mut c.top_k).range(1..=200))
-                .labelled_by(l.id)
-                .on_hover_text("Neighbours kept");
-            ui.add(egui::Slider::new(&mut c.restart, 0.0..=0.95).text("Restart"));
-            if c != *cfg {
-                ctx.send(Command::SetWalkConfig(c));
-            }
-        });
+    }
+
+    /// How far the replay has got, and what it is doing.
+    fn status_ui(&self, ui: &mut egui::Ui, cfg: &WalkConfig, replay: Option<&WalkReplay>) {
         let total = replay.map_or(0, |r| r.steps.len());
         ui.horizontal(|ui| {
             let (w, s) = match replay.and_then(|r| r.steps.get(self.cursor.saturating_sub(1))) {
@@ -297,6 +289,44 @@ impl WalkLab {
         }
         let max_count = self.counts.iter().copied().max().unwrap_or(0).max(1) as f32;
         let in_top: std::collections::HashSet<u32> = top.iter().map(|t| t.0).collect();
+        self.paint_paths(&painter, r, &at);
+        let mut hovered = None;
+        let hover = resp.hover_pos();
+        for &v in r.positions.keys() {
+            let c = self.counts[v as usize];
+            if c == 0 || v == r.pin {
+                continue;
+            }
+            let Some(pos) = at(v) else { continue };
+            let rad = 2.0 + 6.0 * (c as f32 / max_count).sqrt();
+            let fill = if in_top.contains(&v) { TOP_COLOUR } else { OTHER_COLOUR };
+            painter.circle_filled(pos, rad, fill);
+            if hover.is_some_and(|h| h.distance(pos) <= rad + 2.0) {
+                hovered = Some((v, c));
+            }
+        }
+        if let Some(p) = at(r.pin) {
+            painter.circle(p, 8.0, egui::Color32::WHITE, egui::Stroke::new(2.0, WALKER_COLOUR));
+        }
+        self.paint_walker(ui, &painter, rect, r, g, &at);
+        painter.text(
+            rect.left_top() + egui::vec2(8.0, 6.0),
+            egui::Align2::LEFT_TOP,
+            format!(
+                "rings = pin-steps from the start · {} pins reached · orange = current top {}",
+                self.counts.iter().filter(|&&c| c > 0).count(),
+                top.len()
+            ),
+            egui::FontId::proportional(12.0),
+            ui.visuals().weak_text_color(),
+        );
+        if let Some((v, c)) = hovered {
+            resp.on_hover_text(format!("{} (id {v}): {c} visits", g.pin_label(v)));
+        }
+    }
+
+    /// The tree of first discoveries (faint, for the pins reached so far) and the walker's trail.
+    fn paint_paths(&self, painter: &egui::Painter, r: &WalkReplay, at: &impl Fn(u32) -> Option<egui::Pos2>) {
         // The tree of first discoveries, faint, for the pins reached so far.
         for (&v, &p) in &r.parents {
             if self.counts[v as usize] > 0
@@ -316,25 +346,18 @@ impl WalkLab {
                 );
             }
         }
-        let mut hovered = None;
-        let hover = resp.hover_pos();
-        for &v in r.positions.keys() {
-            let c = self.counts[v as usize];
-            if c == 0 || v == r.pin {
-                continue;
-            }
-            let Some(pos) = at(v) else { continue };
-            let rad = 2.0 + 6.0 * (c as f32 / max_count).sqrt();
-            let fill = if in_top.contains(&v) { TOP_COLOUR } else { OTHER_COLOUR };
-            painter.circle_filled(pos, rad, fill);
-            if hover.is_some_and(|h| h.distance(pos) <= rad + 2.0) {
-                hovered = Some((v, c));
-            }
-        }
-        if let Some(p) = at(r.pin) {
-            painter.circle(p, 8.0, egui::Color32::WHITE, egui::Stroke::new(2.0, WALKER_COLOUR));
-        }
-        // The walker, moving along its current step.
+    }
+
+    /// The walker, moving along its current step, and what that step was.
+    fn paint_walker(
+        &self,
+        ui: &egui::Ui,
+        painter: &egui::Painter,
+        rect: egui::Rect,
+        r: &WalkReplay,
+        g: &crate::graph::Graph,
+        at: &impl Fn(u32) -> Option<egui::Pos2>,
+    ) {
         if self.cursor > 0 && self.cursor <= r.steps.len() {
             let s = r.steps[self.cursor - 1];
             if let Some(to) = at(s.pin) {
@@ -359,20 +382,6 @@ impl WalkLab {
                     ui.visuals().text_color(),
                 );
             }
-        }
-        painter.text(
-            rect.left_top() + egui::vec2(8.0, 6.0),
-            egui::Align2::LEFT_TOP,
-            format!(
-                "rings = pin-steps from the start · {} pins reached · orange = current top {}",
-                self.counts.iter().filter(|&&c| c > 0).count(),
-                top.len()
-            ),
-            egui::FontId::proportional(12.0),
-            ui.visuals().weak_text_color(),
-        );
-        if let Some((v, c)) = hovered {
-            resp.on_hover_text(format!("{} (id {v}): {c} visits", g.pin_label(v)));
         }
     }
 
@@ -478,4 +487,25 @@ impl WalkLab {
 
 fn space(ui: &egui::Ui) -> bool {
     !ui.ctx().egui_wants_keyboard_input() && ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Space))
+}
+
+/// T, L, K and the restart probability (changed through `Command::SetWalkConfig`).
+fn walk_config_ui(ui: &mut egui::Ui, ctx: &mut Ctx, cfg: &WalkConfig) {
+    ui.horizontal_wrapped(|ui| {
+        let mut c = cfg.clone();
+        let l = ui.label("T walks");
+        ui.add(egui::DragValue::new(&mut c.walks).range(1..=5000))
+            .labelled_by(l.id)
+            .on_hover_text("Walks from the pin");
+        let l = ui.label("L steps");
+        ui.add(egui::DragValue::new(&mut c.length).range(1..=1000))
+            .labelled_by(l.id)
+            .on_hover_text("Pin-steps per walk");
+        let l = ui.label("K neighbours");
+        ui.add(egui::DragValue::new(&mut c.top_k).range(1..=200)).labelled_by(l.id).on_hover_text("Neighbours kept");
+        ui.add(egui::Slider::new(&mut c.restart, 0.0..=0.95).text("Restart"));
+        if c != *cfg {
+            ctx.send(Command::SetWalkConfig(c));
+        }
+    });
 }
