@@ -171,31 +171,32 @@ impl From<&CacheKey> for CacheKey {
 }
 
 /// A computed result, shared read-only with the UI: one variant per kind of result, so a
-/// result is read back as the type it was computed as (see [`Cached`]).
+/// result is read back as the type it was computed as (see [`Cached`]). Each is behind an `Arc`
+/// (cheap to keep in the cache and to move through the job channel).
 pub enum Computed {
-    EgoSlice(Arc<EgoSlice>),
-    WalkReplay(WalkReplay),
-    WalkError(WalkErrorCurve),
-    Pooling(PoolingComparison),
+    EgoSlice(Arc<Arc<EgoSlice>>),
+    WalkReplay(Arc<WalkReplay>),
+    WalkError(Arc<WalkErrorCurve>),
+    Pooling(Arc<PoolingComparison>),
     /// A model with its neighbourhoods (untrained for the teaching views, or a run folder's).
-    Model(ModelBundle),
-    ConvolveTrace(ConvolveTrace),
-    Embeddings(Arc<Embeddings>),
+    Model(Arc<ModelBundle>),
+    ConvolveTrace(Arc<ConvolveTrace>),
+    Embeddings(Arc<Arc<Embeddings>>),
     /// Embeddings, or why there are none (shown as a note, not as an error).
-    EmbeddingsOrNote(Result<Arc<Embeddings>, String>),
-    HardPools(Arc<HardPools>),
-    Curriculum(CurriculumSnapshot),
-    Neighbourhoods(Arc<NodeNeighbourhoods>),
-    Baselines(Vec<BaselineResult>),
-    Metrics(Metrics),
-    Recommendations(Recommendations),
-    Report(AblationReport),
+    EmbeddingsOrNote(Arc<Result<Arc<Embeddings>, String>>),
+    HardPools(Arc<Arc<HardPools>>),
+    Curriculum(Arc<CurriculumSnapshot>),
+    Neighbourhoods(Arc<Arc<NodeNeighbourhoods>>),
+    Baselines(Arc<Vec<BaselineResult>>),
+    Metrics(Arc<Metrics>),
+    Recommendations(Arc<Recommendations>),
+    Report(Arc<AblationReport>),
     /// A native dialog's answer (None: cancelled).
-    PickedPath(Option<PathBuf>),
-    Graph(Arc<Graph>),
-    WhatIf(WhatIf),
-    Map(MapData),
-    NeighbourLists(NeighbourLists),
+    PickedPath(Arc<Option<PathBuf>>),
+    Graph(Arc<Arc<Graph>>),
+    WhatIf(Arc<WhatIf>),
+    Map(Arc<MapData>),
+    NeighbourLists(Arc<NeighbourLists>),
 }
 
 /// A type that is one kind of [`Computed`] result: what `Ctx::need` computes and
@@ -209,11 +210,11 @@ macro_rules! cached {
     ($($variant:ident($ty:ty)),* $(,)?) => {$(
         impl Cached for $ty {
             fn into_computed(self) -> Computed {
-                Computed::$variant(self)
+                Computed::$variant(Arc::new(self))
             }
             fn from_computed(c: &Computed) -> Option<&Self> {
                 match c {
-                    Computed::$variant(v) => Some(v),
+                    Computed::$variant(v) => Some(&**v),
                     _ => None,
                 }
             }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use eframe::{egui, egui_wgpu, wgpu};
 
 use super::ExplorerApp;
-use super::state::{AppState, CacheKey, Command, RESULT_CACHE, RunLog, RunSource, initial_pin};
+use super::state::{AppState, CacheKey, Cached, Command, RESULT_CACHE, RunLog, RunSource, initial_pin};
 use crate::edits::Edit;
 use crate::graph::Graph;
 use crate::jobs::{Computed, JobEvent, ModelBundle, bundle_from_run};
@@ -199,7 +199,7 @@ fn execute_model(app: &mut ExplorerApp, c: Command) -> Option<Command> {
             let graph = state.graph.clone();
             let key = CacheKey::RunModel(dir.clone());
             if state.pending.insert(key.clone()) {
-                app.jobs.compute(key, move || bundle_from_run(&dir, &graph, device).map(Computed::Model));
+                app.jobs.compute(key, move || bundle_from_run(&dir, &graph, device).map(Cached::into_computed));
             }
         }
         other => return Some(other),
@@ -269,7 +269,7 @@ fn rebuild_edited(app: &mut ExplorerApp) {
     state.applying_edits = true;
     if state.pending.insert(key.clone()) {
         app.jobs.compute(key, move || {
-            crate::edits::apply(&base, &edits).map(|g| Computed::Graph(Arc::new(g))).map_err(|e| e.to_string())
+            crate::edits::apply(&base, &edits).map(|g| Arc::new(g).into_computed()).map_err(|e| e.to_string())
         });
     }
 }
@@ -410,10 +410,10 @@ fn apply_computed(state: &mut AppState, key: CacheKey, value: Result<Computed, S
                 if state.base_graph.is_none() {
                     state.base_graph = Some(state.graph.clone());
                 }
-                set_edited_graph(state, g.clone());
+                set_edited_graph(state, Arc::<Graph>::clone(g));
             }
         }
-        (CacheKey::RunModel(_), Computed::Model(b)) => set_model(state, b.clone()),
+        (CacheKey::RunModel(_), Computed::Model(b)) => set_model(state, ModelBundle::clone(b)),
         _ => {
             state.results.retain(|(k, _)| k != &key);
             state.results.push_back((key, v));

@@ -12,7 +12,7 @@ use super::args::{DataArgs, WalkArgs};
 
 /// `bench embed`: full-graph embedding and top-20 retrieval of a run, best of `repeats`.
 pub fn embed(run: &Path, device: DeviceChoice, repeats: u32) -> anyhow::Result<()> {
-    let cfg = train::run_config(&run)?.config;
+    let cfg = train::run_config(run)?.config;
     let g = train::run_graph(&cfg, Format::Auto)?;
     let (dev, name, _) = train::select_device(device);
     let (mut embed_secs, mut retrieval_secs, mut device_retrieval_secs) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
@@ -22,7 +22,7 @@ pub fn embed(run: &Path, device: DeviceChoice, repeats: u32) -> anyhow::Result<(
     let mut n_nodes = 0;
     for _ in 0..repeats.max(1) {
         let t = std::time::Instant::now();
-        let (_, emb) = train::run_embeddings(&run, &g, &dev)?;
+        let (_, emb) = train::run_embeddings(run, &g, &dev)?;
         embed_secs = embed_secs.min(t.elapsed().as_secs_f64());
         n_nodes = emb.n_nodes();
         let t = std::time::Instant::now();
@@ -74,7 +74,7 @@ pub fn train_step(
     if let Some(n) = note {
         eprintln!("note: {n}");
     }
-    let r = bench::bench_train_step(&g, &cfg, &dev, &name, steps, dump.as_deref())?;
+    let r = bench::bench_train_step(&g, &cfg, &dev, &name, steps, dump)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {

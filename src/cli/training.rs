@@ -124,9 +124,9 @@ pub fn ablate_cmd(
         }
     })?;
     let json = serde_json::to_string_pretty(&report)?;
-    pinsage_explorer::export::create_parent(&out)
+    pinsage_explorer::export::create_parent(out)
         .with_context(|| format!("creating the folder for {}", out.display()))?;
-    std::fs::write(&out, json).with_context(|| format!("writing {}", out.display()))?;
+    std::fs::write(out, json).with_context(|| format!("writing {}", out.display()))?;
     println!("{:<30} {:>9} {:>8} {:>8} {:>8}", "variant", "recall@20", "ndcg@20", "hit@10", "MRR");
     for r in &report.rows {
         println!(

@@ -83,6 +83,9 @@ pub(super) fn edge_list_with(path: &Path, ctl: &LoadControl) -> Result<Graph, Lo
     Ok(g)
 }
 
+/// An edge-list line's pin, board and timestamp.
+type Edge<'f> = (&'f str, &'f str, Option<i64>);
+
 /// One line's (pin, board, timestamp), or None for an edge left out (weight ≤ 0); an error names
 /// the file, the line and the problem.
 fn parse_edge<'f>(
@@ -91,7 +94,7 @@ fn parse_edge<'f>(
     fields: &[&'f str],
     cols: &EdgeColumns,
     delimiter: u8,
-) -> Result<Option<(&'f str, &'f str, Option<i64>)>, LoadError> {
+) -> Result<Option<Edge<'f>>, LoadError> {
     if !(2..=4).contains(&fields.len()) {
         let sep = if delimiter == b'\t' { "tab" } else { "comma" };
         return Err(LoadError::line(
