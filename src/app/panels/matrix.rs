@@ -67,7 +67,7 @@ impl MatrixPanel {
             .take(MAX_SIDE)
             .collect();
         header_ui(ui, slice);
-        let (resp, painter) = self.allocate(ui);
+        let (resp, painter) = self.painter_ui(ui);
         let rect = resp.rect;
         let state = ctx.state;
         self.pointer(ctx, &resp);
@@ -93,7 +93,7 @@ impl MatrixPanel {
     }
 
     /// Readable cells: as many rows and columns as fit at 10 points or more; the painter for them.
-    fn allocate(&mut self, ui: &mut egui::Ui) -> (egui::Response, egui::Painter) {
+    fn painter_ui(&mut self, ui: &mut egui::Ui) -> (egui::Response, egui::Painter) {
         let avail = ui.available_size();
         let fit = |space: f32| ((space / MIN_CELL).floor() as usize).max(1);
         self.rows.truncate(fit(avail.y - HEADER_H - 8.0));

@@ -8,53 +8,12 @@ use super::{TrainingPanel, format_secs};
 use crate::app::state::{Command, Ctx, RunLog, View};
 use crate::train::{EndReason, TrainEvent};
 
-/// The figures of a run's latest progress event.
-#[derive(Clone, Copy)]
-struct Figures {
-    epoch: usize,
-    step: usize,
-    steps_per_epoch: usize,
-    triplets_per_sec: f64,
-    queue_depth: usize,
-    gpu_wait_share: f64,
-    eta_secs: f64,
-    elapsed_secs: f64,
-}
-
-impl Figures {
-    fn of(run: &RunLog) -> Option<Figures> {
-        run.last_progress().and_then(|e| match *e {
-            TrainEvent::Progress {
-                epoch,
-                step,
-                steps_per_epoch,
-                triplets_per_sec,
-                queue_depth,
-                gpu_wait_share,
-                eta_secs,
-                elapsed_secs,
-                ..
-            } => Some(Figures {
-                epoch,
-                step,
-                steps_per_epoch,
-                triplets_per_sec,
-                queue_depth,
-                gpu_wait_share,
-                eta_secs,
-                elapsed_secs,
-            }),
-            _ => None,
-        })
-    }
-}
-
 impl TrainingPanel {
     pub(super) fn monitor_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         let run = &ctx.state.run;
         let c = &self.curves;
         status_ui(ui, run, c);
-        let progress = Figures::of(run);
+        let progress = run.last_progress();
         progress_ui(ui, c, progress);
         cards_ui(ui, c, progress);
         outcome_ui(ui, ctx, c);
@@ -96,8 +55,8 @@ fn status_ui(ui: &mut egui::Ui, run: &RunLog, c: &RunCurves) {
 }
 
 /// The run's progress bar (epoch and step).
-fn progress_ui(ui: &mut egui::Ui, c: &RunCurves, progress: Option<Figures>) {
-    if let Some(Figures { epoch, step, steps_per_epoch: spe, .. }) = progress
+fn progress_ui(ui: &mut egui::Ui, c: &RunCurves, progress: Option<&TrainEvent>) {
+    if let Some(&TrainEvent::Progress { epoch, step, steps_per_epoch: spe, .. }) = progress
         && c.epochs > 0
     {
         let done =
@@ -111,7 +70,13 @@ fn progress_ui(ui: &mut egui::Ui, c: &RunCurves, progress: Option<Figures>) {
 }
 
 /// The figures as cards: device, throughput, queue, GPU wait, ETA, elapsed, the last metrics.
-fn cards_ui(ui: &mut egui::Ui, c: &RunCurves, progress: Option<Figures>) {
+fn cards_ui(ui: &mut egui::Ui, c: &RunCurves, progress: Option<&TrainEvent>) {
+    let progress = progress.and_then(|e| match *e {
+        TrainEvent::Progress { triplets_per_sec, queue_depth, gpu_wait_share, eta_secs, elapsed_secs, .. } => {
+            Some((triplets_per_sec, queue_depth, gpu_wait_share, eta_secs, elapsed_secs))
+        }
+        _ => None,
+    });
     ui.horizontal_wrapped(|ui| {
         let card = |ui: &mut egui::Ui, name: &str, value: String, hint: &str| {
             egui::Frame::group(ui.style())
@@ -129,25 +94,24 @@ fn cards_ui(ui: &mut egui::Ui, c: &RunCurves, progress: Option<Figures>) {
         card(
             ui,
             "triplets/s",
-            p.map_or("—".into(), |p| format!("{:.0}", p.triplets_per_sec)),
+            p.map_or("—".into(), |p| format!("{:.0}", p.0)),
             "training triplets (query, positive, negatives) per second",
         );
         card(
             ui,
             "queue depth",
-            p.map_or("—".into(), |p| p.queue_depth.to_string()),
+            p.map_or("—".into(), |p| p.1.to_string()),
             "batches the samplers have ready; 0 means the device waits for the CPU",
         );
         card(
             ui,
             "GPU wait",
-            p.map_or("—".into(), |p| format!("{:.0} %", 100.0 * p.gpu_wait_share)),
+            p.map_or("—".into(), |p| format!("{:.0} %", 100.0 * p.2)),
             "share of the time the device waited for batches",
         );
-        let eta =
-            if c.finished.is_some() { "done".into() } else { p.map_or("—".into(), |p| format_secs(p.eta_secs)) };
+        let eta = if c.finished.is_some() { "done".into() } else { p.map_or("—".into(), |p| format_secs(p.3)) };
         card(ui, "ETA", eta, "estimated time left");
-        card(ui, "elapsed", p.map_or("—".into(), |p| format_secs(p.elapsed_secs)), "time since the run started");
+        card(ui, "elapsed", p.map_or("—".into(), |p| format_secs(p.4)), "time since the run started");
         if let Some(m) = c.recall.last() {
             card(ui, "recall@20", format!("{:.3}", m[1]), "LightGCN all-ranking recall@20 of the last evaluated epoch");
         }
