@@ -175,18 +175,29 @@ impl TrainingPanel {
     fn run_folder_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         ui.checkbox(&mut self.save_run, "Save to a run folder")
             .on_hover_text("config.json, metrics.jsonl, checkpoints and the final model");
-        ui.add_enabled_ui(self.save_run, |ui| {
-            ui.horizontal(|ui| {
-                ui.add(egui::TextEdit::singleline(&mut self.out_dir).desired_width(200.0).hint_text("runs/my-run"))
-                    .accessible_name("Run folder");
-                if ui
-                    .add_enabled(!self.picker.waiting(), egui::Button::new("Browse…"))
-                    .on_hover_text("Choose the run folder")
-                    .clicked()
-                {
-                    self.picker.open(ctx, "training", SLOT_OUT, "Run folder for the new training run", true);
-                }
-            });
+        ui.add_enabled_ui(self.save_run, |ui| self.folder_field_ui(ui, ctx, SLOT_OUT));
+    }
+
+    /// A folder field with Browse… (the dialog's answer comes back for `slot`): the new run's
+    /// folder (`SLOT_OUT`) or the one to follow (`SLOT_FOLLOW`).
+    fn folder_field_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx, slot: u8) {
+        let (text, hint, name, hover, title) = if slot == SLOT_OUT {
+            (
+                &mut self.out_dir,
+                "runs/my-run",
+                "Run folder",
+                "Choose the run folder",
+                "Run folder for the new training run",
+            )
+        } else {
+            let title = "A run folder written by `pinsage train`";
+            (&mut self.follow_dir, "path/to/run", "Run folder to follow", "Choose a run folder to follow", title)
+        };
+        ui.horizontal(|ui| {
+            ui.add(egui::TextEdit::singleline(text).desired_width(200.0).hint_text(hint)).accessible_name(name);
+            if ui.add_enabled(!self.picker.waiting(), egui::Button::new("Browse…")).on_hover_text(hover).clicked() {
+                self.picker.open(ctx, "training", slot, title, true);
+            }
         });
     }
 
@@ -264,17 +275,7 @@ impl TrainingPanel {
                 .small()
                 .weak(),
         );
-        ui.horizontal(|ui| {
-            ui.add(egui::TextEdit::singleline(&mut self.follow_dir).desired_width(200.0).hint_text("path/to/run"))
-                .accessible_name("Run folder to follow");
-            if ui
-                .add_enabled(!self.picker.waiting(), egui::Button::new("Browse…"))
-                .on_hover_text("Choose a run folder to follow")
-                .clicked()
-            {
-                self.picker.open(ctx, "training", SLOT_FOLLOW, "A run folder written by `pinsage train`", true);
-            }
-        });
+        self.folder_field_ui(ui, ctx, SLOT_FOLLOW);
         let dir = PathBuf::from(self.follow_dir.trim());
         let facts =
             if self.follow_dir.trim().is_empty() { FolderFacts::default() } else { self.follow_probe.look(&dir) };
