@@ -446,19 +446,6 @@ fn views_render_with_a_trained_model() {
     small_cpu_draft(&mut h, 4);
     h.get_by_label("Start training").click();
     wait_for(&mut h, "the training", |a| !a.state.run.running && a.state.model.is_some());
-    let shots = std::env::var_os("PINSAGE_SCREENSHOTS");
-    let render = |h: &mut Harness<'static, ExplorerApp>, name: &str| {
-        for _ in 0..3 {
-            h.step();
-        }
-        let img = h.render().expect("render");
-        let first = img.get_pixel(0, 0);
-        assert!(img.pixels().filter(|p| *p != first).count() > 10_000, "{name} drew something");
-        if let Some(d) = &shots {
-            std::fs::create_dir_all(d).unwrap();
-            img.save(Path::new(d).join(format!("{name}.png"))).unwrap();
-        }
-    };
     render(&mut h, "training");
 
     h.get_by_label("Inference").click();
@@ -486,32 +473,7 @@ fn views_render_with_a_trained_model() {
     }
     render(&mut h, "map");
 
-    h.get_by_label("Results").click();
-    h.step();
-    h.step();
-    h.get_by_label("Ablation report").set_text_value_accesskit(&dir.path().join("ablation.json").display().to_string());
-    h.step();
-    h.get_by_label("Load").click();
-    wait_for(&mut h, "the bars", |a| !a.panels.results.drawn.is_empty());
-    assert_eq!(h.state().panels.results.drawn[0].1.len(), report.rows.len());
-    let trained_rows = report.rows.iter().filter(|r| r.config.is_some()).count();
-    assert_eq!(h.get_all_by_label("Config").count(), trained_rows);
-    h.get_all_by_label("Config").last().unwrap().click();
-    render(&mut h, "results-own");
-    // The README shows the measured Gowalla table with the curriculum run's config open.
-    h.get_by_label("Gowalla · H100").click();
-    wait_for(&mut h, "the measured bars", |a| a.panels.results.drawn.first().is_some_and(|d| d.1.len() == 4));
-    h.get_all_by_label("Config").last().unwrap().click();
-    // The trained model's bars lead the loaded graph's baselines.
-    wait_for(&mut h, "the model beside the baselines", |a| {
-        a.panels
-            .results
-            .baselines
-            .drawn
-            .first()
-            .is_some_and(|d| d.1.first().is_some_and(|b| b.0.starts_with("PinSage")))
-    });
-    render(&mut h, "results");
+    results_render(&mut h, &dir.path().join("ablation.json"), &report);
 
     // The search box: a board's top 20 by the trained model.
     h.get_by_label("Search pin by id or label").set_text_value_accesskit("board 12:");
@@ -521,6 +483,52 @@ fn views_render_with_a_trained_model() {
     h.get_by_label("Open…").click();
     render(&mut h, "open");
     assert!(h.state().panels.open.visible);
+}
+
+/// Steps a few frames, renders, checks that something was drawn, and saves the render to
+/// `$PINSAGE_SCREENSHOTS` when set.
+fn render(h: &mut Harness<'static, ExplorerApp>, name: &str) {
+    for _ in 0..3 {
+        h.step();
+    }
+    let img = h.render().expect("render");
+    let first = img.get_pixel(0, 0);
+    assert!(img.pixels().filter(|p| *p != first).count() > 10_000, "{name} drew something");
+    if let Some(d) = &std::env::var_os("PINSAGE_SCREENSHOTS") {
+        std::fs::create_dir_all(d).unwrap();
+        img.save(Path::new(d).join(format!("{name}.png"))).unwrap();
+    }
+}
+
+/// The results view: the ablation written to `report_file` with a row's config open, then the
+/// measured Gowalla table beside the trained model's bars.
+fn results_render(h: &mut Harness<'static, ExplorerApp>, report_file: &Path, report: &AblationReport) {
+    h.get_by_label("Results").click();
+    h.step();
+    h.step();
+    h.get_by_label("Ablation report").set_text_value_accesskit(&report_file.display().to_string());
+    h.step();
+    h.get_by_label("Load").click();
+    wait_for(h, "the bars", |a| !a.panels.results.drawn.is_empty());
+    assert_eq!(h.state().panels.results.drawn[0].1.len(), report.rows.len());
+    let trained_rows = report.rows.iter().filter(|r| r.config.is_some()).count();
+    assert_eq!(h.get_all_by_label("Config").count(), trained_rows);
+    h.get_all_by_label("Config").last().unwrap().click();
+    render(h, "results-own");
+    // The README shows the measured Gowalla table with the curriculum run's config open.
+    h.get_by_label("Gowalla · H100").click();
+    wait_for(h, "the measured bars", |a| a.panels.results.drawn.first().is_some_and(|d| d.1.len() == 4));
+    h.get_all_by_label("Config").last().unwrap().click();
+    // The trained model's bars lead the loaded graph's baselines.
+    wait_for(h, "the model beside the baselines", |a| {
+        a.panels
+            .results
+            .baselines
+            .drawn
+            .first()
+            .is_some_and(|d| d.1.first().is_some_and(|b| b.0.starts_with("PinSage")))
+    });
+    render(h, "results");
 }
 
 #[test]
