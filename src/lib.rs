@@ -5,18 +5,13 @@
 //! `data` → `walk` → `sampler` → `model` → `train` → `eval` → `teach` → `app`.
 //! See ARCHITECTURE.md for the code map and the rules between modules.
 
-pub mod ann;
 pub mod app;
 pub mod data;
 pub mod defaults;
-pub mod edits;
-pub mod embed_map;
 pub mod eval;
 pub mod model;
 pub mod names;
-pub mod powerlaw;
 pub mod sampler;
-pub mod scale;
 pub mod teach;
 pub mod train;
 pub mod walk;
@@ -25,8 +20,8 @@ pub mod walk;
 // `crate::load`, `crate::explain`, …) keep working, for code inside the crate and for users of the
 // library. New code may use either path; these names are not going away.
 pub use app::jobs;
-pub use data::{features, graph, load, memory, split, synthetic};
-pub use eval::{ablation, baselines, bench, export};
+pub use data::{features, graph, load, memory, powerlaw, split, synthetic};
+pub use eval::{ablation, ann, baselines, bench, export, scale};
 pub use model::{infer, lightgcn, recommend, retrieval};
-pub use teach::{explain, projection};
+pub use teach::{edits, embed_map, explain, projection};
 pub use train::run_folder;

@@ -2,12 +2,25 @@
 //! everything it depends on (graph generation, model, settings), so two different results can
 //! never share a key, and a result of an old graph or model is never found for the new one. Which
 //! keys depend on the app's model is a property of the variant ([`CacheKey::uses_model`]), not of
-//! a string prefix.
+//! a string prefix. The values are typed too: [`Computed`] has one variant per kind of result, and
+//! [`Computed::fits`] says which key holds which kind.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use crate::recommend::Query;
+use crate::ablation::AblationReport;
+use crate::app::panels::map::{MapData, NeighbourLists};
+use crate::baselines::BaselineResult;
+use crate::edits::WhatIf;
+use crate::embed_map::Method;
+use crate::eval::Metrics;
+use crate::explain::{ConvolveTrace, CurriculumSnapshot, EgoSlice, PoolingComparison, WalkErrorCurve, WalkReplay};
+use crate::graph::Graph;
+use crate::infer::Embeddings;
+use crate::recommend::{Query, Recommendations};
+use crate::sampler::{HardPools, NodeNeighbourhoods};
 use crate::teach::explain::PoolSpace;
+use crate::train::bundle::ModelBundle;
 
 /// The model a teaching view computes with.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -62,8 +75,20 @@ pub enum CacheKey {
     PickPath { panel: String, request: u64 },
     /// A run folder's model, loaded to become the app's model (not kept in the cache).
     RunModel(PathBuf),
-    /// A key from code that has not got a variant of its own (string keys still work).
-    Named(String),
+    /// The graph with what-if edits up to `version` applied, rebuilt in the background (not kept
+    /// in the cache: it becomes `AppState::graph`).
+    EditedGraph { version: u64 },
+    /// The what-if panel's embeddings of the loaded graph (`edited: false`, `graph` is the loaded
+    /// graph's generation) or of the edited one (`edited: true`, the current generation).
+    WhatIfEmbeddings { graph: u64, embeddings: u64, edited: bool },
+    /// The what-if panel's before/after picture of `pin` (`before`/`after`: whether embeddings
+    /// were there for either side).
+    WhatIf { graph: u64, pin: u32, embeddings: u64, before: bool, after: bool },
+    /// The embedding map's 2-D layout: of the model's embeddings (`model`, `generation` is the
+    /// embeddings generation) or of the visual features (`generation` is the graph's).
+    Map { method: Method, model: bool, generation: u64 },
+    /// The map's nearest-pin lists of `pin` (`embeddings`: the embeddings generation, if any).
+    MapNeighbours { graph: u64, embeddings: Option<u64>, pin: u32 },
 }
 
 impl CacheKey {
@@ -78,12 +103,6 @@ impl CacheKey {
             | CacheKey::Curriculum { .. } => true,
             _ => false,
         }
-    }
-}
-
-impl Default for CacheKey {
-    fn default() -> Self {
-        CacheKey::Named(String::new())
     }
 }
 
@@ -127,7 +146,20 @@ impl std::fmt::Display for CacheKey {
             CacheKey::Report { what, load } => write!(f, "results:{what}:{load}"),
             CacheKey::PickPath { panel, request } => write!(f, "pick:{panel}:{request}"),
             CacheKey::RunModel(dir) => write!(f, "run folder {}", dir.display()),
-            CacheKey::Named(s) => f.write_str(s),
+            CacheKey::EditedGraph { version } => write!(f, "edited-graph:{version}"),
+            CacheKey::WhatIfEmbeddings { graph, embeddings, edited } => {
+                let which = if *edited { "edited" } else { "base" };
+                write!(f, "whatif:emb:{which}:{embeddings}:{graph}")
+            }
+            CacheKey::WhatIf { graph, pin, embeddings, before, after } => {
+                write!(f, "whatif:pic:{graph}:{pin}:{embeddings}:{before}:{after}")
+            }
+            CacheKey::Map { method, model, generation } => {
+                write!(f, "map:{method:?}:{}:{generation}", if *model { "model" } else { "visual" })
+            }
+            CacheKey::MapNeighbours { graph, embeddings, pin } => {
+                write!(f, "map:nn:{graph}:{embeddings:?}:{pin}")
+            }
         }
     }
 }
@@ -138,20 +170,109 @@ impl From<&CacheKey> for CacheKey {
     }
 }
 
-impl From<String> for CacheKey {
-    fn from(s: String) -> Self {
-        CacheKey::Named(s)
-    }
+/// A computed result, shared read-only with the UI: one variant per kind of result, so a
+/// result is read back as the type it was computed as (see [`Cached`]). Each is behind an `Arc`
+/// (cheap to keep in the cache and to move through the job channel).
+pub enum Computed {
+    EgoSlice(Arc<Arc<EgoSlice>>),
+    WalkReplay(Arc<WalkReplay>),
+    WalkError(Arc<WalkErrorCurve>),
+    Pooling(Arc<PoolingComparison>),
+    /// A model with its neighbourhoods (untrained for the teaching views, or a run folder's).
+    Model(Arc<ModelBundle>),
+    ConvolveTrace(Arc<ConvolveTrace>),
+    Embeddings(Arc<Arc<Embeddings>>),
+    /// Embeddings, or why there are none (shown as a note, not as an error).
+    EmbeddingsOrNote(Arc<Result<Arc<Embeddings>, String>>),
+    HardPools(Arc<Arc<HardPools>>),
+    Curriculum(Arc<CurriculumSnapshot>),
+    Neighbourhoods(Arc<Arc<NodeNeighbourhoods>>),
+    Baselines(Arc<Vec<BaselineResult>>),
+    Metrics(Arc<Metrics>),
+    Recommendations(Arc<Recommendations>),
+    Report(Arc<AblationReport>),
+    /// A native dialog's answer (None: cancelled).
+    PickedPath(Arc<Option<PathBuf>>),
+    Graph(Arc<Arc<Graph>>),
+    WhatIf(Arc<WhatIf>),
+    Map(Arc<MapData>),
+    NeighbourLists(Arc<NeighbourLists>),
 }
 
-impl From<&String> for CacheKey {
-    fn from(s: &String) -> Self {
-        CacheKey::Named(s.clone())
-    }
+/// A type that is one kind of [`Computed`] result: what `Ctx::need` computes and
+/// `AppState::result` reads back.
+pub trait Cached: Sized + Send + 'static {
+    fn into_computed(self) -> Computed;
+    fn from_computed(c: &Computed) -> Option<&Self>;
 }
 
-impl From<&str> for CacheKey {
-    fn from(s: &str) -> Self {
-        CacheKey::Named(s.to_string())
+macro_rules! cached {
+    ($($variant:ident($ty:ty)),* $(,)?) => {$(
+        impl Cached for $ty {
+            fn into_computed(self) -> Computed {
+                Computed::$variant(Arc::new(self))
+            }
+            fn from_computed(c: &Computed) -> Option<&Self> {
+                match c {
+                    Computed::$variant(v) => Some(&**v),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+
+cached! {
+    EgoSlice(Arc<EgoSlice>),
+    WalkReplay(WalkReplay),
+    WalkError(WalkErrorCurve),
+    Pooling(PoolingComparison),
+    Model(ModelBundle),
+    ConvolveTrace(ConvolveTrace),
+    Embeddings(Arc<Embeddings>),
+    EmbeddingsOrNote(Result<Arc<Embeddings>, String>),
+    HardPools(Arc<HardPools>),
+    Curriculum(CurriculumSnapshot),
+    Neighbourhoods(Arc<NodeNeighbourhoods>),
+    Baselines(Vec<BaselineResult>),
+    Metrics(Metrics),
+    Recommendations(Recommendations),
+    Report(AblationReport),
+    PickedPath(Option<PathBuf>),
+    Graph(Arc<Graph>),
+    WhatIf(WhatIf),
+    Map(MapData),
+    NeighbourLists(NeighbourLists),
+}
+
+impl Computed {
+    /// Whether this is the kind of result `key` holds (one arm per key variant: a new key must
+    /// say what it holds).
+    pub fn fits(&self, key: &CacheKey) -> bool {
+        use Computed as V;
+        match key {
+            CacheKey::EgoSlice { .. } => matches!(self, V::EgoSlice(_)),
+            CacheKey::WalkReplay { .. } => matches!(self, V::WalkReplay(_)),
+            CacheKey::WalkError { .. } => matches!(self, V::WalkError(_)),
+            CacheKey::Pooling { .. } => matches!(self, V::Pooling(_)),
+            CacheKey::UntrainedModel { .. } | CacheKey::RunModel(_) => matches!(self, V::Model(_)),
+            CacheKey::ConvolveTrace { .. } => matches!(self, V::ConvolveTrace(_)),
+            CacheKey::ModelEmbeddings { .. } | CacheKey::WhatIfEmbeddings { edited: false, .. } => {
+                matches!(self, V::Embeddings(_))
+            }
+            CacheKey::WhatIfEmbeddings { edited: true, .. } => matches!(self, V::EmbeddingsOrNote(_)),
+            CacheKey::HardPools { .. } => matches!(self, V::HardPools(_)),
+            CacheKey::Curriculum { .. } => matches!(self, V::Curriculum(_)),
+            CacheKey::InferenceNeighbourhoods { .. } => matches!(self, V::Neighbourhoods(_)),
+            CacheKey::Baselines { .. } => matches!(self, V::Baselines(_)),
+            CacheKey::ModelMetrics { .. } => matches!(self, V::Metrics(_)),
+            CacheKey::Recommend { .. } => matches!(self, V::Recommendations(_)),
+            CacheKey::Report { .. } => matches!(self, V::Report(_)),
+            CacheKey::PickPath { .. } => matches!(self, V::PickedPath(_)),
+            CacheKey::EditedGraph { .. } => matches!(self, V::Graph(_)),
+            CacheKey::WhatIf { .. } => matches!(self, V::WhatIf(_)),
+            CacheKey::Map { .. } => matches!(self, V::Map(_)),
+            CacheKey::MapNeighbours { .. } => matches!(self, V::NeighbourLists(_)),
+        }
     }
 }

@@ -67,14 +67,14 @@ pub enum JobEvent {
     },
     /// The result of a [`Jobs::compute`] request.
     Computed {
-        key: crate::app::cache::CacheKey,
+        key: CacheKey,
         value: Result<Computed, String>,
         secs: f64,
     },
 }
 
-/// A computed value of any type, shared read-only with the UI.
-pub type Computed = Arc<dyn std::any::Any + Send + Sync>;
+// Computed values are typed: one variant per kind of result (this path stays valid).
+pub use crate::app::cache::Computed;
 
 impl std::fmt::Debug for JobEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -218,11 +218,7 @@ impl Jobs {
     }
 
     /// Runs `f` on a worker thread; its result arrives as [`JobEvent::Computed`] under `key`.
-    pub fn compute(
-        &self,
-        key: crate::app::cache::CacheKey,
-        f: impl FnOnce() -> Result<Computed, String> + Send + 'static,
-    ) {
+    pub fn compute(&self, key: CacheKey, f: impl FnOnce() -> Result<Computed, String> + Send + 'static) {
         self.spawn("compute", move |tx, notify| {
             let t = Instant::now();
             // A bug on bad input must not take the job's key (and the app) down with it.

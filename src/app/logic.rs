@@ -7,10 +7,10 @@ use std::time::Duration;
 use eframe::{egui, egui_wgpu, wgpu};
 
 use super::ExplorerApp;
-use super::state::{AppState, CacheKey, Command, RESULT_CACHE, RunLog, RunSource, initial_pin};
+use super::state::{AppState, CacheKey, Cached, Command, RESULT_CACHE, RunLog, RunSource, initial_pin};
 use crate::edits::Edit;
 use crate::graph::Graph;
-use crate::jobs::{JobEvent, ModelBundle, bundle_from_run};
+use crate::jobs::{Computed, JobEvent, ModelBundle, bundle_from_run};
 use crate::split::SplitConfig;
 use crate::train::TrainEvent;
 
@@ -66,6 +66,16 @@ fn handle_dropped_files(app: &mut ExplorerApp, ctx: &egui::Context) {
 }
 
 fn execute(app: &mut ExplorerApp, c: Command) {
+    // Each group takes its own commands and hands the others on.
+    let Some(c) = execute_load(app, c) else { return };
+    let Some(c) = execute_compute(app, c) else { return };
+    let Some(c) = execute_edit(app, c) else { return };
+    let Some(c) = execute_model(app, c) else { return };
+    execute_selection(&mut app.state, c);
+}
+
+/// Loading a graph. Returns the command when it is not one of these.
+fn execute_load(app: &mut ExplorerApp, c: Command) -> Option<Command> {
     let state = &mut app.state;
     match c {
         Command::Open(spec) => {
@@ -89,12 +99,15 @@ fn execute(app: &mut ExplorerApp, c: Command) {
         },
         Command::CancelLoad => app.jobs.cancel_load(),
         Command::PickFile => app.panels.open.show(&state.settings),
-        Command::SelectPin(p) => {
-            if p < state.graph.n_pins() {
-                state.selected_pin = p;
-            }
-        }
-        Command::SetView(v) => state.settings.view = v,
+        other => return Some(other),
+    }
+    None
+}
+
+/// Background computations. Returns the command when it is not one of these.
+fn execute_compute(app: &mut ExplorerApp, c: Command) -> Option<Command> {
+    let state = &mut app.state;
+    match c {
         Command::Compute { key, job } => {
             if state.pending.insert(key.clone()) {
                 app.jobs.compute(key, job);
@@ -114,12 +127,15 @@ fn execute(app: &mut ExplorerApp, c: Command) {
         Command::Recompute(key) => {
             state.cancelled.remove(&key);
         }
-        Command::SetMapMethod(m) => state.settings.map_method = m,
-        Command::SelectBoard(b) => state.selected_board = b.filter(|&b| b < state.graph.n_boards()),
-        Command::Hover { pin, board } => {
-            state.hovered_pin = pin;
-            state.hovered_board = board;
-        }
+        other => return Some(other),
+    }
+    None
+}
+
+/// What-if edits. Returns the command when it is not one of these.
+fn execute_edit(app: &mut ExplorerApp, c: Command) -> Option<Command> {
+    let state = &mut app.state;
+    match c {
         Command::Edit(edit) => {
             let new_pin = matches!(edit, Edit::AddPin { .. }).then(|| state.graph.n_pins());
             match state.edits.push(&state.graph, edit) {
@@ -139,14 +155,23 @@ fn execute(app: &mut ExplorerApp, c: Command) {
             state.edits.reset();
             rebuild_edited(app);
         }
+        other => return Some(other),
+    }
+    None
+}
+
+/// Training, inference and run folders. Returns the command when it is not one of these.
+fn execute_model(app: &mut ExplorerApp, c: Command) -> Option<Command> {
+    let state = &mut app.state;
+    match c {
         Command::StartTraining { config, out } => {
             if app.jobs.training() {
                 state.errors.push("a training run is already going".into());
-                return;
+                return None;
             }
             if let Err(e) = config.validate() {
                 state.errors.push(e.to_string());
-                return;
+                return None;
             }
             state.settings.train = (*config).clone();
             // The split the graph was made with, recorded in the run folder so that it reloads it.
@@ -176,10 +201,28 @@ fn execute(app: &mut ExplorerApp, c: Command) {
             let graph = state.graph.clone();
             let key = CacheKey::RunModel(dir.clone());
             if state.pending.insert(key.clone()) {
-                app.jobs.compute(key, move || {
-                    bundle_from_run(&dir, &graph, device).map(|b| Arc::new(b) as crate::jobs::Computed)
-                });
+                app.jobs.compute(key, move || bundle_from_run(&dir, &graph, device).map(Cached::into_computed));
             }
+        }
+        other => return Some(other),
+    }
+    None
+}
+
+/// Selection, settings and messages.
+fn execute_selection(state: &mut AppState, c: Command) {
+    match c {
+        Command::SelectPin(p) => {
+            if p < state.graph.n_pins() {
+                state.selected_pin = p;
+            }
+        }
+        Command::SetView(v) => state.settings.view = v,
+        Command::SetMapMethod(m) => state.settings.map_method = m,
+        Command::SelectBoard(b) => state.selected_board = b.filter(|&b| b < state.graph.n_boards()),
+        Command::Hover { pin, board } => {
+            state.hovered_pin = pin;
+            state.hovered_board = board;
         }
         Command::SetWalkConfig(c) => match c.validate() {
             Ok(()) => state.settings.walk = c,
@@ -190,6 +233,24 @@ fn execute(app: &mut ExplorerApp, c: Command) {
                 state.errors.remove(i);
             }
         }
+        // Taken by the groups before (listed, so that a new command must find a home).
+        Command::Open(_)
+        | Command::OpenWith { .. }
+        | Command::Resplit(_)
+        | Command::CancelLoad
+        | Command::PickFile
+        | Command::Compute { .. }
+        | Command::ComputeTracked { .. }
+        | Command::CancelCompute(_)
+        | Command::Recompute(_)
+        | Command::Edit(_)
+        | Command::UndoEdit
+        | Command::ResetEdits
+        | Command::StartTraining { .. }
+        | Command::Train(_)
+        | Command::RunInference
+        | Command::FollowRun(_)
+        | Command::LoadRunModel(_) => {}
     }
 }
 
@@ -206,19 +267,14 @@ fn rebuild_edited(app: &mut ExplorerApp) {
     }
     let base = state.loaded_graph().clone();
     let edits = state.edits.edits().to_vec();
-    let key = CacheKey::Named(format!("{EDITS_KEY}{}", state.edits.version));
+    let key = CacheKey::EditedGraph { version: state.edits.version };
     state.applying_edits = true;
     if state.pending.insert(key.clone()) {
         app.jobs.compute(key, move || {
-            crate::edits::apply(&base, &edits)
-                .map(|g| Arc::new(Arc::new(g)) as crate::jobs::Computed)
-                .map_err(|e| e.to_string())
+            crate::edits::apply(&base, &edits).map(|g| Arc::new(g).into_computed()).map_err(|e| e.to_string())
         });
     }
 }
-
-/// The key prefix of the edited graph's background rebuild.
-const EDITS_KEY: &str = "edited-graph:";
 
 /// Shows `graph` (edited, or the loaded one again) in every view; the model and selection stay.
 fn set_edited_graph(state: &mut AppState, graph: Arc<Graph>) {
@@ -246,42 +302,14 @@ pub fn apply(state: &mut AppState, ev: JobEvent) {
         | JobEvent::LoadProgress { load, .. }
             if load != 0 && load != state.load_id => {} // a superseded (cancelled) load
         JobEvent::LoadProgress { progress, .. } => state.load_progress = Some(progress),
-        JobEvent::GraphLoaded { graph, path, split, .. } => {
-            state.loading = None;
-            state.load_progress = None;
-            state.graph_spec = path.as_ref().map_or_else(|| "default".into(), |p| p.display().to_string());
-            state.graph_split = split;
-            state.selected_pin = initial_pin(&graph);
-            state.selected_board = None;
-            state.base_graph = None;
-            state.edits.reset();
-            state.applying_edits = false;
-            state.graph = graph;
-            state.graph_generation += 1;
-            state.settings.last_file = path.map(|p| p.display().to_string());
-            state.model = None;
-            state.embeddings = None;
-            state.embeddings_generation += 1;
-            state.results.clear();
-        }
+        JobEvent::GraphLoaded { graph, path, split, .. } => set_loaded_graph(state, graph, path, split),
         JobEvent::GraphFailed { message, .. } => {
             // The graph, the selection and the model stay as they were.
             state.loading = None;
             state.load_progress = None;
             state.errors.push(message);
         }
-        JobEvent::Train(ev) => {
-            match &ev {
-                TrainEvent::Paused => state.run.paused = true,
-                TrainEvent::Resumed => state.run.paused = false,
-                TrainEvent::Finished { .. } | TrainEvent::Failed { .. } => state.run.running = false,
-                _ => {}
-            }
-            if let TrainEvent::Failed { message } = &ev {
-                state.errors.push(format!("training failed: {message}"));
-            }
-            state.run.events.push(ev);
-        }
+        JobEvent::Train(ev) => apply_train_event(state, ev),
         JobEvent::TrainFinished(result) => {
             state.run.running = false;
             match result {
@@ -324,43 +352,75 @@ pub fn apply(state: &mut AppState, ev: JobEvent) {
                 state.progress.insert(key, (fraction, stage));
             }
         }
-        JobEvent::Computed { key, value, .. } => {
-            state.pending.remove(&key);
-            state.progress.remove(&key);
-            if value.is_err() && state.cancelled.contains(&key) {
-                return; // cancelled by the user: no error to show
-            }
-            match value {
-                Ok(v) => {
-                    if let CacheKey::Named(name) = &key
-                        && let Some(version) = name.strip_prefix(EDITS_KEY)
-                    {
-                        // Only the latest rebuild counts (an undo may have overtaken it).
-                        if version == state.edits.version.to_string()
-                            && !state.edits.is_empty()
-                            && let Some(g) = v.downcast_ref::<Arc<Graph>>()
-                        {
-                            state.applying_edits = false;
-                            if state.base_graph.is_none() {
-                                state.base_graph = Some(state.graph.clone());
-                            }
-                            set_edited_graph(state, g.clone());
-                        }
-                        return;
-                    }
-                    if let CacheKey::RunModel(_) = key {
-                        if let Some(b) = v.downcast_ref::<ModelBundle>() {
-                            set_model(state, b.clone());
-                        }
-                        return;
-                    }
-                    state.results.retain(|(k, _)| k != &key);
-                    state.results.push_back((key, v));
-                    while state.results.len() > RESULT_CACHE {
-                        state.results.pop_front();
-                    }
+        JobEvent::Computed { key, value, .. } => apply_computed(state, key, value),
+    }
+}
+
+/// A new graph replaces the old one: edits, the model and every cached result go.
+fn set_loaded_graph(state: &mut AppState, graph: Arc<Graph>, path: Option<std::path::PathBuf>, split: SplitConfig) {
+    state.loading = None;
+    state.load_progress = None;
+    state.graph_spec = path.as_ref().map_or_else(|| "default".into(), |p| p.display().to_string());
+    state.graph_split = split;
+    state.selected_pin = initial_pin(&graph);
+    state.selected_board = None;
+    state.base_graph = None;
+    state.edits.reset();
+    state.applying_edits = false;
+    state.graph = graph;
+    state.graph_generation += 1;
+    state.loaded_generation = state.graph_generation;
+    state.settings.last_file = path.map(|p| p.display().to_string());
+    state.model = None;
+    state.embeddings = None;
+    state.embeddings_generation += 1;
+    state.results.clear();
+}
+
+/// A training event of the app's run: the run's state, then the history.
+fn apply_train_event(state: &mut AppState, ev: TrainEvent) {
+    match &ev {
+        TrainEvent::Paused => state.run.paused = true,
+        TrainEvent::Resumed => state.run.paused = false,
+        TrainEvent::Finished { .. } | TrainEvent::Failed { .. } => state.run.running = false,
+        _ => {}
+    }
+    if let TrainEvent::Failed { message } = &ev {
+        state.errors.push(format!("training failed: {message}"));
+    }
+    state.run.events.push(ev);
+}
+
+/// Folds a background computation's result into the state: the edited graph and a run folder's
+/// model take effect at once, everything else goes into the results cache.
+fn apply_computed(state: &mut AppState, key: CacheKey, value: Result<Computed, String>) {
+    state.pending.remove(&key);
+    state.progress.remove(&key);
+    if value.is_err() && state.cancelled.contains(&key) {
+        return; // cancelled by the user: no error to show
+    }
+    let v = match value {
+        Ok(v) if v.fits(&key) => v,
+        Ok(_) => return state.errors.push(format!("{key}: a result of the wrong kind (a bug)")),
+        Err(e) => return state.errors.push(format!("{key}: {e}")),
+    };
+    match (&key, &v) {
+        (CacheKey::EditedGraph { version }, Computed::Graph(g)) => {
+            // Only the latest rebuild counts (an undo may have overtaken it).
+            if *version == state.edits.version && !state.edits.is_empty() {
+                state.applying_edits = false;
+                if state.base_graph.is_none() {
+                    state.base_graph = Some(state.graph.clone());
                 }
-                Err(e) => state.errors.push(format!("{key}: {e}")),
+                set_edited_graph(state, Arc::<Graph>::clone(g));
+            }
+        }
+        (CacheKey::RunModel(_), Computed::Model(b)) => set_model(state, ModelBundle::clone(b)),
+        _ => {
+            state.results.retain(|(k, _)| k != &key);
+            state.results.push_back((key, v));
+            while state.results.len() > RESULT_CACHE {
+                state.results.pop_front();
             }
         }
     }

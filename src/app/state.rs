@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::app::cache::{CacheKey, ModelRef};
+pub use crate::app::cache::{CacheKey, Cached, ModelRef};
 use crate::edits::{Edit, EditStack};
 use crate::embed_map::{MapControl, Method};
 use crate::graph::Graph;
@@ -262,6 +262,8 @@ pub struct AppState {
     pub graph: Arc<Graph>,
     /// Bumped whenever a new graph replaces the old one, so views can drop what they cached.
     pub graph_generation: u64,
+    /// The `graph_generation` of the loaded graph (what-if edits bump `graph_generation` only).
+    pub loaded_generation: u64,
     pub selected_pin: u32,
     /// The selected board, shared by the graph and matrix views.
     pub selected_board: Option<u32>,
@@ -315,6 +317,7 @@ impl AppState {
             selected_pin: initial_pin(&graph),
             graph,
             graph_generation: 0,
+            loaded_generation: 0,
             selected_board: None,
             hovered_pin: None,
             hovered_board: None,
@@ -344,10 +347,10 @@ impl AppState {
         }
     }
 
-    /// A computed result by key, if it has arrived.
-    pub fn result<T: 'static>(&self, key: impl Into<CacheKey>) -> Option<&T> {
+    /// A computed result by key, if it has arrived (as the type it was computed as).
+    pub fn result<T: Cached>(&self, key: impl Into<CacheKey>) -> Option<&T> {
         let key = key.into();
-        self.results.iter().rev().find(|(k, _)| *k == key).and_then(|(_, v)| v.downcast_ref::<T>())
+        self.results.iter().rev().find(|(k, _)| *k == key).and_then(|(_, v)| T::from_computed(v))
     }
 
     /// The graph as loaded (before any what-if edit).
@@ -374,7 +377,7 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     /// The result under `key`, or None while it is computed in the background (requested once).
-    pub fn need<T: Send + Sync + 'static>(
+    pub fn need<T: Cached>(
         &mut self,
         key: impl Into<CacheKey>,
         job: impl FnOnce() -> Result<T, String> + Send + 'static,
@@ -385,14 +388,14 @@ impl<'a> Ctx<'a> {
         }
         let queued = self.commands.iter().any(|c| matches!(c, Command::Compute { key: k, .. } if *k == key));
         if !self.state.is_pending(&key) && !queued {
-            self.commands.push(Command::Compute { key, job: Box::new(move || job().map(|v| Arc::new(v) as Computed)) });
+            self.commands.push(Command::Compute { key, job: Box::new(move || job().map(T::into_computed)) });
         }
         None
     }
 
     /// Like [`Ctx::need`], for a job that reports progress and can be cancelled: None while it
     /// runs (its progress is in `AppState::progress`) and after it was cancelled.
-    pub fn need_tracked<T: Send + Sync + 'static>(
+    pub fn need_tracked<T: Cached>(
         &mut self,
         key: impl Into<CacheKey>,
         job: impl FnOnce(&MapControl) -> Result<T, String> + Send + 'static,
@@ -405,7 +408,7 @@ impl<'a> Ctx<'a> {
         if !self.state.is_pending(&key) && !queued && !self.state.cancelled.contains(&key) {
             self.commands.push(Command::ComputeTracked {
                 key,
-                job: Box::new(move |ctl: &MapControl| job(ctl).map(|v| Arc::new(v) as Computed)),
+                job: Box::new(move |ctl: &MapControl| job(ctl).map(T::into_computed)),
             });
         }
         None

@@ -1,5 +1,6 @@
 //! The data layer: pin–board graphs, their loaders, train/validation/test splits, pin features,
-//! synthetic graphs and the memory checks made before large allocations. Knows nothing of walks,
+//! synthetic graphs, power-law graphs of any size (`powerlaw`) and the memory checks made before
+//! large allocations. Knows nothing of walks,
 //! models, training or the UI.
 
 pub mod features;
@@ -7,5 +8,6 @@ pub mod fuzz;
 pub mod graph;
 pub mod load;
 pub mod memory;
+pub mod powerlaw;
 pub mod split;
 pub mod synthetic;

@@ -94,42 +94,8 @@ pub fn generate(cfg: &SyntheticConfig) -> Graph {
     let n_pins = cfg.pins.max(2);
     let n_boards = cfg.boards.max(1);
 
-    // Pins: topic round-robin (balanced), colour, label.
-    let mut topic_of = Vec::with_capacity(n_pins as usize);
-    let mut colour = Vec::with_capacity(n_pins as usize * 3);
-    let mut labels = Vec::with_capacity(n_pins as usize);
-    let mut members: Vec<Vec<u32>> = vec![Vec::new(); topics as usize];
-    for p in 0..n_pins {
-        let t = p % topics;
-        topic_of.push(t as u16);
-        members[t as usize].push(p);
-        let c = if rng.random::<f32>() < cfg.colour_informativeness {
-            let base = topic_colour(t);
-            base.map(|v| (v + (rng.random::<f32>() - 0.5) * 0.12).clamp(0.0, 1.0))
-        } else {
-            [rng.random::<f32>(), rng.random::<f32>(), rng.random::<f32>()]
-        };
-        colour.extend_from_slice(&c);
-        let noun = match TOPICS.get(t as usize) {
-            Some((_, _, nouns)) => nouns[(p / topics) as usize % 4].to_string(),
-            None => "item".to_string(),
-        };
-        labels.push(format!("{noun} #{p} ({})", topic_name(t)));
-    }
-
-    // Popularity within a topic: Zipf-like weights 1/(rank+1)^0.7, sampled through a cumulative table.
-    let cumulative: Vec<Vec<f32>> = members
-        .iter()
-        .map(|m| {
-            let mut acc = 0.0;
-            (0..m.len())
-                .map(|r| {
-                    acc += 1.0 / ((r + 1) as f32).powf(0.7);
-                    acc
-                })
-                .collect()
-        })
-        .collect();
+    let (topic_of, colour, labels, members) = pins(cfg, &mut rng, topics, n_pins);
+    let cumulative = popularity(&members);
     let pick = |rng: &mut SmallRng, t: usize| -> u32 {
         let cum = &cumulative[t];
         let total = *cum.last().unwrap_or(&1.0);
@@ -181,4 +147,53 @@ pub fn generate(cfg: &SyntheticConfig) -> Graph {
         format!("synthetic (seed {}, {} pins, {} boards)", cfg.seed, n_pins, n_boards)
     };
     g
+}
+
+/// The pins, topic round-robin (balanced): each one's topic, colour (RGB) and label, and each
+/// topic's members. Draws from `rng` in pin order.
+#[allow(clippy::type_complexity)] // (topic, colour, label, members): `generate` destructures it
+fn pins(
+    cfg: &SyntheticConfig,
+    rng: &mut SmallRng,
+    topics: u32,
+    n_pins: u32,
+) -> (Vec<u16>, Vec<f32>, Vec<String>, Vec<Vec<u32>>) {
+    let mut topic_of = Vec::with_capacity(n_pins as usize);
+    let mut colour = Vec::with_capacity(n_pins as usize * 3);
+    let mut labels = Vec::with_capacity(n_pins as usize);
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); topics as usize];
+    for p in 0..n_pins {
+        let t = p % topics;
+        topic_of.push(t as u16);
+        members[t as usize].push(p);
+        let c = if rng.random::<f32>() < cfg.colour_informativeness {
+            let base = topic_colour(t);
+            base.map(|v| (v + (rng.random::<f32>() - 0.5) * 0.12).clamp(0.0, 1.0))
+        } else {
+            [rng.random::<f32>(), rng.random::<f32>(), rng.random::<f32>()]
+        };
+        colour.extend_from_slice(&c);
+        let noun = match TOPICS.get(t as usize) {
+            Some((_, _, nouns)) => nouns[(p / topics) as usize % 4].to_string(),
+            None => "item".to_string(),
+        };
+        labels.push(format!("{noun} #{p} ({})", topic_name(t)));
+    }
+    (topic_of, colour, labels, members)
+}
+
+/// Popularity within a topic: Zipf-like weights 1/(rank+1)^0.7, as a cumulative table per topic.
+fn popularity(members: &[Vec<u32>]) -> Vec<Vec<f32>> {
+    members
+        .iter()
+        .map(|m| {
+            let mut acc = 0.0;
+            (0..m.len())
+                .map(|r| {
+                    acc += 1.0 / ((r + 1) as f32).powf(0.7);
+                    acc
+                })
+                .collect()
+        })
+        .collect()
 }

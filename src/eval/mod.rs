@@ -1,12 +1,15 @@
 //! Evaluation: ranking metrics over held-out edges (`metrics`), non-neural baselines
-//! (`baselines`), the paper's ablation (`ablation`), embedding export (`export`) and the
-//! throughput benchmarks (`bench`). Knows graphs, models and the trainer; knows nothing of the UI.
+//! (`baselines`), the paper's ablation (`ablation`), embedding export (`export`), the
+//! approximate-nearest-neighbour index over exported embeddings (`ann`), the throughput
+//! benchmarks (`bench`) and the cost curve of `bench scale` (`scale`). Knows graphs, models and the trainer; knows nothing of the UI.
 
 pub mod ablation;
+pub mod ann;
 pub mod baselines;
 pub mod bench;
 pub mod export;
 pub mod metrics;
+pub mod scale;
 
 // `crate::eval::evaluate` etc.: the metrics are this module's main items.
 pub use metrics::*;

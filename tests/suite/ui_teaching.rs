@@ -1,4 +1,4 @@
-//! The teaching views: their computations (explain.rs) against independent expectations, and one
+//! The teaching views: their computations (`teach::explain`) against independent expectations, and one
 //! UI test that drives every view through its labels.
 
 use eframe::egui;

@@ -66,7 +66,14 @@ fn training_panel_validates_then_trains_on_cpu_and_feeds_inference_and_the_map()
     small_cpu_draft(&mut h, 2);
     assert_eq!(h.state().panels.training.draft.device, DeviceChoice::Cpu, "the CPU button selects the CPU");
     assert_eq!(h.state().panels.training.draft.epochs, 2);
+    refuses_a_bad_config(&mut h);
+    let (trained, g) = trains_two_epochs(&mut h);
+    let inferred = inference_matches_the_trainer(&mut h, &trained);
+    map_selects_and_lists_neighbours(&mut h, &inferred, &g);
+}
 
+/// Bad input: a message, and Start does nothing; a good config clears the messages.
+fn refuses_a_bad_config(h: &mut Harness<'static, ExplorerApp>) {
     // Bad input: a message, and Start does nothing.
     h.get_by_role_and_label(Role::TextInput, "Learning rate").set_text_value_accesskit("fast");
     h.step();
@@ -88,12 +95,17 @@ fn training_panel_validates_then_trains_on_cpu_and_feeds_inference_and_the_map()
         h.query_by_label_contains("invalid").is_none() && h.query_by_label_contains("not a number").is_none(),
         "no message once the config is valid"
     );
+}
 
+/// Starts the 2-epoch run and checks what reached the plots; the trained embeddings and the graph.
+fn trains_two_epochs(
+    h: &mut Harness<'static, ExplorerApp>,
+) -> (Arc<pinsage_explorer::infer::Embeddings>, Arc<pinsage_explorer::graph::Graph>) {
     h.get_by_label("Start training").click();
     h.step();
     h.step();
     assert!(h.state().state.run.running, "the run started");
-    wait_for(&mut h, "the training to finish", |a| !a.state.run.running && a.state.model.is_some());
+    wait_for(h, "the training to finish", |a| !a.state.run.running && a.state.model.is_some());
 
     let app = h.state();
     let events = &app.state.run.events;
@@ -115,8 +127,15 @@ fn training_panel_validates_then_trains_on_cpu_and_feeds_inference_and_the_map()
     let trained = app.state.embeddings.clone().expect("the trained model's embeddings");
     let g = app.state.graph.clone();
     assert_eq!(trained.n_nodes(), (g.n_pins() + g.n_boards()) as usize);
+    (trained, g)
+}
 
-    // Inference view: the animation runs both jobs, and real inference reproduces the trainer's embeddings.
+/// Inference view: the animation runs both jobs, and real inference reproduces the trainer's
+/// embeddings; returns the inferred ones.
+fn inference_matches_the_trainer(
+    h: &mut Harness<'static, ExplorerApp>,
+    trained: &Arc<pinsage_explorer::infer::Embeddings>,
+) -> Arc<pinsage_explorer::infer::Embeddings> {
     h.get_by_label("Inference").click();
     h.step();
     h.step();
@@ -124,19 +143,27 @@ fn training_panel_validates_then_trains_on_cpu_and_feeds_inference_and_the_map()
     h.get_by_label("Run both").click();
     h.step();
     assert!(h.state().panels.inference.animating());
-    wait_for(&mut h, "the animation", |a| a.panels.inference.done_jobs == 2 && !a.panels.inference.animating());
+    wait_for(h, "the animation", |a| a.panels.inference.done_jobs == 2 && !a.panels.inference.animating());
     h.get_by_label("Run full-graph inference").click();
     h.step();
-    wait_for(&mut h, "full-graph inference", |a| a.panels.inference.real_secs.is_some());
+    wait_for(h, "full-graph inference", |a| a.panels.inference.real_secs.is_some());
     let inferred = h.state().state.embeddings.clone().unwrap();
-    assert!(!Arc::ptr_eq(&inferred, &trained), "inference produced new embeddings");
+    assert!(!Arc::ptr_eq(&inferred, trained), "inference produced new embeddings");
     assert_eq!((inferred.dim, inferred.n_pins, inferred.data.len()), (trained.dim, trained.n_pins, trained.data.len()));
     let max_diff = inferred.data.iter().zip(&trained.data).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
     assert!(max_diff < 1e-4, "layer-wise inference matches the trainer's embeddings (max diff {max_diff})");
+    inferred
+}
 
-    // Map: every pin drawn; clicking one selects it and lists its neighbours by the model and by features.
+/// Map: every pin drawn; clicking one selects it and lists its neighbours by the model and by
+/// features; search by label selects a pin too.
+fn map_selects_and_lists_neighbours(
+    h: &mut Harness<'static, ExplorerApp>,
+    inferred: &pinsage_explorer::infer::Embeddings,
+    g: &pinsage_explorer::graph::Graph,
+) {
     h.get_by_label("Embedding map").click();
-    wait_for(&mut h, "the projection", |a| a.panels.map.drawn.len() == a.state.graph.n_pins() as usize);
+    wait_for(h, "the projection", |a| a.panels.map.drawn.len() == a.state.graph.n_pins() as usize);
     let drawn = h.state().panels.map.drawn.clone();
     let current = h.state().state.selected_pin;
     let canvas_centre = {
@@ -160,24 +187,11 @@ fn training_panel_validates_then_trains_on_cpu_and_feeds_inference_and_the_map()
     h.step();
     h.step();
     assert_eq!(h.state().state.selected_pin, target, "clicking a point selects its pin");
-    wait_for(&mut h, "the neighbour lists", |a| a.panels.map.shown.as_ref().is_some_and(|s| s.0 == target));
+    wait_for(h, "the neighbour lists", |a| a.panels.map.shown.as_ref().is_some_and(|s| s.0 == target));
     let (_, model_list, visual_list) = h.state().panels.map.shown.clone().unwrap();
-    let expected_model: Vec<u32> = nearest_pins(&inferred, 10)[target as usize].iter().map(|x| x.0).collect();
+    let expected_model: Vec<u32> = nearest_pins(inferred, 10)[target as usize].iter().map(|x| x.0).collect();
     assert_eq!(model_list, expected_model, "neighbours by the trained model");
-    // By visual features alone: cosine of the raw feature rows, computed here by hand.
-    let f = g.features.as_ref().unwrap();
-    let unit = |p: u32| {
-        let r = f.row(p);
-        let n = r.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
-        r.iter().map(|x| x / n).collect::<Vec<f32>>()
-    };
-    let q = unit(target);
-    let mut scored: Vec<(u32, f32)> = (0..g.n_pins())
-        .filter(|&p| p != target)
-        .map(|p| (p, unit(p).iter().zip(&q).map(|(a, b)| a * b).sum()))
-        .collect();
-    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    let expected_visual: Vec<u32> = scored.iter().take(10).map(|x| x.0).collect();
+    let expected_visual = nearest_by_features(g, target);
     assert_eq!(visual_list, expected_visual, "neighbours by visual features alone");
     assert_ne!(model_list, visual_list, "the model's neighbours differ from the visual-only ones");
     let label = g.pin_label(expected_model[0]);
@@ -197,6 +211,24 @@ fn training_panel_validates_then_trains_on_cpu_and_feeds_inference_and_the_map()
     h.step();
     h.step();
     assert_eq!(h.state().state.selected_pin, wanted, "search result selects the pin");
+}
+
+/// The 10 pins nearest `target` by visual features alone: cosine of the raw feature rows, computed
+/// here by hand.
+fn nearest_by_features(g: &pinsage_explorer::graph::Graph, target: u32) -> Vec<u32> {
+    let f = g.features.as_ref().unwrap();
+    let unit = |p: u32| {
+        let r = f.row(p);
+        let n = r.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+        r.iter().map(|x| x / n).collect::<Vec<f32>>()
+    };
+    let q = unit(target);
+    let mut scored: Vec<(u32, f32)> = (0..g.n_pins())
+        .filter(|&p| p != target)
+        .map(|p| (p, unit(p).iter().zip(&q).map(|(a, b)| a * b).sum()))
+        .collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    scored.iter().take(10).map(|x| x.0).collect()
 }
 
 #[test]
@@ -414,19 +446,6 @@ fn views_render_with_a_trained_model() {
     small_cpu_draft(&mut h, 4);
     h.get_by_label("Start training").click();
     wait_for(&mut h, "the training", |a| !a.state.run.running && a.state.model.is_some());
-    let shots = std::env::var_os("PINSAGE_SCREENSHOTS");
-    let render = |h: &mut Harness<'static, ExplorerApp>, name: &str| {
-        for _ in 0..3 {
-            h.step();
-        }
-        let img = h.render().expect("render");
-        let first = img.get_pixel(0, 0);
-        assert!(img.pixels().filter(|p| *p != first).count() > 10_000, "{name} drew something");
-        if let Some(d) = &shots {
-            std::fs::create_dir_all(d).unwrap();
-            img.save(Path::new(d).join(format!("{name}.png"))).unwrap();
-        }
-    };
     render(&mut h, "training");
 
     h.get_by_label("Inference").click();
@@ -454,32 +473,7 @@ fn views_render_with_a_trained_model() {
     }
     render(&mut h, "map");
 
-    h.get_by_label("Results").click();
-    h.step();
-    h.step();
-    h.get_by_label("Ablation report").set_text_value_accesskit(&dir.path().join("ablation.json").display().to_string());
-    h.step();
-    h.get_by_label("Load").click();
-    wait_for(&mut h, "the bars", |a| !a.panels.results.drawn.is_empty());
-    assert_eq!(h.state().panels.results.drawn[0].1.len(), report.rows.len());
-    let trained_rows = report.rows.iter().filter(|r| r.config.is_some()).count();
-    assert_eq!(h.get_all_by_label("Config").count(), trained_rows);
-    h.get_all_by_label("Config").last().unwrap().click();
-    render(&mut h, "results-own");
-    // The README shows the measured Gowalla table with the curriculum run's config open.
-    h.get_by_label("Gowalla · H100").click();
-    wait_for(&mut h, "the measured bars", |a| a.panels.results.drawn.first().is_some_and(|d| d.1.len() == 4));
-    h.get_all_by_label("Config").last().unwrap().click();
-    // The trained model's bars lead the loaded graph's baselines.
-    wait_for(&mut h, "the model beside the baselines", |a| {
-        a.panels
-            .results
-            .baselines
-            .drawn
-            .first()
-            .is_some_and(|d| d.1.first().is_some_and(|b| b.0.starts_with("PinSage")))
-    });
-    render(&mut h, "results");
+    results_render(&mut h, &dir.path().join("ablation.json"), &report);
 
     // The search box: a board's top 20 by the trained model.
     h.get_by_label("Search pin by id or label").set_text_value_accesskit("board 12:");
@@ -489,6 +483,52 @@ fn views_render_with_a_trained_model() {
     h.get_by_label("Open…").click();
     render(&mut h, "open");
     assert!(h.state().panels.open.visible);
+}
+
+/// Steps a few frames, renders, checks that something was drawn, and saves the render to
+/// `$PINSAGE_SCREENSHOTS` when set.
+fn render(h: &mut Harness<'static, ExplorerApp>, name: &str) {
+    for _ in 0..3 {
+        h.step();
+    }
+    let img = h.render().expect("render");
+    let first = img.get_pixel(0, 0);
+    assert!(img.pixels().filter(|p| *p != first).count() > 10_000, "{name} drew something");
+    if let Some(d) = &std::env::var_os("PINSAGE_SCREENSHOTS") {
+        std::fs::create_dir_all(d).unwrap();
+        img.save(Path::new(d).join(format!("{name}.png"))).unwrap();
+    }
+}
+
+/// The results view: the ablation written to `report_file` with a row's config open, then the
+/// measured Gowalla table beside the trained model's bars.
+fn results_render(h: &mut Harness<'static, ExplorerApp>, report_file: &Path, report: &AblationReport) {
+    h.get_by_label("Results").click();
+    h.step();
+    h.step();
+    h.get_by_label("Ablation report").set_text_value_accesskit(&report_file.display().to_string());
+    h.step();
+    h.get_by_label("Load").click();
+    wait_for(h, "the bars", |a| !a.panels.results.drawn.is_empty());
+    assert_eq!(h.state().panels.results.drawn[0].1.len(), report.rows.len());
+    let trained_rows = report.rows.iter().filter(|r| r.config.is_some()).count();
+    assert_eq!(h.get_all_by_label("Config").count(), trained_rows);
+    h.get_all_by_label("Config").last().unwrap().click();
+    render(h, "results-own");
+    // The README shows the measured Gowalla table with the curriculum run's config open.
+    h.get_by_label("Gowalla · H100").click();
+    wait_for(h, "the measured bars", |a| a.panels.results.drawn.first().is_some_and(|d| d.1.len() == 4));
+    h.get_all_by_label("Config").last().unwrap().click();
+    // The trained model's bars lead the loaded graph's baselines.
+    wait_for(h, "the model beside the baselines", |a| {
+        a.panels
+            .results
+            .baselines
+            .drawn
+            .first()
+            .is_some_and(|d| d.1.first().is_some_and(|b| b.0.starts_with("PinSage")))
+    });
+    render(h, "results");
 }
 
 #[test]

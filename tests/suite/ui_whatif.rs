@@ -382,9 +382,9 @@ fn map_method_is_a_setting_and_tsne_umap_run_with_cancel() {
     h.step();
     assert_eq!(h.state().state.settings.map_method, Method::Umap);
     wait(&mut h, "the held UMAP job", |_| reached.try_recv().is_ok());
-    let name = h.state().panels.map.key.clone().unwrap();
+    let key = h.state().panels.map.key.clone().unwrap();
+    let name = key.to_string();
     assert!(name.contains("Umap"), "{name}");
-    let key = CacheKey::Named(name);
     wait(&mut h, "UMAP's progress", |a| a.state.progress.contains_key(&key));
     assert!(h.state().state.is_pending(&key));
     assert!(h.query_by_label_contains("UMAP: nearest neighbours").is_some(), "the stage is shown");
@@ -405,8 +405,8 @@ fn map_method_is_a_setting_and_tsne_umap_run_with_cancel() {
     shot(&mut h, "map_umap");
     h.get_by_label("t-SNE").click();
     wait(&mut h, "the t-SNE map", |a| {
-        a.panels.map.key.as_deref().is_some_and(|k| k.contains("Tsne"))
-            && a.state.result::<MapData>(a.panels.map.key.as_deref().unwrap()).is_some()
+        a.panels.map.key.as_ref().is_some_and(|k| k.to_string().contains("Tsne"))
+            && a.state.result::<MapData>(a.panels.map.key.as_ref().unwrap()).is_some()
     });
     h.step();
     assert_eq!(h.state().panels.map.drawn.len(), h.state().state.graph.n_pins() as usize);

@@ -2,13 +2,15 @@
 //! beside MostPopular, ItemKNN and EASE^R on the same split (what `pinsage eval --baselines`
 //! prints), all computed in the background for the loaded graph.
 
+use std::sync::Arc;
+
 use eframe::egui;
 
 use crate::app::cache::CacheKey;
 use crate::app::state::{Ctx, View};
 use crate::baselines::{BaselineResult, EASE_LAMBDAS, evaluate_baselines};
 use crate::eval::Metrics;
-use crate::graph::Split;
+use crate::graph::{Graph, Split};
 
 /// Graphs up to this many pins get their baselines computed as soon as the view shows them;
 /// larger ones wait for a click (EASE^R inverts a pins × pins matrix per λ).
@@ -49,15 +51,7 @@ impl BaselinesPanel {
         let generation = state.graph_generation;
         self.drawn.clear();
         self.skipped.clear();
-        ui.horizontal(|ui| {
-            ui.strong("This graph: the model beside the baselines");
-            ui.weak(format!(
-                "{} · test split, {} held-out edges · training{} pins masked",
-                g.source,
-                g.n_test_edges(),
-                if g.n_validation_edges() > 0 { " and validation" } else { "" }
-            ));
-        });
+        header_ui(ui, &g);
         if g.n_test_edges() == 0 {
             ui.weak("This graph has no test edges: open it with a holdout (Open… or the Training view's split).");
             return;
@@ -74,20 +68,8 @@ impl BaselinesPanel {
         } else {
             None
         };
-        let model = state.embeddings.clone().map(|emb| {
-            let name = match &state.model {
-                Some(_) => "PinSage (this model)",
-                None => "LightGCN (this model)",
-            };
-            let seed = state.model.as_ref().map_or(state.settings.train.seed, |m| m.config.seed);
-            let g2 = g.clone();
-            let k = model_metrics_key(generation, state.embeddings_generation);
-            let m =
-                ctx.need::<Metrics>(&k, move || Ok(crate::train::evaluate_embeddings(&g2, &emb, seed, Split::Test)));
-            (name, m)
-        });
         let mut rows: Vec<(String, &Metrics)> = Vec::new();
-        match &model {
+        match model_metrics(ctx, &g) {
             Some((name, Some(m))) => rows.push((name.to_string(), m)),
             Some((_, None)) => super::waiting_ui(ui, "scoring the model on the test edges…"),
             None => {
@@ -119,9 +101,13 @@ impl BaselinesPanel {
                 });
             }
         }
-        if rows.is_empty() {
-            return;
+        if !rows.is_empty() {
+            self.bars_ui(ui, &rows, baselines);
         }
+    }
+
+    /// One chart per metric (the model first), then what was skipped and EASE^R's λ.
+    fn bars_ui(&mut self, ui: &mut egui::Ui, rows: &[(String, &Metrics)], baselines: Option<&Vec<BaselineResult>>) {
         let w = ((ui.available_width() - 16.0) / 2.0).max(200.0);
         let size = egui::vec2(w, 30.0 + rows.len() as f32 * 22.0);
         ui.horizontal(|ui| {
@@ -140,4 +126,34 @@ impl BaselinesPanel {
             ui.weak(format!("EASE^R: {note}; ItemKNN: cosine item–item over all co-occurrences."));
         }
     }
+}
+
+/// The section's title and the protocol.
+fn header_ui(ui: &mut egui::Ui, g: &Graph) {
+    ui.horizontal(|ui| {
+        ui.strong("This graph: the model beside the baselines");
+        ui.weak(format!(
+            "{} · test split, {} held-out edges · training{} pins masked",
+            g.source,
+            g.n_test_edges(),
+            if g.n_validation_edges() > 0 { " and validation" } else { "" }
+        ));
+    });
+}
+
+/// The current embeddings' name and test metrics (None while they are computed), if there are
+/// embeddings.
+fn model_metrics<'a>(ctx: &mut Ctx<'a>, g: &Arc<Graph>) -> Option<(&'static str, Option<&'a Metrics>)> {
+    let state = ctx.state;
+    state.embeddings.clone().map(|emb| {
+        let name = match &state.model {
+            Some(_) => "PinSage (this model)",
+            None => "LightGCN (this model)",
+        };
+        let seed = state.model.as_ref().map_or(state.settings.train.seed, |m| m.config.seed);
+        let g2 = g.clone();
+        let k = model_metrics_key(state.graph_generation, state.embeddings_generation);
+        let m = ctx.need::<Metrics>(&k, move || Ok(crate::train::evaluate_embeddings(&g2, &emb, seed, Split::Test)));
+        (name, m)
+    })
 }

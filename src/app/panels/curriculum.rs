@@ -9,11 +9,13 @@ use eframe::egui;
 use egui_plot::{Bar, BarChart, Legend, Plot, Points, VLine};
 
 use super::convolve::current_model;
-use crate::app::cache::CacheKey;
+use crate::app::cache::{CacheKey, ModelRef};
 use crate::app::state::Ctx;
 use crate::explain::{CurriculumSnapshot, NegativeKind, bundle_embeddings, curriculum_snapshot};
 use crate::infer::Embeddings;
 use crate::sampler::{HardPools, default_band, hard_pools};
+use crate::train::TrainConfig;
+use crate::train::bundle::ModelBundle;
 
 /// The curriculum view's state.
 pub struct CurriculumPanel {
@@ -68,24 +70,7 @@ impl CurriculumPanel {
             }
         });
         let gen_ = state.graph_generation;
-        let emb: Option<Arc<Embeddings>> = match (trained, &state.embeddings) {
-            (true, Some(e)) if e.n_pins == g.n_pins() as usize => Some(e.clone()),
-            _ => {
-                let (b, g2) = (bundle.clone(), g.clone());
-                ctx.need(CacheKey::ModelEmbeddings { graph: gen_, model: model_key.clone() }, move || {
-                    bundle_embeddings(&b, &g2).map_err(|e| e.to_string())
-                })
-                .cloned()
-            }
-        };
-        let band = cfg.hard_band.unwrap_or_else(|| default_band(g.n_pins()));
-        let g2 = g.clone();
-        let seed = cfg.seed;
-        let pools: Option<Arc<HardPools>> = ctx
-            .need(CacheKey::HardPools { graph: gen_, band, seed }, move || {
-                Ok(Arc::new(hard_pools(&g2, band, crate::defaults::HARD_POOL_SIZE, seed)))
-            })
-            .cloned();
+        let (emb, pools) = embeddings_and_pools(ctx, bundle, &model_key, trained, &cfg);
         let (Some(emb), Some(pools)) = (emb, pools) else {
             ui.horizontal(|ui| {
                 ui.spinner();
@@ -118,6 +103,39 @@ impl CurriculumPanel {
             table_ui(&mut cols[1], snap, &g);
         });
     }
+}
+
+/// Every pin's embedding under the model (the app's, when they are there) and the hard-negative
+/// pools of the band; None while either is computed in the background.
+fn embeddings_and_pools(
+    ctx: &mut Ctx,
+    bundle: &ModelBundle,
+    model_key: &ModelRef,
+    trained: bool,
+    cfg: &TrainConfig,
+) -> (Option<Arc<Embeddings>>, Option<Arc<HardPools>>) {
+    let state = ctx.state;
+    let g = state.graph.clone();
+    let gen_ = state.graph_generation;
+    let emb: Option<Arc<Embeddings>> = match (trained, &state.embeddings) {
+        (true, Some(e)) if e.n_pins == g.n_pins() as usize => Some(e.clone()),
+        _ => {
+            let (b, g2) = (bundle.clone(), g.clone());
+            ctx.need(CacheKey::ModelEmbeddings { graph: gen_, model: model_key.clone() }, move || {
+                bundle_embeddings(&b, &g2).map_err(|e| e.to_string())
+            })
+            .cloned()
+        }
+    };
+    let band = cfg.hard_band.unwrap_or_else(|| default_band(g.n_pins()));
+    let g2 = g.clone();
+    let seed = cfg.seed;
+    let pools: Option<Arc<HardPools>> = ctx
+        .need(CacheKey::HardPools { graph: gen_, band, seed }, move || {
+            Ok(Arc::new(hard_pools(&g2, band, crate::defaults::HARD_POOL_SIZE, seed)))
+        })
+        .cloned();
+    (emb, pools)
 }
 
 fn summary_ui(ui: &mut egui::Ui, s: &CurriculumSnapshot, g: &crate::graph::Graph) {

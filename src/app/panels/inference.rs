@@ -155,16 +155,7 @@ impl InferencePanel {
         let rows = cells.div_ceil(cols);
         let cell = (grid_w / cols as f32).min(band_h / rows as f32);
         let (resp, painter) = ui.allocate_painter(egui::vec2(width, band_h * 3.0 + 30.0), egui::Sense::hover());
-        let origin = resp.rect.left_top();
-        let band_top = |b: usize| origin.y + b as f32 * (band_h + 15.0);
-        let cell_rect = |band: usize, c: usize| {
-            let (r, col) = (c / cols, c % cols);
-            egui::Rect::from_min_size(
-                egui::pos2(origin.x + label_w + col as f32 * cell, band_top(band) + r as f32 * cell),
-                egui::vec2(cell, cell),
-            )
-            .shrink(cell * 0.08)
-        };
+        let canvas = Canvas { origin: resp.rect.left_top(), label_w, band_h, cols, cell, cells, per_cell, n_pins };
         let (job, t) = match self.anim {
             Anim::Running { job, t } => (job as usize, t),
             Anim::Idle => (0, 0.0),
@@ -177,66 +168,16 @@ impl InferencePanel {
                 _ => 0,
             }
         };
-        let pin_colour = egui::Color32::from_rgb(86, 160, 230);
-        let board_colour = egui::Color32::from_rgb(230, 150, 80);
-        let empty = ui.visuals().faint_bg_color;
-        let names = ["h⁰  inputs", "h¹  Job 1: CONVOLVE₁", "h²  Job 2: CONVOLVE₂\n     + dense + L2"];
-        for (band, name) in names.iter().enumerate() {
-            painter.text(
-                egui::pos2(origin.x, band_top(band) + 4.0),
-                egui::Align2::LEFT_TOP,
-                name,
-                egui::FontId::proportional(13.0),
-                ui.visuals().text_color(),
-            );
-            let f = filled(band);
-            for c in 0..cells {
-                let is_pin = c * per_cell < n_pins;
-                let colour = if c < f { if is_pin { pin_colour } else { board_colour } } else { empty };
-                painter.rect_filled(cell_rect(band, c), 1.0, colour);
-            }
-        }
+        canvas.paint_bands(ui, &painter, filled);
         // The node being computed now, and the K stored neighbours it reads from the band above.
         if job > 0 {
-            let c = ((t * cells as f32) as usize).min(cells - 1);
-            let node = (c * per_cell).min(n - 1) as u32;
-            let target = cell_rect(job, c);
-            let stroke = egui::Stroke::new(1.0, egui::Color32::from_rgba_unmultiplied(255, 230, 120, 150));
-            for &v in nb.ids_of(node) {
-                let src = cell_rect(job - 1, v as usize / per_cell);
-                painter.line_segment([src.center(), target.center()], stroke);
-                painter.rect_stroke(
-                    src,
-                    1.0,
-                    egui::Stroke::new(1.5, egui::Color32::from_rgb(255, 230, 120)),
-                    egui::StrokeKind::Outside,
-                );
-            }
-            painter.rect_stroke(
-                cell_rect(job - 1, c),
-                1.0,
-                egui::Stroke::new(1.5, egui::Color32::WHITE),
-                egui::StrokeKind::Outside,
-            );
-            painter.rect_filled(target, 1.0, egui::Color32::WHITE);
-            let kind = if (node as usize) < n_pins {
-                format!("pin {node}")
-            } else {
-                format!("board {}", node as usize - n_pins)
-            };
-            painter.text(
-                egui::pos2(origin.x, band_top(job) + 40.0),
-                egui::Align2::LEFT_TOP,
-                format!("now: {kind}\nreads {k} stored h{}", if job == 1 { "⁰" } else { "¹" }),
-                egui::FontId::proportional(11.0),
-                ui.visuals().weak_text_color(),
-            );
+            canvas.paint_current(ui, &painter, nb, job, t);
         }
         let legend = if per_cell > 1 { format!("one cell = {per_cell} nodes · ") } else { String::new() };
         ui.horizontal_wrapped(|ui| {
-            super::map::swatch(ui, pin_colour, true);
+            super::map::swatch_ui(ui, PIN_COLOUR, true);
             ui.label("pins");
-            super::map::swatch(ui, board_colour, true);
+            super::map::swatch_ui(ui, BOARD_COLOUR, true);
             ui.label("boards");
             ui.weak(format!("{legend}{n} nodes, K = {k}"));
         });
@@ -307,5 +248,95 @@ impl InferencePanel {
                 e.n_nodes() - e.n_pins
             ));
         }
+    }
+}
+
+const PIN_COLOUR: egui::Color32 = egui::Color32::from_rgb(86, 160, 230);
+const BOARD_COLOUR: egui::Color32 = egui::Color32::from_rgb(230, 150, 80);
+
+/// Where the animation's three bands (h⁰, h¹, h²) of node cells are drawn.
+struct Canvas {
+    origin: egui::Pos2,
+    label_w: f32,
+    band_h: f32,
+    /// Cells per row, a cell's side, how many cells, nodes per cell.
+    cols: usize,
+    cell: f32,
+    cells: usize,
+    per_cell: usize,
+    n_pins: usize,
+}
+
+impl Canvas {
+    fn band_top(&self, b: usize) -> f32 {
+        self.origin.y + b as f32 * (self.band_h + 15.0)
+    }
+
+    fn cell_rect(&self, band: usize, c: usize) -> egui::Rect {
+        let (r, col) = (c / self.cols, c % self.cols);
+        egui::Rect::from_min_size(
+            egui::pos2(
+                self.origin.x + self.label_w + col as f32 * self.cell,
+                self.band_top(band) + r as f32 * self.cell,
+            ),
+            egui::vec2(self.cell, self.cell),
+        )
+        .shrink(self.cell * 0.08)
+    }
+
+    /// The bands' names and cells, the first `filled(band)` cells of each coloured.
+    fn paint_bands(&self, ui: &egui::Ui, painter: &egui::Painter, filled: impl Fn(usize) -> usize) {
+        let empty = ui.visuals().faint_bg_color;
+        let names = ["h⁰  inputs", "h¹  Job 1: CONVOLVE₁", "h²  Job 2: CONVOLVE₂\n     + dense + L2"];
+        for (band, name) in names.iter().enumerate() {
+            painter.text(
+                egui::pos2(self.origin.x, self.band_top(band) + 4.0),
+                egui::Align2::LEFT_TOP,
+                name,
+                egui::FontId::proportional(13.0),
+                ui.visuals().text_color(),
+            );
+            let f = filled(band);
+            for c in 0..self.cells {
+                let is_pin = c * self.per_cell < self.n_pins;
+                let colour = if c < f { if is_pin { PIN_COLOUR } else { BOARD_COLOUR } } else { empty };
+                painter.rect_filled(self.cell_rect(band, c), 1.0, colour);
+            }
+        }
+    }
+
+    /// The node `job` is computing at `t`, and the K stored neighbours it reads from the band above.
+    fn paint_current(&self, ui: &egui::Ui, painter: &egui::Painter, nb: &NodeNeighbourhoods, job: usize, t: f32) {
+        let (n, k, cells, per_cell, n_pins) = (nb.n_nodes(), nb.k, self.cells, self.per_cell, self.n_pins);
+        let c = ((t * cells as f32) as usize).min(cells - 1);
+        let node = (c * per_cell).min(n - 1) as u32;
+        let target = self.cell_rect(job, c);
+        let stroke = egui::Stroke::new(1.0, egui::Color32::from_rgba_unmultiplied(255, 230, 120, 150));
+        for &v in nb.ids_of(node) {
+            let src = self.cell_rect(job - 1, v as usize / per_cell);
+            painter.line_segment([src.center(), target.center()], stroke);
+            painter.rect_stroke(
+                src,
+                1.0,
+                egui::Stroke::new(1.5, egui::Color32::from_rgb(255, 230, 120)),
+                egui::StrokeKind::Outside,
+            );
+        }
+        painter.rect_stroke(
+            self.cell_rect(job - 1, c),
+            1.0,
+            egui::Stroke::new(1.5, egui::Color32::WHITE),
+            egui::StrokeKind::Outside,
+        );
+        painter.rect_filled(target, 1.0, egui::Color32::WHITE);
+        let kind =
+            if (node as usize) < n_pins { format!("pin {node}") } else { format!("board {}", node as usize - n_pins) };
+        painter.text(
+            egui::pos2(self.origin.x, self.band_top(job) + 40.0),
+            egui::Align2::LEFT_TOP,
+            format!("now: {kind}\nreads {k} stored h{}", if job == 1 { "⁰" } else { "¹" }),
+            egui::FontId::proportional(11.0),
+            ui.visuals().weak_text_color(),
+        );
     }
 }

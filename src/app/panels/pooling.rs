@@ -43,30 +43,8 @@ impl PoolingPanel {
              Below, the same pin's neighbourhood both ways, and the pins each pooled vector is closest to — \
              the pins each method would call related.",
         );
-        ui.horizontal_wrapped(|ui| {
-            ui.label("Pool:");
-            for s in [PoolSpace::Boards, PoolSpace::Features, PoolSpace::Embeddings] {
-                let enabled = match s {
-                    PoolSpace::Boards => true,
-                    PoolSpace::Features => has_features,
-                    PoolSpace::Embeddings => emb.is_some(),
-                };
-                let r = ui.add_enabled(enabled, egui::Button::selectable(space == s, s.title()));
-                let r = if enabled {
-                    r
-                } else {
-                    r.on_disabled_hover_text(if s == PoolSpace::Features {
-                        "this graph has no features"
-                    } else {
-                        "train a model and run inference first"
-                    })
-                };
-                if r.clicked() {
-                    self.space = Some(s);
-                }
-            }
-            ui.label(format!("· K = {} · pin {} (id {pin})", state.settings.walk.top_k, g.pin_label(pin)));
-        });
+        let what = format!("· K = {} · pin {} (id {pin})", state.settings.walk.top_k, g.pin_label(pin));
+        self.space_picker_ui(ui, space, has_features, emb.is_some(), what);
         let cfg = state.settings.walk.clone();
         let model = (space == PoolSpace::Embeddings).then_some(ModelRef::App { generation: state.model_generation });
         let key = CacheKey::Pooling {
@@ -108,6 +86,42 @@ impl PoolingPanel {
                 "K two-hop pins drawn uniformly, equal weights",
                 egui::Color32::from_rgb(110, 140, 190),
             );
+        });
+    }
+
+    /// What is pooled (boards, features, embeddings, as far as the graph and the model allow),
+    /// then `what` (K and the pin).
+    fn space_picker_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        space: PoolSpace,
+        has_features: bool,
+        has_emb: bool,
+        what: String,
+    ) {
+        ui.horizontal_wrapped(|ui| {
+            ui.label("Pool:");
+            for s in [PoolSpace::Boards, PoolSpace::Features, PoolSpace::Embeddings] {
+                let enabled = match s {
+                    PoolSpace::Boards => true,
+                    PoolSpace::Features => has_features,
+                    PoolSpace::Embeddings => has_emb,
+                };
+                let r = ui.add_enabled(enabled, egui::Button::selectable(space == s, s.title()));
+                let r = if enabled {
+                    r
+                } else {
+                    r.on_disabled_hover_text(if s == PoolSpace::Features {
+                        "this graph has no features"
+                    } else {
+                        "train a model and run inference first"
+                    })
+                };
+                if r.clicked() {
+                    self.space = Some(s);
+                }
+            }
+            ui.label(what);
         });
     }
 }

@@ -89,6 +89,37 @@ impl ResultsPanel {
             self.path = p.display().to_string();
             self.load(ctx);
         }
+        self.toolbar_ui(ui, ctx);
+        egui::CollapsingHeader::new("This graph").id_salt("results_this_graph").default_open(true).show(ui, |ui| {
+            self.baselines.ui(ui, ctx);
+        });
+        ui.separator();
+        let Some(key) = self.key.clone() else {
+            self.drawn.clear();
+            ui.add_space(12.0);
+            ui.label("No report loaded. Measure one with");
+            ui.code("pinsage ablate --data default --out ablation.json");
+            ui.label("then open that file here, or show one of the measured reports above.");
+            return;
+        };
+        let Some(report) = ctx.state.result::<AblationReport>(&key) else {
+            self.drawn.clear();
+            let queued = ctx.commands.iter().any(|c| matches!(c, Command::Compute { key: k, .. } if *k == key));
+            if ctx.state.is_pending(&key) || queued {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("loading…");
+                });
+            } else {
+                ui.colored_label(ui.visuals().error_fg_color, "Could not read that report (see the message below).");
+            }
+            return;
+        };
+        self.report_ui(ui, report);
+    }
+
+    /// Heading, the report's path with Load and Browse…, and the measured reports built in.
+    fn toolbar_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         ui.horizontal(|ui| {
             ui.heading("Results");
             ui.add(egui::TextEdit::singleline(&mut self.path).desired_width(320.0).hint_text("ablation.json"))
@@ -117,31 +148,10 @@ impl ResultsPanel {
                 }
             }
         });
-        egui::CollapsingHeader::new("This graph").id_salt("results_this_graph").default_open(true).show(ui, |ui| {
-            self.baselines.ui(ui, ctx);
-        });
-        ui.separator();
-        let Some(key) = self.key.clone() else {
-            self.drawn.clear();
-            ui.add_space(12.0);
-            ui.label("No report loaded. Measure one with");
-            ui.code("pinsage ablate --data default --out ablation.json");
-            ui.label("then open that file here, or show one of the measured reports above.");
-            return;
-        };
-        let Some(report) = ctx.state.result::<AblationReport>(&key) else {
-            self.drawn.clear();
-            let queued = ctx.commands.iter().any(|c| matches!(c, Command::Compute { key: k, .. } if *k == key));
-            if ctx.state.is_pending(&key) || queued {
-                ui.horizontal(|ui| {
-                    ui.spinner();
-                    ui.label("loading…");
-                });
-            } else {
-                ui.colored_label(ui.visuals().error_fg_color, "Could not read that report (see the message below).");
-            }
-            return;
-        };
+    }
+
+    /// A loaded report: its summary, the bars per metric, the table, and a row's config beside.
+    fn report_ui(&mut self, ui: &mut egui::Ui, report: &AblationReport) {
         ui.label(format!(
             "{} · {} epochs per variant · {} · hit rate@{}",
             report.data,
@@ -161,60 +171,69 @@ impl ResultsPanel {
         };
         ui.scope_builder(egui::UiBuilder::new().max_rect(rest), |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
-                self.drawn.clear();
-                let w = (ui.available_width() - 16.0) / 2.0;
-                let bar_h = 22.0;
-                let chart_h = 30.0 + report.rows.len() as f32 * bar_h;
-                egui::Grid::new("results_bars").num_columns(2).spacing([16.0, 16.0]).show(ui, |ui| {
-                    for (m, metric) in METRICS.iter().enumerate() {
-                        let b = bars(report, m);
-                        chart_ui(ui, metric.0, metric.1, &b, egui::vec2(w, chart_h));
-                        self.drawn.push((metric.0.to_string(), b));
-                        if m % 2 == 1 {
-                            ui.end_row();
-                        }
-                    }
-                });
+                self.bars_ui(ui, report);
                 ui.add_space(8.0);
                 ui.heading("Table");
-                egui::Grid::new("results_table").num_columns(8).striped(true).spacing([14.0, 4.0]).show(ui, |ui| {
-                    for h in ["method", "recall@20", "ndcg@20", "hit rate", "MRR", "MRR (scaled)", "training", "config"]
-                    {
-                        ui.strong(h);
-                    }
-                    ui.end_row();
-                    for (i, r) in report.rows.iter().enumerate() {
-                        ui.label(&r.name);
-                        for v in [
-                            r.metrics.recall_at_20,
-                            r.metrics.ndcg_at_20,
-                            r.metrics.hit_rate,
-                            r.metrics.mrr,
-                            r.metrics.mrr_scaled,
-                        ] {
-                            ui.monospace(format!("{v:.4}"));
-                        }
-                        ui.label(if r.config.is_some() {
-                            crate::app::panels::training::format_secs(r.train_secs)
-                        } else {
-                            "—".into()
-                        });
-                        if r.config.is_some() {
-                            let open = self.config_row == Some(i);
-                            if ui
-                                .selectable_label(open, "Config")
-                                .on_hover_text(format!("Show the training config of “{}”", r.name))
-                                .clicked()
-                            {
-                                self.config_row = if open { None } else { Some(i) };
-                            }
-                        } else {
-                            ui.weak("baseline");
-                        }
-                        ui.end_row();
-                    }
-                });
+                self.table_ui(ui, report);
             });
+        });
+    }
+
+    /// One bar chart per metric, two to a row.
+    fn bars_ui(&mut self, ui: &mut egui::Ui, report: &AblationReport) {
+        self.drawn.clear();
+        let w = (ui.available_width() - 16.0) / 2.0;
+        let bar_h = 22.0;
+        let chart_h = 30.0 + report.rows.len() as f32 * bar_h;
+        egui::Grid::new("results_bars").num_columns(2).spacing([16.0, 16.0]).show(ui, |ui| {
+            for (m, metric) in METRICS.iter().enumerate() {
+                let b = bars(report, m);
+                chart_ui(ui, metric.0, metric.1, &b, egui::vec2(w, chart_h));
+                self.drawn.push((metric.0.to_string(), b));
+                if m % 2 == 1 {
+                    ui.end_row();
+                }
+            }
+        });
+    }
+
+    /// Every row's numbers, its training time and its Config button.
+    fn table_ui(&mut self, ui: &mut egui::Ui, report: &AblationReport) {
+        egui::Grid::new("results_table").num_columns(8).striped(true).spacing([14.0, 4.0]).show(ui, |ui| {
+            for h in ["method", "recall@20", "ndcg@20", "hit rate", "MRR", "MRR (scaled)", "training", "config"] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for (i, r) in report.rows.iter().enumerate() {
+                ui.label(&r.name);
+                for v in [
+                    r.metrics.recall_at_20,
+                    r.metrics.ndcg_at_20,
+                    r.metrics.hit_rate,
+                    r.metrics.mrr,
+                    r.metrics.mrr_scaled,
+                ] {
+                    ui.monospace(format!("{v:.4}"));
+                }
+                ui.label(if r.config.is_some() {
+                    crate::app::panels::training::format_secs(r.train_secs)
+                } else {
+                    "—".into()
+                });
+                if r.config.is_some() {
+                    let open = self.config_row == Some(i);
+                    if ui
+                        .selectable_label(open, "Config")
+                        .on_hover_text(format!("Show the training config of “{}”", r.name))
+                        .clicked()
+                    {
+                        self.config_row = if open { None } else { Some(i) };
+                    }
+                } else {
+                    ui.weak("baseline");
+                }
+                ui.end_row();
+            }
         });
     }
 

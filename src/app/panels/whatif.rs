@@ -9,11 +9,10 @@ use std::sync::Arc;
 
 use eframe::egui;
 
-use crate::app::state::{Command, Ctx};
+use crate::app::state::{CacheKey, Command, Ctx};
 use crate::edits::{Edit, PinPicture, WhatIf, edited_embeddings, picture};
 use crate::explain::bundle_embeddings;
 use crate::graph::Graph;
-use crate::infer::Embeddings;
 
 const EDITED: egui::Color32 = egui::Color32::from_rgb(255, 170, 60);
 
@@ -49,9 +48,6 @@ impl NewPinDraft {
 
 /// Feature values edited one by one (the rest are copied).
 const EDITABLE_FEATURES: usize = 16;
-
-/// Embeddings of a graph under the app's model, kept with the key they were computed for.
-struct EmbeddingsFor(Arc<Embeddings>);
 
 impl WhatIfPanel {
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
@@ -142,21 +138,19 @@ impl WhatIfPanel {
                 Some(e) => Some(e),
                 None => {
                     let (b2, base2) = (bundle.clone(), base.clone());
-                    ctx.need(format!("whatif:emb:base:{emb_gen}:{:p}", Arc::as_ptr(&base)), move || {
-                        bundle_embeddings(&b2, &base2).map(EmbeddingsFor).map_err(|e| e.to_string())
-                    })
-                    .map(|e| e.0.clone())
+                    let key =
+                        CacheKey::WhatIfEmbeddings { graph: st.loaded_generation, embeddings: emb_gen, edited: false };
+                    ctx.need(key, move || bundle_embeddings(&b2, &base2).map_err(|e| e.to_string())).cloned()
                 }
             };
             after_emb = if !edited {
                 before_emb.clone()
             } else {
                 let (b2, base2, g2) = (bundle.clone(), base.clone(), g.clone());
-                let key = format!("whatif:emb:edited:{emb_gen}:{}", st.graph_generation);
-                let r =
-                    ctx.need(&key, move || Ok(edited_embeddings(&b2, &base2, &g2).map(|e| EmbeddingsFor(Arc::new(e)))));
+                let key = CacheKey::WhatIfEmbeddings { graph: st.graph_generation, embeddings: emb_gen, edited: true };
+                let r = ctx.need(key, move || Ok(edited_embeddings(&b2, &base2, &g2).map(Arc::new)));
                 match r {
-                    Some(Ok(e)) => Some(e.0.clone()),
+                    Some(Ok(e)) => Some(e.clone()),
                     Some(Err(e)) => {
                         note = Some(e.clone());
                         None
@@ -175,13 +169,13 @@ impl WhatIfPanel {
             return;
         }
         let walk = st.settings.walk.clone();
-        let key = format!(
-            "whatif:pic:{}:{pin}:{}:{:?}:{:?}",
-            st.graph_generation,
-            st.embeddings_generation,
-            before_emb.as_ref().map(Arc::as_ptr),
-            after_emb.as_ref().map(Arc::as_ptr)
-        );
+        let key = CacheKey::WhatIf {
+            graph: st.graph_generation,
+            pin,
+            embeddings: st.embeddings_generation,
+            before: before_emb.is_some(),
+            after: after_emb.is_some(),
+        };
         let (g2, base2) = (g.clone(), base.clone());
         let note2 = note.clone();
         let w = ctx.need(&key, move || {

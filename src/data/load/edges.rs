@@ -61,44 +61,7 @@ pub(super) fn edge_list_with(path: &Path, ctl: &LoadControl) -> Result<Graph, Lo
                 continue;
             }
         }
-        if !(2..=4).contains(&fields.len()) {
-            let sep = if delimiter == b'\t' { "tab" } else { "comma" };
-            return Err(LoadError::line(
-                path,
-                line,
-                format!(
-                    "expected 2 to 4 {sep}-separated fields (pin, board[, weight[, timestamp]]), found {}",
-                    fields.len()
-                ),
-            ));
-        }
-        let field = |i: usize| fields.get(i).map(|f| f.trim());
-        let (Some(pin), Some(board)) = (field(cols.pin), field(cols.board)) else {
-            return Err(LoadError::line(
-                path,
-                line,
-                format!("missing the pin or board field (columns {} and {})", cols.pin + 1, cols.board + 1),
-            ));
-        };
-        if pin.is_empty() || board.is_empty() {
-            return Err(LoadError::line(path, line, "empty pin or board id"));
-        }
-        if let Some(w) = cols.weight.and_then(field) {
-            let w: f32 = w.parse().map_err(|_| LoadError::line(path, line, format!("weight `{w}` is not a number")))?;
-            if !w.is_finite() {
-                return Err(LoadError::line(path, line, format!("weight {w} is not finite")));
-            }
-            if w <= 0.0 {
-                continue;
-            }
-        }
-        let time =
-            match cols.time.and_then(field) {
-                Some(t) => Some(parse_time(t).ok_or_else(|| {
-                    LoadError::line(path, line, format!("timestamp `{t}` is not a number of seconds"))
-                })?),
-                None => None,
-            };
+        let Some((pin, board, time)) = parse_edge(path, line, &fields, &cols, delimiter)? else { continue };
         if !times.is_empty() || (pairs.is_empty() && time.is_some()) {
             times.push(time.ok_or_else(|| LoadError::line(path, line, "missing timestamp (earlier lines have one)"))?);
         }
@@ -118,6 +81,59 @@ pub(super) fn edge_list_with(path: &Path, ctl: &LoadControl) -> Result<Graph, Lo
     g.board_labels = Some(boards.names);
     g.source = path.display().to_string();
     Ok(g)
+}
+
+/// An edge-list line's pin, board and timestamp.
+type Edge<'f> = (&'f str, &'f str, Option<i64>);
+
+/// One line's (pin, board, timestamp), or None for an edge left out (weight ≤ 0); an error names
+/// the file, the line and the problem.
+fn parse_edge<'f>(
+    path: &Path,
+    line: usize,
+    fields: &[&'f str],
+    cols: &EdgeColumns,
+    delimiter: u8,
+) -> Result<Option<Edge<'f>>, LoadError> {
+    if !(2..=4).contains(&fields.len()) {
+        let sep = if delimiter == b'\t' { "tab" } else { "comma" };
+        return Err(LoadError::line(
+            path,
+            line,
+            format!(
+                "expected 2 to 4 {sep}-separated fields (pin, board[, weight[, timestamp]]), found {}",
+                fields.len()
+            ),
+        ));
+    }
+    let field = |i: usize| fields.get(i).map(|f| f.trim());
+    let (Some(pin), Some(board)) = (field(cols.pin), field(cols.board)) else {
+        return Err(LoadError::line(
+            path,
+            line,
+            format!("missing the pin or board field (columns {} and {})", cols.pin + 1, cols.board + 1),
+        ));
+    };
+    if pin.is_empty() || board.is_empty() {
+        return Err(LoadError::line(path, line, "empty pin or board id"));
+    }
+    if let Some(w) = cols.weight.and_then(field) {
+        let w: f32 = w.parse().map_err(|_| LoadError::line(path, line, format!("weight `{w}` is not a number")))?;
+        if !w.is_finite() {
+            return Err(LoadError::line(path, line, format!("weight {w} is not finite")));
+        }
+        if w <= 0.0 {
+            return Ok(None);
+        }
+    }
+    let time = match cols.time.and_then(field) {
+        Some(t) => Some(
+            parse_time(t)
+                .ok_or_else(|| LoadError::line(path, line, format!("timestamp `{t}` is not a number of seconds")))?,
+        ),
+        None => None,
+    };
+    Ok(Some((pin, board, time)))
 }
 
 /// Which field of an edge-list line holds what.

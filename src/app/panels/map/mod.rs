@@ -3,11 +3,13 @@
 //! category; hover names a pin, a click selects it and lists its nearest pins by the trained model
 //! beside its nearest pins by visual features alone; pins can be found by label.
 
+mod canvas;
+
 use std::sync::Arc;
 
 use eframe::egui;
 
-use crate::app::state::{Command, Ctx};
+use crate::app::state::{CacheKey, Command, Ctx};
 use crate::embed_map::{Map2d, Method, project};
 use crate::eval::{EmbeddingScorer, Scorer, VisualScorer, top_k};
 use crate::graph::Graph;
@@ -65,7 +67,7 @@ const MODEL_COLOUR: egui::Color32 = egui::Color32::from_rgb(255, 200, 40);
 const VISUAL_COLOUR: egui::Color32 = egui::Color32::from_rgb(60, 220, 255);
 
 /// A small filled (or ringed) colour dot, drawn rather than typed (the fonts lack the glyphs).
-pub fn swatch(ui: &mut egui::Ui, colour: egui::Color32, filled: bool) {
+pub fn swatch_ui(ui: &mut egui::Ui, colour: egui::Color32, filled: bool) {
     let (rect, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
     if filled {
         ui.painter().circle_filled(rect.center(), 5.0, colour);
@@ -91,7 +93,7 @@ pub struct MapPanel {
     /// The lists shown last frame, as (pin, model list, visual list).
     pub shown: Option<(u32, Vec<u32>, Vec<u32>)>,
     /// The key of the projection shown (or computed) now.
-    pub key: Option<String>,
+    pub key: Option<CacheKey>,
 }
 
 impl MapPanel {
@@ -111,10 +113,14 @@ impl MapPanel {
         }
         let method = ctx.state.settings.map_method;
         let key = match self.space {
-            Space::Model => emb.as_ref().map(|e| format!("map:{method:?}:model:{:p}", Arc::as_ptr(e))),
-            Space::Visual => {
-                g.features.as_ref().map(|_| format!("map:{method:?}:visual:{}", ctx.state.graph_generation))
+            Space::Model => {
+                emb.as_ref().map(|_| CacheKey::Map { method, model: true, generation: ctx.state.embeddings_generation })
             }
+            Space::Visual => g.features.as_ref().map(|_| CacheKey::Map {
+                method,
+                model: false,
+                generation: ctx.state.graph_generation,
+            }),
         };
         let data: Option<&MapData> = match (self.space, &key) {
             (Space::Model, Some(key)) => emb.clone().and_then(|e| {
@@ -138,11 +144,11 @@ impl MapPanel {
         self.key = key;
         let pin = ctx.state.selected_pin;
         let lists: Option<&NeighbourLists> = if pin < g.n_pins() {
-            let key = format!(
-                "map:nn:{}:{}:{pin}",
-                ctx.state.graph_generation,
-                emb.as_ref().map_or(0, |e| Arc::as_ptr(e) as usize)
-            );
+            let key = CacheKey::MapNeighbours {
+                graph: ctx.state.graph_generation,
+                embeddings: emb.as_ref().map(|_| ctx.state.embeddings_generation),
+                pin,
+            };
             let (g2, e2) = (g.clone(), emb.clone());
             ctx.need(&key, move || Ok(neighbour_lists(&g2, e2, pin)))
         } else {
@@ -170,6 +176,22 @@ impl MapPanel {
         lists: Option<&NeighbourLists>,
         has_emb: bool,
     ) {
+        self.title_ui(ui, ctx, g, data);
+        if let Some(cats) = &g.categories {
+            legend_ui(ui, &cats.names);
+        }
+        match data {
+            Some(d) => self.canvas_ui(ui, ctx, g, &d.projection, lists),
+            None => {
+                self.drawn.clear();
+                ui.add_space(20.0);
+                self.empty_ui(ui, ctx, has_emb);
+            }
+        }
+    }
+
+    /// The title row: what is projected, by which method, how well, and Reset view.
+    fn title_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx, g: &Graph, data: Option<&MapData>) {
         ui.horizontal_wrapped(|ui| {
             ui.heading("Embedding map");
             ui.label("Project:");
@@ -224,50 +246,27 @@ impl MapPanel {
                 self.pan = egui::Vec2::ZERO;
             }
         });
-        if let Some(cats) = &g.categories {
-            ui.horizontal_wrapped(|ui| {
-                let font = egui::TextStyle::Small.resolve(ui.style());
-                let text_colour = ui.visuals().text_color();
-                for (i, name) in cats.names.iter().enumerate() {
-                    // Swatch and name are one allocation, so they wrap to the next row together (a
-                    // nested `horizontal` takes the whole remaining row and never wraps).
-                    let galley = ui.painter().layout_no_wrap(name.clone(), font.clone(), text_colour);
-                    let size = egui::vec2(13.0 + galley.size().x, galley.size().y.max(10.0));
-                    let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
-                    ui.painter().circle_filled(egui::pos2(rect.min.x + 5.0, rect.center().y), 4.0, category_colour(i));
-                    ui.painter().galley(
-                        egui::pos2(rect.min.x + 13.0, rect.center().y - galley.size().y / 2.0),
-                        galley,
-                        text_colour,
-                    );
+    }
+
+    /// No map yet: how to get embeddings, or the computation's progress.
+    fn empty_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx, has_emb: bool) {
+        match self.space {
+            Space::Model if !has_emb => {
+                ui.label("No pin embeddings yet. Train a model in the Training view, or load a run folder's model and run inference.");
+                if ctx.state.model.is_some() && ui.button("Compute embeddings (full-graph inference)").clicked() {
+                    ctx.send(Command::RunInference);
                 }
-            });
-        }
-        match data {
-            Some(d) => self.canvas_ui(ui, ctx, g, &d.projection, lists),
-            None => {
-                self.drawn.clear();
-                ui.add_space(20.0);
-                match self.space {
-                    Space::Model if !has_emb => {
-                        ui.label("No pin embeddings yet. Train a model in the Training view, or load a run folder's model and run inference.");
-                        if ctx.state.model.is_some() && ui.button("Compute embeddings (full-graph inference)").clicked()
-                        {
-                            ctx.send(Command::RunInference);
-                        }
-                        if let Some((done, total)) = ctx.state.inference_progress {
-                            ui.add(egui::ProgressBar::new(done as f32 / total.max(1) as f32).show_percentage());
-                        }
-                    }
-                    _ => self.progress_ui(ui, ctx),
+                if let Some((done, total)) = ctx.state.inference_progress {
+                    ui.add(egui::ProgressBar::new(done as f32 / total.max(1) as f32).show_percentage());
                 }
             }
+            _ => self.progress_ui(ui, ctx),
         }
     }
 
     /// The computation's progress with a Cancel button, or "cancelled" with Compute again.
     fn progress_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
-        let Some(key) = self.key.clone().map(crate::app::cache::CacheKey::Named) else { return };
+        let Some(key) = self.key.clone() else { return };
         let method = ctx.state.settings.map_method.title();
         if ctx.state.cancelled.contains(&key) {
             ui.label(format!("{method} was cancelled."));
@@ -292,112 +291,6 @@ impl MapPanel {
                 crate::embed_map::EXACT_KNN_MAX / 1000
             ));
         }
-    }
-
-    fn canvas_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx, g: &Graph, proj: &Map2d, lists: Option<&NeighbourLists>) {
-        let size = ui.available_size().max(egui::vec2(100.0, 100.0));
-        let (resp, painter) = ui.allocate_painter(size, egui::Sense::click_and_drag());
-        let rect = resp.rect;
-        painter.rect_filled(rect, 4.0, ui.visuals().extreme_bg_color);
-        // Fit the points, same scale on both axes so distances are faithful.
-        let (mut lo, mut hi) = ([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]);
-        for p in &proj.points {
-            for k in 0..2 {
-                lo[k] = lo[k].min(p[k]);
-                hi[k] = hi[k].max(p[k]);
-            }
-        }
-        let span = egui::vec2((hi[0] - lo[0]).max(1e-6), (hi[1] - lo[1]).max(1e-6));
-        let inner = rect.shrink(24.0);
-        let scale = (inner.width() / span.x).min(inner.height() / span.y) * self.zoom;
-        let mid = egui::vec2((lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0);
-        let centre = rect.center() + self.pan;
-        // PC2 grows upwards.
-        let to_screen = |p: &[f32; 2]| centre + egui::vec2((p[0] - mid.x) * scale, -(p[1] - mid.y) * scale);
-
-        if resp.dragged() {
-            self.pan += resp.drag_delta();
-        }
-        if resp.hovered() {
-            let scroll = ui.input(|i| i.smooth_scroll_delta.y);
-            let zoom = ui.input(|i| i.zoom_delta()) * (scroll / 200.0).exp();
-            if zoom != 1.0
-                && let Some(pos) = resp.hover_pos()
-            {
-                let new_zoom = (self.zoom * zoom).clamp(0.2, 50.0);
-                let f = new_zoom / self.zoom;
-                // Keep the point under the pointer still.
-                self.pan = (pos - rect.center()) - (pos - centre) * f;
-                self.zoom = new_zoom;
-            }
-        }
-        if resp.double_clicked() {
-            self.zoom = 1.0;
-            self.pan = egui::Vec2::ZERO;
-        }
-        self.drawn = proj.points.iter().map(to_screen).collect();
-        let painter = painter.with_clip_rect(rect);
-        let cats = g.categories.as_ref();
-        let colour =
-            |p: usize| cats.map_or(crate::app::palette::NO_CATEGORY, |c| category_colour(c.of_pin[p] as usize));
-        let radius = if self.drawn.len() > 20_000 { 1.5 } else { 3.0 };
-        for (p, pos) in self.drawn.iter().enumerate() {
-            if rect.contains(*pos) {
-                painter.circle_filled(*pos, radius, colour(p).gamma_multiply(0.85));
-            }
-        }
-        // The selection and its two neighbour lists.
-        let sel = ctx.state.selected_pin as usize;
-        if let Some(&sp) = self.drawn.get(sel) {
-            if let Some(l) = lists.filter(|l| l.pin as usize == sel) {
-                for (list, c, r) in [(&l.visual, VISUAL_COLOUR, 8.0), (&l.model, MODEL_COLOUR, 6.0)] {
-                    for (q, _) in list {
-                        if let Some(&qp) = self.drawn.get(*q as usize) {
-                            painter.line_segment([sp, qp], egui::Stroke::new(1.0, c.gamma_multiply(0.6)));
-                            painter.circle_stroke(qp, r, egui::Stroke::new(1.8, c));
-                        }
-                    }
-                }
-            }
-            painter.circle_filled(sp, 5.0, colour(sel));
-            painter.circle_stroke(sp, 8.0, egui::Stroke::new(2.5, ui.visuals().strong_text_color()));
-        }
-        // Hover and click: the nearest pin within 10 points.
-        let near = |pos: egui::Pos2| -> Option<u32> {
-            self.drawn
-                .iter()
-                .enumerate()
-                .map(|(i, p)| (i, p.distance_sq(pos)))
-                .filter(|(_, d)| *d <= 100.0)
-                .min_by(|a, b| a.1.total_cmp(&b.1))
-                .map(|(i, _)| i as u32)
-        };
-        self.hovered = resp.hover_pos().and_then(near);
-        if resp.clicked()
-            && let Some(p) = resp.interact_pointer_pos().and_then(near)
-        {
-            ctx.send(Command::SelectPin(p));
-        }
-        let mut resp = resp;
-        if let Some(h) = self.hovered {
-            if let Some(&hp) = self.drawn.get(h as usize) {
-                painter.circle_stroke(hp, 6.0, egui::Stroke::new(1.5, ui.visuals().text_color()));
-            }
-            resp = resp.on_hover_ui_at_pointer(|ui| {
-                ui.strong(g.pin_label(h));
-                let cat = cats.map(|c| c.names[c.of_pin[h as usize] as usize].clone());
-                ui.label(format!("pin {h}{}", cat.map(|c| format!(" · {c}")).unwrap_or_default()));
-                ui.weak("click to select");
-            });
-        }
-        let _ = resp;
-        painter.text(
-            rect.left_bottom() + egui::vec2(8.0, -8.0),
-            egui::Align2::LEFT_BOTTOM,
-            "scroll to zoom · drag to pan · double-click to reset",
-            egui::FontId::proportional(11.0),
-            ui.visuals().weak_text_color(),
-        );
     }
 
     fn side_ui(
@@ -429,7 +322,7 @@ impl MapPanel {
         if let Some(c) = &g.categories {
             let ci = c.of_pin[p as usize] as usize;
             ui.horizontal(|ui| {
-                swatch(ui, category_colour(ci), true);
+                swatch_ui(ui, category_colour(ci), true);
                 ui.label(&c.names[ci]);
             });
         }
@@ -441,7 +334,7 @@ impl MapPanel {
             |ui: &mut egui::Ui, ctx: &mut Ctx, title: &str, colour: egui::Color32, list: &[(u32, f32)], id: &str| {
                 let same = list.iter().filter(|(q, _)| cat_of(*q).is_some() && cat_of(*q) == cat_of(p)).count();
                 ui.horizontal(|ui| {
-                    swatch(ui, colour, false);
+                    swatch_ui(ui, colour, false);
                     ui.strong(title);
                 });
                 if g.categories.is_some() && !list.is_empty() {
@@ -476,4 +369,25 @@ impl MapPanel {
             ui.weak("This graph has no visual features.");
         }
     }
+}
+
+/// The category legend: a swatch and a name each, wrapping as one.
+fn legend_ui(ui: &mut egui::Ui, names: &[String]) {
+    ui.horizontal_wrapped(|ui| {
+        let font = egui::TextStyle::Small.resolve(ui.style());
+        let text_colour = ui.visuals().text_color();
+        for (i, name) in names.iter().enumerate() {
+            // Swatch and name are one allocation, so they wrap to the next row together (a
+            // nested `horizontal` takes the whole remaining row and never wraps).
+            let galley = ui.painter().layout_no_wrap(name.clone(), font.clone(), text_colour);
+            let size = egui::vec2(13.0 + galley.size().x, galley.size().y.max(10.0));
+            let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+            ui.painter().circle_filled(egui::pos2(rect.min.x + 5.0, rect.center().y), 4.0, category_colour(i));
+            ui.painter().galley(
+                egui::pos2(rect.min.x + 13.0, rect.center().y - galley.size().y / 2.0),
+                galley,
+                text_colour,
+            );
+        }
+    });
 }

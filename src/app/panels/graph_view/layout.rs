@@ -1,0 +1,129 @@
+//! The graph view's force-directed layout of one ego slice: rings by breadth-first depth to start,
+//! then Fruchterman–Reingold iterations (grid-bucketed repulsion, a weak pull to the centre) that
+//! cool until the layout settles. Plain numbers: it knows nothing of drawing.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use eframe::egui;
+
+use crate::app::cache::CacheKey;
+use crate::explain::{EgoNode, EgoSlice};
+
+/// Ideal edge length of the layout, in world units.
+const EDGE_LEN: f32 = 30.0;
+
+/// The force-directed layout of one slice.
+pub struct Layout {
+    pub key: CacheKey,
+    pub slice: Arc<EgoSlice>,
+    pub pos: Vec<[f32; 2]>,
+    pub(super) pin_index: HashMap<u32, u32>,
+    /// Node index → adjacent node indices.
+    pub(super) adjacency: Vec<Vec<u32>>,
+    temperature: f32,
+    pub iterations: usize,
+    pub settled: bool,
+}
+
+impl Layout {
+    pub(super) fn new(key: CacheKey, slice: Arc<EgoSlice>) -> Layout {
+        let n = slice.nodes.len();
+        let mut pos = Vec::with_capacity(n);
+        // Rings by breadth-first depth, spread by the golden angle.
+        let golden = std::f32::consts::PI * (3.0 - 5f32.sqrt());
+        let mut per_depth: HashMap<u8, u32> = HashMap::new();
+        for &d in &slice.depth {
+            let i = per_depth.entry(d).or_insert(0);
+            let a = *i as f32 * golden;
+            let r = d as f32 * EDGE_LEN * 1.5 + (*i as f32).sqrt() * 2.0;
+            pos.push([r * a.cos(), r * a.sin()]);
+            *i += 1;
+        }
+        let mut adjacency = vec![Vec::new(); n];
+        for &(a, b) in &slice.edges {
+            adjacency[a as usize].push(b);
+            adjacency[b as usize].push(a);
+        }
+        let pin_index = slice
+            .nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| if let EgoNode::Pin(p) = n { Some((*p, i as u32)) } else { None })
+            .collect();
+        Layout { key, slice, pos, pin_index, adjacency, temperature: EDGE_LEN * 3.0, iterations: 0, settled: n <= 1 }
+    }
+
+    /// One Fruchterman–Reingold iteration with grid-bucketed repulsion and a weak pull to the
+    /// centre; cools, and settles when the temperature is low.
+    pub(super) fn iterate(&mut self) {
+        let n = self.pos.len();
+        let k = EDGE_LEN;
+        let cell = 2.0 * k;
+        let mut grid: HashMap<(i32, i32), Vec<u32>> = HashMap::new();
+        for (i, p) in self.pos.iter().enumerate() {
+            grid.entry(((p[0] / cell).floor() as i32, (p[1] / cell).floor() as i32)).or_default().push(i as u32);
+        }
+        let mut disp = vec![[0f32; 2]; n];
+        for (i, p) in self.pos.iter().enumerate() {
+            let (cx, cy) = ((p[0] / cell).floor() as i32, (p[1] / cell).floor() as i32);
+            for dx in -1..=1 {
+                for dy in -1..=1 {
+                    let Some(bucket) = grid.get(&(cx + dx, cy + dy)) else { continue };
+                    for &j in bucket {
+                        if j as usize == i {
+                            continue;
+                        }
+                        let q = self.pos[j as usize];
+                        let (mut ddx, mut ddy) = (p[0] - q[0], p[1] - q[1]);
+                        let mut d2 = ddx * ddx + ddy * ddy;
+                        if d2 < 1e-4 {
+                            // Coincident nodes: push apart deterministically.
+                            ddx = ((i * 7 + j as usize) % 13) as f32 * 0.01 + 0.01;
+                            ddy = ((i * 3 + j as usize) % 11) as f32 * 0.01 - 0.05;
+                            d2 = ddx * ddx + ddy * ddy;
+                        }
+                        if d2 > cell * cell {
+                            continue;
+                        }
+                        let f = k * k / d2; // = (k²/d) / d
+                        disp[i][0] += ddx * f;
+                        disp[i][1] += ddy * f;
+                    }
+                }
+            }
+        }
+        for (i, nbrs) in self.adjacency.iter().enumerate() {
+            for &j in nbrs {
+                let (p, q) = (self.pos[i], self.pos[j as usize]);
+                let (dx, dy) = (q[0] - p[0], q[1] - p[1]);
+                let d = (dx * dx + dy * dy).sqrt();
+                let f = d / k; // = (d²/k) / d
+                disp[i][0] += dx * f;
+                disp[i][1] += dy * f;
+            }
+        }
+        let t = self.temperature;
+        for (p, d) in self.pos.iter_mut().zip(&disp) {
+            let (gx, gy) = (-p[0] * 0.01, -p[1] * 0.01);
+            let (dx, dy) = (d[0] + gx, d[1] + gy);
+            let len = (dx * dx + dy * dy).sqrt().max(1e-6);
+            let step = len.min(t);
+            p[0] += dx / len * step;
+            p[1] += dy / len * step;
+        }
+        self.temperature *= 0.97;
+        self.iterations += 1;
+        if self.temperature < k * 0.02 {
+            self.settled = true;
+        }
+    }
+
+    pub(super) fn bounds(&self) -> egui::Rect {
+        let mut r = egui::Rect::NOTHING;
+        for p in &self.pos {
+            r.extend_with(egui::pos2(p[0], p[1]));
+        }
+        if r.is_negative() { egui::Rect::from_center_size(egui::Pos2::ZERO, egui::vec2(100.0, 100.0)) } else { r }
+    }
+}

@@ -1,0 +1,117 @@
+//! `bench embed`, `bench train-step` and `bench walks`: run the library's benchmark drivers and
+//! print their numbers (text or JSON).
+
+use std::path::Path;
+
+use pinsage_explorer::bench;
+use pinsage_explorer::eval::EmbeddingScorer;
+use pinsage_explorer::load::Format;
+use pinsage_explorer::train::{self, DeviceChoice, TrainConfig};
+
+use super::args::{DataArgs, WalkArgs};
+
+/// `bench embed`: full-graph embedding and top-20 retrieval of a run, best of `repeats`.
+pub fn embed(run: &Path, device: DeviceChoice, repeats: u32) -> anyhow::Result<()> {
+    let cfg = train::run_config(run)?.config;
+    let g = train::run_graph(&cfg, Format::Auto)?;
+    let (dev, name, _) = train::select_device(device);
+    let (mut embed_secs, mut retrieval_secs, mut device_retrieval_secs) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
+    let mut pin_top20_secs = f64::INFINITY;
+    let pins: Vec<u32> = (0..g.n_pins()).collect();
+    let mut recall = (0.0, 0.0);
+    let mut n_nodes = 0;
+    for _ in 0..repeats.max(1) {
+        let t = std::time::Instant::now();
+        let (_, emb) = train::run_embeddings(run, &g, &dev)?;
+        embed_secs = embed_secs.min(t.elapsed().as_secs_f64());
+        n_nodes = emb.n_nodes();
+        let t = std::time::Instant::now();
+        let (r, _, _) = pinsage_explorer::eval::ranking_metrics(&g, &EmbeddingScorer { emb: &emb }, 20);
+        std::hint::black_box(r);
+        retrieval_secs = retrieval_secs.min(t.elapsed().as_secs_f64());
+        let t = std::time::Instant::now();
+        let (r2, _, _) = pinsage_explorer::retrieval::ranking_metrics_on_device(&g, &emb, 20, &dev)?;
+        device_retrieval_secs = device_retrieval_secs.min(t.elapsed().as_secs_f64());
+        recall = (r, r2);
+        let t = std::time::Instant::now();
+        std::hint::black_box(pinsage_explorer::retrieval::top_k_for_pins(
+            &emb,
+            &pins,
+            20,
+            pinsage_explorer::defaults::RETRIEVAL_CHUNK,
+            &dev,
+        )?);
+        pin_top20_secs = pin_top20_secs.min(t.elapsed().as_secs_f64());
+    }
+    let out = serde_json::json!({
+        "device": name, "mode": cfg.mode, "nodes": n_nodes, "embed_all_secs": embed_secs,
+        "note": "embed_all_secs includes loading the model and computing neighbourhoods",
+        "all_board_top20_secs": retrieval_secs, "retrieval_threads": rayon::current_num_threads(),
+        "all_board_top20_device_secs": device_retrieval_secs,
+        "all_pin_top20_device_secs": pin_top20_secs,
+        "recall@20_cpu": recall.0, "recall@20_device": recall.1,
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+/// `bench train-step`: the training step alone on one fixed batch.
+pub fn train_step(
+    data: &DataArgs,
+    device: DeviceChoice,
+    steps: usize,
+    batch_size: Option<usize>,
+    dump: Option<&Path>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let g = data.load()?;
+    let mut cfg = TrainConfig { data: data.data.clone(), ..TrainConfig::paper() };
+    if let Some(b) = batch_size {
+        cfg.batch_size = b;
+    }
+    cfg.validate()?;
+    let (dev, name, note) = train::select_device(device);
+    if let Some(n) = note {
+        eprintln!("note: {n}");
+    }
+    let r = bench::bench_train_step(&g, &cfg, &dev, &name, steps, dump)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!(
+            "{}: {:.2} ms/step, {:.0} triplets/s ({} queries, {} targets, {} layer-1 nodes, {} input nodes, K={})",
+            r.device, r.ms_per_step, r.triplets_per_sec, r.queries, r.targets, r.layer1_nodes, r.input_nodes, r.k
+        );
+    }
+    Ok(())
+}
+
+/// `bench walks`: walk throughput and every pin's top-K neighbourhood.
+pub fn walks(data: &DataArgs, walk: &WalkArgs, repeats: u32, json: bool) -> anyhow::Result<()> {
+    let cfg = walk.config()?;
+    let g = data.load()?;
+    let r = bench::bench_walks(&g, &cfg, repeats);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!(
+            "{} pins, {} edges, T={} L={} K={} restart={} on {} threads\n\
+                 {:.1} M pin-steps/s; all neighbourhoods in {:.3} s ({:.0} pins/s)\n\
+                 memory ceiling: {:.1} M random reads/s; walks reach {:.0}% of it ({} reads per step)",
+            r.pins,
+            r.edges,
+            r.walks,
+            r.length,
+            r.top_k,
+            r.restart,
+            r.threads,
+            r.steps_per_sec / 1e6,
+            r.all_neighbourhoods_secs,
+            r.pins_per_sec,
+            r.random_reads_per_sec / 1e6,
+            100.0 * r.share_of_memory_ceiling,
+            r.reads_per_step
+        );
+    }
+    Ok(())
+}
