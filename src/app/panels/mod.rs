@@ -13,8 +13,6 @@ pub mod results;
 pub mod split;
 pub mod training;
 pub mod walks;
-// `WhatIfPanel::ui` is long (issue 14); the panel is being reworked on another branch, which splits it.
-#[allow(clippy::too_many_lines)]
 pub mod whatif;
 
 use eframe::egui;

@@ -49,45 +49,60 @@ impl NewPinDraft {
 /// Feature values edited one by one (the rest are copied).
 const EDITABLE_FEATURES: usize = 16;
 
+/// The model's embeddings of the loaded graph (before) and of the edited one (after), or why there
+/// are none; `None` where one is still being computed.
+struct BeforeAfter {
+    before: Option<Arc<crate::infer::Embeddings>>,
+    after: Option<Arc<crate::infer::Embeddings>>,
+    note: Option<String>,
+}
+
 impl WhatIfPanel {
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx) {
         let st = ctx.state;
         let g = st.graph.clone();
         let base = st.loaded_graph().clone();
-        let edited = st.base_graph.is_some();
-        ui.heading("What if…");
-        if st.edits.is_empty() {
-            ui.weak("Edit the graph and watch the selected pin's walks, neighbourhood and embedding change. Edits stay in memory: the file is never touched.");
-        } else {
-            ui.colored_label(
-                EDITED,
-                format!("Edited graph: {} edit(s), {} edges (loaded: {})", st.edits.len(), g.n_edges(), base.n_edges()),
-            );
-            for e in st.edits.edits() {
-                ui.weak(e.describe(&g));
-            }
-        }
-        ui.horizontal(|ui| {
-            if ui.add_enabled(!st.edits.is_empty(), egui::Button::new("Undo edit")).clicked() {
-                ctx.send(Command::UndoEdit);
-            }
-            if ui
-                .add_enabled(!st.edits.is_empty(), egui::Button::new("Reset edits"))
-                .on_hover_text("Back to the loaded graph")
-                .clicked()
-            {
-                ctx.send(Command::ResetEdits);
-            }
-            if st.applying_edits {
-                ui.spinner();
-                ui.weak("applying…");
-            }
-        });
+        edits_header_ui(ui, ctx, &g, &base);
         ui.separator();
         let pin = st.selected_pin;
         if pin >= g.n_pins() {
             return;
         }
+        self.pin_edits_ui(ui, ctx, &g, pin);
+        ui.separator();
+        let emb = before_after_embeddings(ctx, &g, &base);
+        let emb_ready = st.model.is_none() || emb.note.is_some() || (emb.before.is_some() && emb.after.is_some());
+        if !emb_ready {
+            super::waiting_ui(ui, "embedding the graph…");
+            return;
+        }
+        let walk = st.settings.walk.clone();
+        let key = CacheKey::WhatIf {
+            graph: st.graph_generation,
+            pin,
+            embeddings: st.embeddings_generation,
+            before: emb.before.is_some(),
+            after: emb.after.is_some(),
+        };
+        let edited = st.base_graph.is_some();
+        let (g2, base2) = (g.clone(), base.clone());
+        let w = ctx.need(&key, move || {
+            let before = (edited && pin < base2.n_pins()).then(|| picture(&base2, pin, &walk, emb.before.as_deref()));
+            let after = picture(&g2, pin, &walk, emb.after.as_deref());
+            Ok(WhatIf { pin, before, after, embedding_note: emb.note })
+        });
+        let Some(w) = w.filter(|w| w.pin == pin) else {
+            super::waiting_ui(ui, "walking…");
+            return;
+        };
+        self.shown = Some(w.clone());
+        comparison_ui(ui, ctx, &g, w);
+    }
+
+    /// The selected pin's edits: off one of its boards, onto another (selected or searched), or a
+    /// new pin made from it.
+    fn pin_edits_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx, g: &Graph, pin: u32) {
+        let st = ctx.state;
         ui.label(egui::RichText::new(g.pin_label(pin)).strong());
         let boards = g.boards_of(pin).to_vec();
         ui.weak(format!("on {} board(s):", boards.len()));
@@ -105,90 +120,97 @@ impl WhatIfPanel {
         {
             ctx.send(Command::Edit(Edit::AddEdge { pin, board: b }));
         }
-        ui.add(egui::TextEdit::singleline(&mut self.board_search).hint_text("save to a board: label or id"))
-            .accessible_name("Find a board to save the pin to");
-        let q = self.board_search.trim().to_lowercase();
-        if !q.is_empty() {
-            let found: Vec<u32> = (0..g.n_boards())
-                .filter(|b| !boards.contains(b))
-                .filter(|&b| b.to_string() == q || g.board_label(b).to_lowercase().contains(&q))
-                .take(6)
-                .collect();
-            if found.is_empty() {
-                ui.weak("no board matches");
-            }
-            for b in found {
-                if ui.button(format!("Save to {}", g.board_label(b))).clicked() {
-                    ctx.send(Command::Edit(Edit::AddEdge { pin, board: b }));
-                }
-            }
-        }
+        self.board_search_ui(ui, ctx, g, pin, &boards);
         let new_boards = st.selected_board.filter(|&b| b < g.n_boards()).map_or_else(|| boards.clone(), |b| vec![b]);
         if !new_boards.is_empty() {
             ui.separator();
-            self.new_pin_ui(ui, ctx, &g, pin, new_boards);
+            self.new_pin_ui(ui, ctx, g, pin, new_boards);
         }
-        ui.separator();
+    }
 
-        // Embeddings before (the loaded graph) and after (the edited one), under the model.
-        let (mut before_emb, mut after_emb, mut note) = (None, None, None);
-        if let Some(bundle) = st.model.clone() {
-            let emb_gen = st.embeddings_generation;
-            before_emb = match st.embeddings.clone().filter(|e| e.n_pins == base.n_pins() as usize) {
-                Some(e) => Some(e),
-                None => {
-                    let (b2, base2) = (bundle.clone(), base.clone());
-                    let key =
-                        CacheKey::WhatIfEmbeddings { graph: st.loaded_generation, embeddings: emb_gen, edited: false };
-                    ctx.need(key, move || bundle_embeddings(&b2, &base2).map_err(|e| e.to_string())).cloned()
-                }
-            };
-            after_emb = if !edited {
-                before_emb.clone()
-            } else {
-                let (b2, base2, g2) = (bundle.clone(), base.clone(), g.clone());
-                let key = CacheKey::WhatIfEmbeddings { graph: st.graph_generation, embeddings: emb_gen, edited: true };
-                let r = ctx.need(key, move || Ok(edited_embeddings(&b2, &base2, &g2).map(Arc::new)));
-                match r {
-                    Some(Ok(e)) => Some(e.clone()),
-                    Some(Err(e)) => {
-                        note = Some(e.clone());
-                        None
-                    }
-                    None => None,
-                }
-            };
-        } else {
-            note = Some(
-                "No model yet: train one (Training view) or load a run folder to see the embedding change.".into(),
-            );
-        }
-        let emb_ready = st.model.is_none() || note.is_some() || (before_emb.is_some() && after_emb.is_some());
-        if !emb_ready {
-            super::waiting_ui(ui, "embedding the graph…");
+    /// "Save to a board": boards matching the search (label or id) that the pin is not on.
+    fn board_search_ui(&mut self, ui: &mut egui::Ui, ctx: &mut Ctx, g: &Graph, pin: u32, boards: &[u32]) {
+        ui.add(egui::TextEdit::singleline(&mut self.board_search).hint_text("save to a board: label or id"))
+            .accessible_name("Find a board to save the pin to");
+        let q = self.board_search.trim().to_lowercase();
+        if q.is_empty() {
             return;
         }
-        let walk = st.settings.walk.clone();
-        let key = CacheKey::WhatIf {
-            graph: st.graph_generation,
-            pin,
-            embeddings: st.embeddings_generation,
-            before: before_emb.is_some(),
-            after: after_emb.is_some(),
-        };
-        let (g2, base2) = (g.clone(), base.clone());
-        let note2 = note.clone();
-        let w = ctx.need(&key, move || {
-            let before = (edited && pin < base2.n_pins()).then(|| picture(&base2, pin, &walk, before_emb.as_deref()));
-            let after = picture(&g2, pin, &walk, after_emb.as_deref());
-            Ok(WhatIf { pin, before, after, embedding_note: note2 })
-        });
-        let Some(w) = w.filter(|w| w.pin == pin) else {
-            super::waiting_ui(ui, "walking…");
-            return;
-        };
-        self.shown = Some(w.clone());
-        comparison_ui(ui, ctx, &g, w);
+        let found: Vec<u32> = (0..g.n_boards())
+            .filter(|b| !boards.contains(b))
+            .filter(|&b| b.to_string() == q || g.board_label(b).to_lowercase().contains(&q))
+            .take(6)
+            .collect();
+        if found.is_empty() {
+            ui.weak("no board matches");
+        }
+        for b in found {
+            if ui.button(format!("Save to {}", g.board_label(b))).clicked() {
+                ctx.send(Command::Edit(Edit::AddEdge { pin, board: b }));
+            }
+        }
+    }
+}
+
+/// The heading, the list of edits and Undo / Reset.
+fn edits_header_ui(ui: &mut egui::Ui, ctx: &mut Ctx, g: &Graph, base: &Graph) {
+    let st = ctx.state;
+    ui.heading("What if…");
+    if st.edits.is_empty() {
+        ui.weak("Edit the graph and watch the selected pin's walks, neighbourhood and embedding change. Edits stay in memory: the file is never touched.");
+    } else {
+        ui.colored_label(
+            EDITED,
+            format!("Edited graph: {} edit(s), {} edges (loaded: {})", st.edits.len(), g.n_edges(), base.n_edges()),
+        );
+        for e in st.edits.edits() {
+            ui.weak(e.describe(g));
+        }
+    }
+    ui.horizontal(|ui| {
+        if ui.add_enabled(!st.edits.is_empty(), egui::Button::new("Undo edit")).clicked() {
+            ctx.send(Command::UndoEdit);
+        }
+        if ui
+            .add_enabled(!st.edits.is_empty(), egui::Button::new("Reset edits"))
+            .on_hover_text("Back to the loaded graph")
+            .clicked()
+        {
+            ctx.send(Command::ResetEdits);
+        }
+        if st.applying_edits {
+            ui.spinner();
+            ui.weak("applying…");
+        }
+    });
+}
+
+/// Embeddings before (the loaded graph) and after (the edited one) under the model, computed in
+/// the background when the app's own embeddings are not of the loaded graph.
+fn before_after_embeddings(ctx: &mut Ctx, g: &Arc<Graph>, base: &Arc<Graph>) -> BeforeAfter {
+    let st = ctx.state;
+    let Some(bundle) = st.model.clone() else {
+        let note = "No model yet: train one (Training view) or load a run folder to see the embedding change.";
+        return BeforeAfter { before: None, after: None, note: Some(note.into()) };
+    };
+    let emb_gen = st.embeddings_generation;
+    let before = match st.embeddings.clone().filter(|e| e.n_pins == base.n_pins() as usize) {
+        Some(e) => Some(e),
+        None => {
+            let (b2, base2) = (bundle.clone(), base.clone());
+            let key = CacheKey::WhatIfEmbeddings { graph: st.loaded_generation, embeddings: emb_gen, edited: false };
+            ctx.need(key, move || bundle_embeddings(&b2, &base2).map_err(|e| e.to_string())).cloned()
+        }
+    };
+    if st.base_graph.is_none() {
+        return BeforeAfter { after: before.clone(), before, note: None };
+    }
+    let (b2, base2, g2) = (bundle, base.clone(), g.clone());
+    let key = CacheKey::WhatIfEmbeddings { graph: st.graph_generation, embeddings: emb_gen, edited: true };
+    match ctx.need(key, move || Ok(edited_embeddings(&b2, &base2, &g2).map(Arc::new))) {
+        Some(Ok(e)) => BeforeAfter { before, after: Some(e.clone()), note: None },
+        Some(Err(e)) => BeforeAfter { before, after: None, note: Some(e.clone()) },
+        None => BeforeAfter { before, after: None, note: None },
     }
 }
 
@@ -310,6 +332,15 @@ fn comparison_ui(ui: &mut egui::Ui, ctx: &mut Ctx, g: &Graph, w: &WhatIf) {
         }
     });
 
+    neighbourhood_ui(ui, g, b, a);
+    if !a.pooled.is_empty() {
+        pooled_ui(ui, b, a);
+    }
+    embedding_ui(ui, g, w);
+}
+
+/// The top-K neighbourhood, new pins highlighted.
+fn neighbourhood_ui(ui: &mut egui::Ui, g: &Graph, b: Option<&PinPicture>, a: &PinPicture) {
     ui.add_space(4.0);
     let changed =
         b.map(|b| a.neighbourhood.iter().filter(|(p, _)| !b.neighbourhood.iter().any(|(q, _)| q == p)).count());
@@ -330,19 +361,24 @@ fn comparison_ui(ui: &mut egui::Ui, ctx: &mut Ctx, g: &Graph, w: &WhatIf) {
             ui.end_row();
         }
     });
+}
 
-    if !a.pooled.is_empty() {
-        ui.add_space(4.0);
-        let head = |v: &[f32]| v.iter().take(4).map(|x| format!("{x:.2}")).collect::<Vec<_>>().join(", ");
-        ui.strong("Importance-pooled features (sum of α·f)");
-        if let Some(b) = b {
-            let d: f32 = a.pooled.iter().zip(&b.pooled).map(|(x, y)| (x - y).powi(2)).sum::<f32>().sqrt();
-            ui.weak(format!("[{}…] -> [{}…]  (moved {d:.3})", head(&b.pooled), head(&a.pooled)));
-        } else {
-            ui.weak(format!("[{}…]", head(&a.pooled)));
-        }
+/// The importance-pooled features, and how far they moved.
+fn pooled_ui(ui: &mut egui::Ui, b: Option<&PinPicture>, a: &PinPicture) {
+    ui.add_space(4.0);
+    let head = |v: &[f32]| v.iter().take(4).map(|x| format!("{x:.2}")).collect::<Vec<_>>().join(", ");
+    ui.strong("Importance-pooled features (sum of α·f)");
+    if let Some(b) = b {
+        let d: f32 = a.pooled.iter().zip(&b.pooled).map(|(x, y)| (x - y).powi(2)).sum::<f32>().sqrt();
+        ui.weak(format!("[{}…] -> [{}…]  (moved {d:.3})", head(&b.pooled), head(&a.pooled)));
+    } else {
+        ui.weak(format!("[{}…]", head(&a.pooled)));
     }
+}
 
+/// The embedding's cosine before/after and the nearest pins, new ones highlighted.
+fn embedding_ui(ui: &mut egui::Ui, g: &Graph, w: &WhatIf) {
+    let (b, a) = (w.before.as_ref(), &w.after);
     ui.add_space(4.0);
     ui.strong("Embedding and nearest pins");
     if let Some(n) = &w.embedding_note {
