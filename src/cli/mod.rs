@@ -1,6 +1,7 @@
 //! Command-line definitions and the glue from each subcommand to the library.
 
 mod fuzz;
+mod parallel;
 mod scale;
 
 use std::path::PathBuf;
@@ -223,6 +224,9 @@ pub struct TrainArgs {
     /// Evaluate only at the end, not after every epoch.
     #[arg(long)]
     pub eval_at_end: bool,
+    /// Data-parallel training on these devices of --device, e.g. `0,1` (PinSage).
+    #[arg(long, value_parser = parallel::devices_arg)]
+    pub devices: Option<parallel::DeviceList>,
     #[arg(long)]
     pub json: bool,
 }
@@ -249,6 +253,9 @@ impl TrainArgs {
         }
         if let Some(v) = self.device {
             cfg.device = v;
+        }
+        if let Some(v) = &self.devices {
+            cfg.devices = Some(v.0.clone());
         }
         if let Some(v) = self.epochs {
             cfg.epochs = v;
@@ -336,6 +343,9 @@ pub enum BenchCommand {
         /// Write the batch as .npy files here, for bench/pytorch_step.py.
         #[arg(long)]
         dump: Option<PathBuf>,
+        /// Data-parallel: time 1, 2, … of these devices on the same batch (e.g. `0,1`).
+        #[arg(long, value_parser = parallel::devices_arg, conflicts_with = "dump")]
+        devices: Option<parallel::DeviceList>,
         #[arg(long)]
         json: bool,
     },
@@ -558,7 +568,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Bench { what: BenchCommand::FuzzLoaders { inputs, seed, loader, json } }) => {
             fuzz::fuzz_loaders(inputs, seed, loader, json)
         }
-        Some(Command::Bench { what: BenchCommand::TrainStep { data, device, steps, batch_size, dump, json } }) => {
+        Some(Command::Bench {
+            what: BenchCommand::TrainStep { data, device, steps, batch_size, devices: Some(d), json, .. },
+        }) => parallel::bench_train_step(&data, device, steps, batch_size, &d.0, json),
+        Some(Command::Bench {
+            what: BenchCommand::TrainStep { data, device, steps, batch_size, dump, devices: None, json },
+        }) => {
             let g = data.load()?;
             let mut cfg = TrainConfig { data: data.data.clone(), ..TrainConfig::paper() };
             if let Some(b) = batch_size {
