@@ -81,7 +81,7 @@ fn devices_lists_are_parsed_and_bad_ones_refused_by_name() {
         assert!(e.contains("devices") && e.contains(says), "{text:?}: {e}");
     }
     // An index past the CPU's replicas is refused when the devices are opened.
-    let e = open_devices(DeviceChoice::Cpu, &[0, 100_000]).err().expect("no such replica").to_string();
+    let e = open_devices(DeviceChoice::Cpu, &[0, 100_000]).expect_err("no such replica").to_string();
     assert!(e.contains("100000") && e.contains("does not exist"), "{e}");
     assert_eq!(open_devices(DeviceChoice::Cpu, &[1, 0]).map(|(d, _)| d.len()).ok(), Some(2));
     // The config refuses the same lists, and several devices for LightGCN.
