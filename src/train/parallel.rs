@@ -216,7 +216,8 @@ impl<M: Module> DataParallel<M> {
         let mut total: Option<Tensor<1>> = None;
         for (i, mut g, loss) in grads {
             let device = self.devices[i].clone().inner();
-            let mut bucket = Bucket { grads: &mut g, present: &present, next: 0, device, parts: Vec::new() };
+            let mut bucket =
+                Bucket { grads: &mut g, slots: Slots { present: &present, next: 0 }, device, parts: Vec::new() };
             model.visit(&mut bucket);
             let mut parts = bucket.parts;
             parts.push(loss);
@@ -230,8 +231,12 @@ impl<M: Module> DataParallel<M> {
             });
         }
         let Some(total) = total else { return (model, Tensor::zeros([1], &base0)) };
-        let mut unbucket =
-            Unbucket { flat: total.clone(), offset: 0, present: &present, next: 0, out: GradientsParams::new() };
+        let mut unbucket = Unbucket {
+            flat: total.clone(),
+            offset: 0,
+            slots: Slots { present: &present, next: 0 },
+            out: GradientsParams::new(),
+        };
         model.visit(&mut unbucket);
         let (summed, offset) = (unbucket.out, unbucket.offset);
         let loss = total.narrow(0, offset, 1);
@@ -304,19 +309,14 @@ impl ModuleVisitor for Presence<'_> {
 /// this replica has none).
 struct Bucket<'a> {
     grads: &'a mut GradientsParams,
-    present: &'a [bool],
-    next: usize,
+    slots: Slots<'a>,
     device: Device,
     parts: Vec<Tensor<1>>,
 }
 
 impl ModuleVisitor for Bucket<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        if !param.is_require_grad() {
-            return;
-        }
-        self.next += 1;
-        if !self.present[self.next - 1] {
+        if !self.slots.in_bucket(param.is_require_grad()) {
             return;
         }
         let n = param.lazy_shape().num_elements();
@@ -331,18 +331,30 @@ impl ModuleVisitor for Bucket<'_> {
 struct Unbucket<'a> {
     flat: Tensor<1>,
     offset: usize,
+    slots: Slots<'a>,
+    out: GradientsParams,
+}
+
+/// Walks the trainable parameters in visiting order, saying which are in the bucket.
+struct Slots<'a> {
     present: &'a [bool],
     next: usize,
-    out: GradientsParams,
+}
+
+impl Slots<'_> {
+    /// Whether the next visited parameter (trainable or not) has a place in the bucket.
+    fn in_bucket(&mut self, trainable: bool) -> bool {
+        if !trainable {
+            return false;
+        }
+        self.next += 1;
+        self.present[self.next - 1]
+    }
 }
 
 impl ModuleVisitor for Unbucket<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        if !param.is_require_grad() {
-            return;
-        }
-        self.next += 1;
-        if !self.present[self.next - 1] {
+        if !self.slots.in_bucket(param.is_require_grad()) {
             return;
         }
         let shape = param.lazy_shape();

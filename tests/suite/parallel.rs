@@ -10,14 +10,15 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::prelude::*;
 use pinsage_explorer::bench::bench_triplets;
+use pinsage_explorer::graph::Graph;
 use pinsage_explorer::model::PinSage;
 use pinsage_explorer::model::losses::{LossRows, block_tensors, rows_loss};
-use pinsage_explorer::sampler::{NodeSet, Triplets, make_batch, node_neighbourhoods};
+use pinsage_explorer::sampler::{NodeNeighbourhoods, NodeSet, TrainBatch, Triplets, node_neighbourhoods};
 use pinsage_explorer::synthetic::{SyntheticConfig, generate};
 use pinsage_explorer::train::parallel::{DataParallel, make_shards, open_devices, parse_devices, split_triplets};
 use pinsage_explorer::train::{self, DeviceChoice, Mode, RunOptions, TrainConfig, TrainEvent};
 
-use crate::training::cpu_config;
+use crate::training::{cpu_config, epoch_losses};
 
 /// Every float parameter's values, in visiting order.
 fn weights(m: &PinSage) -> Vec<f32> {
@@ -42,12 +43,7 @@ fn max_abs(a: &[f32]) -> f32 {
 }
 
 /// `shards`' losses under `models` (shard i on model i), each weighted by its share of the queries.
-fn shard_losses(
-    models: &[&PinSage],
-    shards: &[pinsage_explorer::sampler::TrainBatch],
-    cfg: &TrainConfig,
-    dev: &Device,
-) -> Vec<Option<Tensor<1>>> {
+fn shard_losses(models: &[&PinSage], shards: &[TrainBatch], cfg: &TrainConfig, dev: &Device) -> Vec<Option<Tensor<1>>> {
     let total: usize = shards.iter().map(|s| s.query_rows.len()).sum();
     shards
         .iter()
@@ -63,6 +59,49 @@ fn shard_losses(
             (!b.query_rows.is_empty()).then(|| loss * (b.query_rows.len() as f32 / total as f32))
         })
         .collect()
+}
+
+/// The synthetic graph, a CPU config with `batch_size`, the neighbourhoods and reusable node
+/// sets, and a freshly initialised model on the flex device.
+struct Fixture {
+    g: Graph,
+    cfg: TrainConfig,
+    nb: NodeNeighbourhoods,
+    sets: [NodeSet; 2],
+    targets: NodeSet,
+    dev: Device,
+    model: PinSage,
+}
+
+impl Fixture {
+    fn new(batch_size: usize) -> Fixture {
+        let g = generate(&SyntheticConfig::default());
+        let cfg = TrainConfig { batch_size, ..cpu_config(1) };
+        let nb = node_neighbourhoods(&g, cfg.neighbourhood, &cfg.walk);
+        let n_nodes = (g.n_pins() + g.n_boards()) as usize;
+        let dev = Device::flex().autodiff();
+        dev.seed(cfg.seed);
+        let model = cfg.model_config(&g).init(&dev);
+        Fixture {
+            sets: [NodeSet::new(n_nodes), NodeSet::new(n_nodes)],
+            targets: NodeSet::new(n_nodes),
+            g,
+            cfg,
+            nb,
+            dev,
+            model,
+        }
+    }
+
+    /// `t` as `parts` shards (one whole batch for 1).
+    fn shards(&mut self, t: &Triplets, parts: usize) -> Vec<TrainBatch> {
+        make_shards(&self.nb, t, self.g.features.as_ref(), parts, &mut self.sets, &mut self.targets)
+    }
+
+    /// Step `step`'s triplets: the benchmark batch under seed `step`.
+    fn triplets(&self, step: u64) -> Triplets {
+        bench_triplets(&self.g, &TrainConfig { seed: step, ..self.cfg.clone() })
+    }
 }
 
 #[test]
@@ -136,24 +175,19 @@ fn shards_divide_the_queries_and_keep_the_shared_negatives() {
 /// or a lost shard would exceed by orders of magnitude.
 #[test]
 fn sharded_steps_equal_whole_batch_steps() {
-    let g = generate(&SyntheticConfig::default());
     // The paper's setup: max-margin loss, shared negatives and one hard negative per query.
-    let cfg = TrainConfig { batch_size: 96, ..cpu_config(1) };
-    let nb = node_neighbourhoods(&g, cfg.neighbourhood, &cfg.walk);
-    let n_nodes = (g.n_pins() + g.n_boards()) as usize;
-    let (mut sets, mut targets) = ([NodeSet::new(n_nodes), NodeSet::new(n_nodes)], NodeSet::new(n_nodes));
-    let dev = Device::flex().autodiff();
-    dev.seed(cfg.seed);
-    let mut single = cfg.model_config(&g).init(&dev);
+    let mut f = Fixture::new(96);
+    let (cfg, dev) = (f.cfg.clone(), f.dev.clone());
+    let mut single = f.model.clone();
     let mut sharded = single.clone();
     let (mut sgd_single, mut sgd_sharded) = (SgdConfig::new().init(), SgdConfig::new().init());
     let mut dp = DataParallel::new(vec![Device::flex(), Device::flex()], &sharded);
     let lr = 0.5;
     for step in 0..10 {
-        let t = bench_triplets(&g, &TrainConfig { seed: step, ..cfg.clone() });
+        let t = f.triplets(step);
         assert!(t.hard_per_query == 1 && t.queries.len() == 96);
-        let whole = make_batch(&nb, &t, g.features.as_ref(), &mut sets, &mut targets);
-        let shards = make_shards(&nb, &t, g.features.as_ref(), 2, &mut sets, &mut targets);
+        let whole = f.shards(&t, 1).remove(0);
+        let shards = f.shards(&t, 2);
         assert_eq!(shards.iter().map(|s| s.query_rows.len()).collect::<Vec<_>>(), vec![48, 48]);
 
         let before = weights(&single);
@@ -186,20 +220,14 @@ fn sharded_steps_equal_whole_batch_steps() {
 
 #[test]
 fn replicas_hold_identical_weights_after_every_step() {
-    let g = generate(&SyntheticConfig::default());
-    let cfg = TrainConfig { batch_size: 64, ..cpu_config(1) };
-    let nb = node_neighbourhoods(&g, cfg.neighbourhood, &cfg.walk);
-    let n_nodes = (g.n_pins() + g.n_boards()) as usize;
-    let (mut sets, mut targets) = ([NodeSet::new(n_nodes), NodeSet::new(n_nodes)], NodeSet::new(n_nodes));
-    let dev = Device::flex().autodiff();
-    dev.seed(cfg.seed);
-    let mut model = cfg.model_config(&g).init(&dev);
+    let mut f = Fixture::new(64);
+    let (cfg, dev) = (f.cfg.clone(), f.dev.clone());
+    let mut model = f.model.clone();
     let mut optim = cfg.optimizer();
     let mut dp = DataParallel::new(vec![Device::flex(); 3], &model);
     for step in 0..4 {
         // A different batch each step (three shards of uneven size: 64 = 21 + 21 + 22).
-        let t = bench_triplets(&g, &TrainConfig { seed: step, ..cfg.clone() });
-        let shards = make_shards(&nb, &t, g.features.as_ref(), 3, &mut sets, &mut targets);
+        let shards = f.shards(&f.triplets(step), 3);
         let models: Vec<&PinSage> = std::iter::once(&model).chain(dp.replicas()).collect();
         let losses = shard_losses(&models, &shards, &cfg, &dev);
         let before = weights(&model);
@@ -213,13 +241,14 @@ fn replicas_hold_identical_weights_after_every_step() {
 }
 
 /// A two-replica run against a one-device run on the same batches (one sampler thread, so the
-/// batch order is fixed), with the real-data defaults (sampled softmax, Adam): the same epoch
-/// losses and nearly the same model. The gradients differ by f32 rounding only (see above); Adam
-/// divides each by its running RMS, which keeps a rounding-level difference at the 1e-5 level for
-/// this smooth loss (observed ≤ 3e-5 after 20 steps), so 1e-3 (a fifth of one Adam step at this
-/// learning rate) bounds it. (With the max-margin loss a rounding difference can flip a hinge,
-/// and Adam then amplifies it: runs stay equally good but drift apart by up to ~lr per step, as
-/// any change of summation order would make them.)
+/// batch order is fixed), with the real-data defaults (sampled softmax, no hard negatives, Adam):
+/// the same epoch losses and nearly the same model. The gradients differ by f32 rounding only (see
+/// above); Adam divides each by its running RMS, which keeps a rounding-level difference at the
+/// 1e-5 level here (observed ≤ 3e-5 after 20 steps), so 1e-3 (a fifth of one Adam step at this
+/// learning rate) bounds it. The bound is for a short run: ReLUs (and the max-margin hinge) make
+/// training chaotic, and Adam amplifies a rounding-level difference where a gradient is near zero,
+/// so longer runs drift apart by up to ~lr per step, equally good, as any change of summation
+/// order on one device would make them.
 #[test]
 fn two_replicas_train_like_one_device_on_the_same_batches() {
     let g = Arc::new(generate(&SyntheticConfig::default()));
@@ -240,13 +269,7 @@ fn two_replicas_train_like_one_device_on_the_same_batches() {
         let handle = train::spawn(g.clone(), TrainConfig { devices, ..cfg.clone() }, RunOptions::default());
         let events: Vec<TrainEvent> = handle.events.iter().collect();
         let out = handle.join().expect("training succeeds");
-        let losses: Vec<f32> = events
-            .iter()
-            .filter_map(|e| match e {
-                TrainEvent::EpochEnd { loss, .. } => Some(*loss),
-                _ => None,
-            })
-            .collect();
+        let losses = epoch_losses(&events);
         let waits = events.iter().find_map(|e| match e {
             TrainEvent::Progress { device_wait_shares, .. } => Some(device_wait_shares.len()),
             _ => None,

@@ -24,6 +24,17 @@ pub fn cpu_config(epochs: usize) -> TrainConfig {
     }
 }
 
+/// Each epoch's mean loss, from a run's events.
+pub fn epoch_losses(events: &[TrainEvent]) -> Vec<f32> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            TrainEvent::EpochEnd { loss, .. } => Some(*loss),
+            _ => None,
+        })
+        .collect()
+}
+
 fn mean_rank(g: &Graph, emb: &pinsage_explorer::infer::Embeddings) -> f64 {
     let pairs = pin_pairs(g, 2000, 9);
     let ranks = pair_ranks(g, &EmbeddingScorer { emb }, &pairs);
@@ -50,13 +61,7 @@ fn training_lowers_loss_and_ranks_held_out_pins_higher() {
     let events: Vec<TrainEvent> = handle.events.iter().collect();
     let out = handle.join().expect("training succeeds");
     assert_eq!(out.epochs_done, 6);
-    let epoch_losses: Vec<f32> = events
-        .iter()
-        .filter_map(|e| match e {
-            TrainEvent::EpochEnd { loss, .. } => Some(*loss),
-            _ => None,
-        })
-        .collect();
+    let epoch_losses = epoch_losses(&events);
     assert_eq!(epoch_losses.len(), 6);
     // Hard negatives join from epoch 2 and raise the loss, so compare like with like: epoch 1 vs the
     // first steps, and the last epoch vs epoch 2.
