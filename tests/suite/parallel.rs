@@ -18,7 +18,7 @@ use pinsage_explorer::synthetic::{SyntheticConfig, generate};
 use pinsage_explorer::train::parallel::{DataParallel, make_shards, open_devices, parse_devices, split_triplets};
 use pinsage_explorer::train::{self, DeviceChoice, Mode, RunOptions, TrainConfig, TrainEvent};
 
-use crate::training::{cpu_config, epoch_losses};
+use crate::training::{cpu_config, cpu_config_from, epoch_losses};
 
 /// Every float parameter's values, in visiting order.
 fn weights(m: &PinSage) -> Vec<f32> {
@@ -252,19 +252,7 @@ fn replicas_hold_identical_weights_after_every_step() {
 #[test]
 fn two_replicas_train_like_one_device_on_the_same_batches() {
     let g = Arc::new(generate(&SyntheticConfig::default()));
-    let cfg = TrainConfig {
-        epochs: 2,
-        device: DeviceChoice::Cpu,
-        batch_size: 128,
-        negatives: 64,
-        input_dim: 32,
-        hidden_dim: 32,
-        learning_rate: 5e-3,
-        log_every_steps: 5,
-        sampler_threads: 1,
-        eval_each_epoch: false,
-        ..TrainConfig::default()
-    };
+    let cfg = TrainConfig { sampler_threads: 1, eval_each_epoch: false, ..cpu_config_from(2, TrainConfig::default()) };
     let run = |devices: Option<Vec<usize>>| {
         let handle = train::spawn(g.clone(), TrainConfig { devices, ..cfg.clone() }, RunOptions::default());
         let events: Vec<TrainEvent> = handle.events.iter().collect();

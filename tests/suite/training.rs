@@ -11,6 +11,11 @@ use pinsage_explorer::synthetic::{SyntheticConfig, generate};
 use pinsage_explorer::train::{self, DeviceChoice, EndReason, Mode, RunOptions, TrainCommand, TrainConfig, TrainEvent};
 
 pub fn cpu_config(epochs: usize) -> TrainConfig {
+    cpu_config_from(epochs, TrainConfig::paper())
+}
+
+/// `base` made small and quick for the CPU: `epochs` epochs, batch 128, 64 negatives, 32-d.
+pub fn cpu_config_from(epochs: usize, base: TrainConfig) -> TrainConfig {
     TrainConfig {
         epochs,
         device: DeviceChoice::Cpu,
@@ -20,7 +25,7 @@ pub fn cpu_config(epochs: usize) -> TrainConfig {
         hidden_dim: 32,
         learning_rate: 5e-3,
         log_every_steps: 5,
-        ..TrainConfig::paper()
+        ..base
     }
 }
 
