@@ -14,7 +14,7 @@ use pinsage_explorer::split::{HoldoutBy, SplitConfig};
 use pinsage_explorer::train::{self, DeviceChoice, LossKind, Mode, TrainConfig};
 use pinsage_explorer::walk::WalkConfig;
 
-use super::{named, scale};
+use super::{named, parallel, scale};
 
 #[derive(Args, Debug, Clone)]
 pub struct RecommendArgs {
@@ -97,6 +97,9 @@ pub struct TrainArgs {
     /// Evaluate only at the end, not after every epoch.
     #[arg(long)]
     pub eval_at_end: bool,
+    /// Data-parallel training on these devices of --device, e.g. `0,1` (PinSage).
+    #[arg(long, value_parser = parallel::devices_arg)]
+    pub devices: Option<parallel::DeviceList>,
     #[arg(long)]
     pub json: bool,
 }
@@ -123,6 +126,9 @@ impl TrainArgs {
         }
         if let Some(v) = self.device {
             cfg.device = v;
+        }
+        if let Some(v) = &self.devices {
+            cfg.devices = Some(v.0.clone());
         }
         if let Some(v) = self.epochs {
             cfg.epochs = v;
@@ -210,6 +216,9 @@ pub enum BenchCommand {
         /// Write the batch as .npy files here, for bench/pytorch_step.py.
         #[arg(long)]
         dump: Option<PathBuf>,
+        /// Data-parallel: time 1, 2, … of these devices on the same batch (e.g. `0,1`).
+        #[arg(long, value_parser = parallel::devices_arg, conflicts_with = "dump")]
+        devices: Option<parallel::DeviceList>,
         #[arg(long)]
         json: bool,
     },

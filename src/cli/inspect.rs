@@ -28,8 +28,13 @@ pub fn print_stats(g: &Graph, json: bool) -> anyhow::Result<()> {
     println!("test edges:   {}", s.test_edges);
     for (name, d) in [("pin degree", &s.pin_degree), ("board degree", &s.board_degree)] {
         println!(
-            "{name:<13} min {} · median {} · mean {:.2} · max {} · isolated {}",
-            d.min, d.median, d.mean, d.max, d.isolated
+            "{name:<13} min {} · median {} · mean {:.2} · max {} · isolated {} · top 1 % hold {:.1} % of edges",
+            d.min,
+            d.median,
+            d.mean,
+            d.max,
+            d.isolated,
+            d.top_1pct_share * 100.0
         );
     }
     println!("features:     {}", if s.feature_dim > 0 { format!("{} dims", s.feature_dim) } else { "none".into() });

@@ -7,6 +7,7 @@ mod benches;
 mod fuzz;
 mod inspect;
 mod map_bench;
+mod parallel;
 mod scale;
 mod training;
 
@@ -174,9 +175,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Bench { what: BenchCommand::FuzzLoaders { inputs, seed, loader, json } }) => {
             fuzz::fuzz_loaders(inputs, seed, loader, json)
         }
-        Some(Command::Bench { what: BenchCommand::TrainStep { data, device, steps, batch_size, dump, json } }) => {
-            benches::train_step(&data, device, steps, batch_size, dump.as_deref(), json)
-        }
+        Some(Command::Bench {
+            what: BenchCommand::TrainStep { data, device, steps, batch_size, devices: Some(d), json, .. },
+        }) => parallel::bench_train_step(&data, device, steps, batch_size, &d.0, json),
+        Some(Command::Bench {
+            what: BenchCommand::TrainStep { data, device, steps, batch_size, dump, devices: None, json },
+        }) => benches::train_step(&data, device, steps, batch_size, dump.as_deref(), json),
         Some(Command::Index { run, out, device, ann }) => scale::index_cmd(&run, out, device, &ann),
         Some(Command::Bench { what: BenchCommand::Scale(args) }) => scale::bench_scale(&args),
         Some(Command::Bench { what: BenchCommand::Ann(args) }) => scale::bench_ann_cmd(&args),

@@ -268,7 +268,7 @@ pub struct AnnBenchArgs {
     #[arg(long, default_value_t = 1000)]
     pub queries: usize,
     /// The expansion_search values to sweep.
-    #[arg(long, value_delimiter = ',', default_values_t = [64usize, 128, 160, 256])]
+    #[arg(long, value_delimiter = ',', default_values_t = [128usize, 256, 512, 1024])]
     pub expansions: Vec<usize>,
     #[command(flatten)]
     pub ann: AnnArgs,

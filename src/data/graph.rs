@@ -166,6 +166,8 @@ pub struct DegreeStats {
     pub median: u32,
     /// Nodes with no training edge.
     pub isolated: u32,
+    /// Share of the edges on the top 1 % of nodes by degree (at least one node): how heavy the tail is.
+    pub top_1pct_share: f64,
 }
 
 /// A summary of a graph, as printed by `pinsage stats`.
@@ -363,14 +365,18 @@ impl Graph {
 fn degree_stats(csr: &Csr) -> DegreeStats {
     let mut degrees: Vec<u32> = (0..csr.rows() as u32).map(|i| csr.degree(i)).collect();
     if degrees.is_empty() {
-        return DegreeStats { min: 0, max: 0, mean: 0.0, median: 0, isolated: 0 };
+        return DegreeStats { min: 0, max: 0, mean: 0.0, median: 0, isolated: 0, top_1pct_share: 0.0 };
     }
     let isolated = degrees.iter().filter(|&&d| d == 0).count() as u32;
     let mean = csr.nnz() as f64 / degrees.len() as f64;
     let mid = degrees.len() / 2;
     let (_, median, _) = degrees.select_nth_unstable(mid);
     let median = *median;
+    let top = degrees.len().div_ceil(100);
+    degrees.select_nth_unstable_by(top - 1, |a, b| b.cmp(a));
+    let top_edges: u64 = degrees[..top].iter().map(|&d| d as u64).sum();
     DegreeStats {
+        top_1pct_share: if csr.nnz() == 0 { 0.0 } else { top_edges as f64 / csr.nnz() as f64 },
         min: *degrees.iter().min().unwrap_or(&0),
         max: *degrees.iter().max().unwrap_or(&0),
         mean,

@@ -46,10 +46,12 @@ impl PowerLawConfig {
             edges,
             pins,
             boards,
-            board_exponent: 0.55,
+            // Fitted to Gowalla's degree distributions (BENCHMARKS.md, "Power-law defaults"): the
+            // top-1 % edge shares, max/mean and median/mean of both sides.
+            board_exponent: 0.45,
             min_board: default_min_board(edges, boards),
-            pin_exponent: 0.75,
-            pin_uniform: 0.35,
+            pin_exponent: 0.5,
+            pin_uniform: 0.1,
             seed: 1,
         }
     }

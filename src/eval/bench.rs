@@ -138,18 +138,11 @@ pub fn bench_train_step_with(
     steps: usize,
     dump: Option<&std::path::Path>,
 ) -> Result<StepBench, crate::train::TrainError> {
-    use crate::sampler::{NodeSet, Triplets, epoch_pairs, fill_triplets, hard_pools, make_batch};
+    use crate::sampler::{NodeSet, make_batch};
     use crate::train::{LossRows, TrainError, block_tensors, rows_loss};
     use burn::optim::GradientsParams;
 
-    let pairs = epoch_pairs(g, cfg.pair_sampling, cfg.board_query_share, cfg.seed, 1);
-    let chunk = &pairs[..cfg.batch_size.min(pairs.len())];
-    let h = if cfg.hard_negatives { 1 } else { 0 };
-    let pools = (h > 0)
-        .then(|| hard_pools(g, cfg.hard_band.unwrap_or_else(|| crate::sampler::default_band(g.n_pins())), 4, cfg.seed));
-    let mut rng = SmallRng::seed_from_u64(cfg.seed);
-    let mut t = Triplets::default();
-    fill_triplets(g, chunk, cfg.negatives, pools.as_ref().map(|p| (p, h)), &mut rng, &mut t);
+    let t = bench_triplets(g, cfg);
     let n_nodes = (g.n_pins() + g.n_boards()) as usize;
     let mut sets = [NodeSet::new(n_nodes), NodeSet::new(n_nodes)];
     let mut targets = NodeSet::new(n_nodes);
@@ -193,6 +186,21 @@ pub fn bench_train_step_with(
         negatives: batch.negative_rows.len(),
         hard_per_query: batch.hard_per_query,
     })
+}
+
+/// The benchmarks' one fixed batch: the first `batch_size` pairs of epoch 1, with one hard
+/// negative per query when the config uses them.
+pub fn bench_triplets(g: &Graph, cfg: &crate::train::TrainConfig) -> crate::sampler::Triplets {
+    use crate::sampler::{Triplets, epoch_pairs, fill_triplets, hard_pools};
+    let pairs = epoch_pairs(g, cfg.pair_sampling, cfg.board_query_share, cfg.seed, 1);
+    let chunk = &pairs[..cfg.batch_size.min(pairs.len())];
+    let h = if cfg.hard_negatives { 1 } else { 0 };
+    let pools = (h > 0)
+        .then(|| hard_pools(g, cfg.hard_band.unwrap_or_else(|| crate::sampler::default_band(g.n_pins())), 4, cfg.seed));
+    let mut rng = SmallRng::seed_from_u64(cfg.seed);
+    let mut t = Triplets::default();
+    fill_triplets(g, chunk, cfg.negatives, pools.as_ref().map(|p| (p, h)), &mut rng, &mut t);
+    t
 }
 
 fn dump_batch(

@@ -110,6 +110,9 @@ pub struct TrainConfig {
     pub patience: usize,
     /// Read the loss back from the device every this many steps (never every step).
     pub log_every_steps: usize,
+    /// Data-parallel training (PinSage): one replica per listed device index of `device`'s
+    /// backend, each step's batch split between them. None: the one device of today.
+    pub devices: Option<Vec<usize>>,
 }
 
 impl Default for TrainConfig {
@@ -183,6 +186,7 @@ impl TrainConfig {
             eval_interval: 1,
             patience: 0,
             log_every_steps: 20,
+            devices: None,
         }
     }
 
@@ -249,6 +253,15 @@ impl TrainConfig {
         }
         if self.log_every_steps == 0 {
             return err("log_every_steps", "must be at least 1");
+        }
+        if let Some(devices) = &self.devices {
+            super::parallel::validate_devices(devices)?;
+            if self.mode == Mode::Lightgcn && devices.len() > 1 {
+                return err(
+                    "devices",
+                    "data-parallel training is for PinSage (LightGCN propagates the whole graph each step)",
+                );
+            }
         }
         Ok(())
     }

@@ -44,6 +44,11 @@ pub enum TrainEvent {
         triplets_per_sec: f64,
         queue_depth: usize,
         gpu_wait_share: f64,
+        /// Data-parallel runs, per device (the model's first): the share of the epoch so far that
+        /// the trainer blocked on that device's transfers (gradients to device 0; for device 0,
+        /// the updated parameters out of it). Absent on one device.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        device_wait_shares: Vec<f64>,
         elapsed_secs: f64,
         eta_secs: f64,
     },

@@ -12,6 +12,7 @@ mod checkpoint;
 mod config;
 mod events;
 mod ledger;
+pub mod parallel;
 pub mod run_folder;
 mod steps;
 
@@ -155,7 +156,7 @@ fn prepare_run(
             })?;
             // Keep the saved run's settings; only the epoch budget may grow.
             let epochs = cfg.epochs.max(saved.epochs);
-            cfg = TrainConfig { epochs, device: cfg.device, ..saved };
+            cfg = TrainConfig { epochs, device: cfg.device, devices: cfg.devices.clone(), ..saved };
             start_epoch = state.epochs_done + 1;
         }
         cfg.validate()?;
@@ -183,6 +184,8 @@ struct RunContext<'a> {
     start_epoch: usize,
     state: &'a RunState,
     device_name: String,
+    /// Data-parallel runs: every replica's device, the model's first.
+    devices: Option<Vec<Device>>,
     cmds: &'a Receiver<TrainCommand>,
 }
 
@@ -197,9 +200,16 @@ fn run(
 ) -> Result<TrainOutput, TrainError> {
     let out = out.as_deref();
     let (cfg, start_epoch, state) = prepare_run(g, cfg, out, resume, sink)?;
-    let (device, device_name) = match device {
-        Some(d) => d,
-        None => {
+    let mut replica_devices = None;
+    let (device, device_name) = match (device, cfg.devices.as_deref()) {
+        (_, Some(indices)) => {
+            let (devices, name) = parallel::open_devices(cfg.device, indices)?;
+            let first = devices[0].clone();
+            replica_devices = (devices.len() > 1).then_some(devices);
+            (first, name)
+        }
+        (Some(d), None) => d,
+        (None, None) => {
             let (d, name, note) = select_device(cfg.device);
             if let Some(message) = note {
                 sink.emit(TrainEvent::Note { message });
@@ -209,7 +219,7 @@ fn run(
     };
     device.seed(cfg.seed);
     let train_device = device.clone().autodiff();
-    let ctx = RunContext { g, cfg: &cfg, out, start_epoch, state: &state, device_name, cmds };
+    let ctx = RunContext { g, cfg: &cfg, out, start_epoch, state: &state, device_name, devices: replica_devices, cmds };
     match cfg.mode {
         Mode::Pinsage => {
             let model_cfg = cfg.model_config(g);
@@ -243,26 +253,47 @@ fn train_loop<S: Step>(
     sink.emit(started_event(g, cfg, ctx.start_epoch, ctx.device_name.clone()));
     let started = Instant::now();
     let mut ledger = Ledger::new(g, cfg, ctx.out, ctx.start_epoch, ctx.state);
+    let mut replicas = ctx.devices.map(|d| parallel::DataParallel::new(d, &model));
     let (mut stopped, mut early) = (false, false);
     for epoch in ctx.start_epoch..=cfg.epochs {
         step.begin_epoch(epoch)?;
         let epoch_start = Instant::now();
         let mut meter = LossMeter::new(cfg.log_every_steps);
         let (mut examples, mut steps_done) = (0usize, 0usize);
+        if let Some(r) = replicas.as_mut() {
+            r.reset_waited();
+        }
         let ended = loop {
             if handle_commands(ctx.cmds, sink) {
                 stopped = true;
                 break Ok(());
             }
-            let Some((loss, count)) = step.next_loss(&model) else { break Ok(()) };
-            meter.add(&loss);
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(cfg.learning_rate, model, grads);
+            let count = match replicas.as_mut() {
+                None => {
+                    let Some((loss, count)) = step.next_loss(&model) else { break Ok(()) };
+                    meter.add(&loss);
+                    let grads = GradientsParams::from_grads(loss.backward(), &model);
+                    model = optim.step(cfg.learning_rate, model, grads);
+                    count
+                }
+                Some(r) => {
+                    let models: Vec<&S::Model> = std::iter::once(&model).chain(r.replicas()).collect();
+                    let Some((losses, count)) = step.next_shard_losses(&models, r.devices()) else { break Ok(()) };
+                    let (stepped, loss) = r.step(model, losses, &mut optim, cfg.learning_rate);
+                    model = stepped;
+                    meter.add(&loss);
+                    count
+                }
+            };
             examples += count;
             steps_done += 1;
             match meter.read_if_due(steps_done, steps_per_epoch, epoch, ledger.epochs_done) {
                 Ok(Some(mean)) => {
-                    let clock = Clock { started, epoch_start, waited_secs: step.waited().as_secs_f64() };
+                    let device_waited_secs = replicas
+                        .as_ref()
+                        .map_or_else(Vec::new, |r| r.waited().iter().map(|w| w.as_secs_f64()).collect());
+                    let clock =
+                        Clock { started, epoch_start, waited_secs: step.waited().as_secs_f64(), device_waited_secs };
                     let at = (epoch, steps_done, steps_per_epoch, examples);
                     sink.emit(progress_event(cfg, at, mean, step.queue_depth(), clock));
                 }
@@ -297,6 +328,8 @@ struct Clock {
     started: Instant,
     epoch_start: Instant,
     waited_secs: f64,
+    /// Data-parallel runs, per device: the time the trainer blocked on its transfers.
+    device_waited_secs: Vec<f64>,
 }
 
 /// A progress report at (epoch, step, steps per epoch, examples so far this epoch), with the ETA
@@ -318,6 +351,7 @@ fn progress_event(
         triplets_per_sec: examples as f64 / elapsed.max(1e-9),
         queue_depth,
         gpu_wait_share: clock.waited_secs / elapsed.max(1e-9),
+        device_wait_shares: clock.device_waited_secs.iter().map(|w| w / elapsed.max(1e-9)).collect(),
         elapsed_secs: clock.started.elapsed().as_secs_f64(),
         eta_secs: remaining_steps as f64 * elapsed / step as f64,
     }

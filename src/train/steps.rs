@@ -14,6 +14,7 @@ use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 
 use super::ledger::Ending;
+use super::parallel::{make_shards, split_triplets};
 use super::{INFER_CHUNK, TrainConfig, TrainError, TrainOutput};
 use crate::graph::Graph;
 use crate::infer::{Embeddings, InferError, embed_all};
@@ -22,7 +23,7 @@ use crate::model::PinSage;
 use crate::model::losses::{batch_loss, block_tensors, int_tensor};
 use crate::sampler::{
     HardPools, NodeNeighbourhoods, NodeSet, TrainBatch, Triplets, batch_rng, default_band, epoch_pairs,
-    exclude_positive_edges, fill_triplets, hard_per_query, hard_pools, make_batch, try_node_neighbourhoods,
+    exclude_positive_edges, fill_triplets, hard_per_query, hard_pools, try_node_neighbourhoods,
 };
 
 /// One model's side of the training loop.
@@ -32,6 +33,17 @@ pub(super) trait Step {
     fn begin_epoch(&mut self, epoch: usize) -> Result<(), TrainError>;
     /// The next batch's loss and its number of training examples; `None` when the epoch is done.
     fn next_loss(&mut self, model: &Self::Model) -> Option<(Tensor<1>, usize)>;
+    /// Data-parallel runs: the next batch as one shard per model (`models[i]` on `devices[i]`),
+    /// each shard's loss weighted by its share of the batch's examples (`None` for an empty
+    /// shard), and the batch's examples; `None` when the epoch is done. Only PinSage has shards
+    /// (`TrainConfig::validate` refuses several devices for the others).
+    fn next_shard_losses(
+        &mut self,
+        _models: &[&Self::Model],
+        _devices: &[Device],
+    ) -> Option<(Vec<Option<Tensor<1>>>, usize)> {
+        None
+    }
     /// Stops the epoch's producers (if any) and waits for them.
     fn end_epoch(&mut self);
     /// Batches ready and waiting.
@@ -54,7 +66,8 @@ pub(super) trait Step {
 
 /// An epoch's sampler threads and the queue they fill.
 struct EpochQueue {
-    rx: Receiver<TrainBatch>,
+    /// Each step's batch as one shard per device (one batch on one device).
+    rx: Receiver<Vec<TrainBatch>>,
     stop: Arc<AtomicBool>,
     workers: Vec<JoinHandle<()>>,
 }
@@ -102,6 +115,23 @@ impl PinSageStep {
     }
 }
 
+impl PinSageStep {
+    /// The next step's shards from the sampler queue, timing the wait.
+    fn next_batch(&mut self) -> Option<Vec<TrainBatch>> {
+        let t = Instant::now();
+        let shards = self.queue.as_ref()?.rx.recv().ok()?;
+        self.waited += t.elapsed();
+        Some(shards)
+    }
+
+    /// One batch's loss under `model` on `device`.
+    fn batch_loss(&self, model: &PinSage, batch: &TrainBatch, device: &Device) -> Tensor<1> {
+        let z = model.forward(&block_tensors(&batch.block, device));
+        let cfg = &self.cfg;
+        batch_loss(z, batch, cfg.loss, cfg.margin, cfg.temperature(), device)
+    }
+}
+
 impl Step for PinSageStep {
     type Model = PinSage;
 
@@ -114,7 +144,7 @@ impl Step for PinSageStep {
             let pools = job.join().map_err(|_| TrainError::Device("hard-negative pool thread panicked".into()))?;
             self.pools = Some(pools);
         }
-        let (queue_tx, rx) = bounded::<TrainBatch>(cfg.queue_capacity);
+        let (queue_tx, rx) = bounded::<Vec<TrainBatch>>(cfg.queue_capacity);
         let stop = Arc::new(AtomicBool::new(false));
         let workers =
             spawn_samplers(self.g.clone(), self.nb.clone(), self.pools.clone(), cfg, epoch, queue_tx, stop.clone());
@@ -124,14 +154,25 @@ impl Step for PinSageStep {
     }
 
     fn next_loss(&mut self, model: &PinSage) -> Option<(Tensor<1>, usize)> {
-        let t = Instant::now();
-        let batch = self.queue.as_ref()?.rx.recv().ok()?;
-        self.waited += t.elapsed();
-        let block = block_tensors(&batch.block, &self.train_device);
-        let z = model.forward(&block);
-        let cfg = &self.cfg;
-        let loss = batch_loss(z, &batch, cfg.loss, cfg.margin, cfg.temperature(), &self.train_device);
+        let batch = self.next_batch()?.swap_remove(0);
+        let loss = self.batch_loss(model, &batch, &self.train_device);
         Some((loss, batch.query_rows.len()))
+    }
+
+    fn next_shard_losses(
+        &mut self,
+        models: &[&PinSage],
+        devices: &[Device],
+    ) -> Option<(Vec<Option<Tensor<1>>>, usize)> {
+        let shards = self.next_batch()?;
+        let total: usize = shards.iter().map(|b| b.query_rows.len()).sum();
+        let losses = (shards.iter().zip(models).zip(devices))
+            .map(|((batch, model), device)| {
+                let share = batch.query_rows.len() as f32 / total.max(1) as f32;
+                (!batch.query_rows.is_empty()).then(|| self.batch_loss(model, batch, device) * share)
+            })
+            .collect();
+        Some((losses, total))
     }
 
     fn end_epoch(&mut self) {
@@ -180,13 +221,14 @@ fn spawn_samplers(
     pools: Option<Arc<HardPools>>,
     cfg: &TrainConfig,
     epoch: usize,
-    queue: Sender<TrainBatch>,
+    queue: Sender<Vec<TrainBatch>>,
     stop: Arc<AtomicBool>,
 ) -> Vec<std::thread::JoinHandle<()>> {
     let pairs = Arc::new(epoch_pairs(&g, cfg.pair_sampling, cfg.board_query_share, cfg.seed, epoch));
     let n_batches = pairs.len().div_ceil(cfg.batch_size);
     let h = if pools.is_some() { hard_per_query(epoch, cfg.hard_negatives, cfg.max_hard_per_query) } else { 0 };
     let threads = cfg.sampler_threads.max(1);
+    let shards = cfg.devices.as_ref().map_or(1, Vec::len);
     (0..threads)
         .map(|w| {
             let (g, nb, pools, pairs, queue, stop) =
@@ -207,12 +249,14 @@ fn spawn_samplers(
                         let chunk = &pairs[i * batch_size..((i + 1) * batch_size).min(pairs.len())];
                         let mut rng = batch_rng(seed, epoch, i);
                         fill_triplets(&g, chunk, negatives, pools.as_deref().map(|p| (p, h)), &mut rng, &mut t);
-                        let mut batch = make_batch(&nb, &t, g.features.as_ref(), &mut sets, &mut targets);
+                        let mut batch = make_shards(&nb, &t, g.features.as_ref(), shards, &mut sets, &mut targets);
                         if exclude {
-                            exclude_positive_edges(&mut batch, &nb, &t);
+                            leave_out_positives(&mut batch, &nb, &t);
                         }
-                        batch.epoch = epoch;
-                        batch.step = i;
+                        for b in &mut batch {
+                            b.epoch = epoch;
+                            b.step = i;
+                        }
                         if queue.send(batch).is_err() {
                             return;
                         }
@@ -299,5 +343,17 @@ impl Step for LightGcnStep {
             embeddings: ending.embeddings,
             epochs_done: ending.epochs_done,
         }
+    }
+}
+
+/// [`exclude_positive_edges`] on each shard of one step, with the shard's own pairs.
+fn leave_out_positives(shards: &mut [TrainBatch], nb: &NodeNeighbourhoods, t: &Triplets) {
+    if let [whole] = shards {
+        exclude_positive_edges(whole, nb, t);
+        return;
+    }
+    let parts = split_triplets(t, shards.len());
+    for (shard, part) in shards.iter_mut().zip(parts) {
+        exclude_positive_edges(shard, nb, &part);
     }
 }

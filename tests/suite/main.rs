@@ -11,6 +11,7 @@ mod loader_props;
 mod loading;
 mod memory_budget;
 mod metrics;
+mod parallel;
 mod powerlaw;
 mod recommend;
 mod run_folders;

@@ -11,6 +11,11 @@ use pinsage_explorer::synthetic::{SyntheticConfig, generate};
 use pinsage_explorer::train::{self, DeviceChoice, EndReason, Mode, RunOptions, TrainCommand, TrainConfig, TrainEvent};
 
 pub fn cpu_config(epochs: usize) -> TrainConfig {
+    cpu_config_from(epochs, TrainConfig::paper())
+}
+
+/// `base` made small and quick for the CPU: `epochs` epochs, batch 128, 64 negatives, 32-d.
+pub fn cpu_config_from(epochs: usize, base: TrainConfig) -> TrainConfig {
     TrainConfig {
         epochs,
         device: DeviceChoice::Cpu,
@@ -20,8 +25,19 @@ pub fn cpu_config(epochs: usize) -> TrainConfig {
         hidden_dim: 32,
         learning_rate: 5e-3,
         log_every_steps: 5,
-        ..TrainConfig::paper()
+        ..base
     }
+}
+
+/// Each epoch's mean loss, from a run's events.
+pub fn epoch_losses(events: &[TrainEvent]) -> Vec<f32> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            TrainEvent::EpochEnd { loss, .. } => Some(*loss),
+            _ => None,
+        })
+        .collect()
 }
 
 fn mean_rank(g: &Graph, emb: &pinsage_explorer::infer::Embeddings) -> f64 {
@@ -50,13 +66,7 @@ fn training_lowers_loss_and_ranks_held_out_pins_higher() {
     let events: Vec<TrainEvent> = handle.events.iter().collect();
     let out = handle.join().expect("training succeeds");
     assert_eq!(out.epochs_done, 6);
-    let epoch_losses: Vec<f32> = events
-        .iter()
-        .filter_map(|e| match e {
-            TrainEvent::EpochEnd { loss, .. } => Some(*loss),
-            _ => None,
-        })
-        .collect();
+    let epoch_losses = epoch_losses(&events);
     assert_eq!(epoch_losses.len(), 6);
     // Hard negatives join from epoch 2 and raise the loss, so compare like with like: epoch 1 vs the
     // first steps, and the last epoch vs epoch 2.
