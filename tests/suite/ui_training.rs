@@ -573,3 +573,37 @@ fn the_temperature_control_shows_the_graphs_automatic_value() {
     h.step();
     h.get_by_label(&label);
 }
+
+/// "Devices" under More settings: a bad list is a message that blocks Start; `0,1` trains one
+/// CPU run data-parallel over two replicas, to the end.
+#[test]
+fn the_devices_field_trains_data_parallel_and_refuses_bad_lists() {
+    let mut h = harness(View::Training, false);
+    small_cpu_draft(&mut h, 1);
+    h.get_by_label("More settings").click();
+    h.step();
+    h.get_by_role_and_label(Role::TextInput, "Devices").set_text_value_accesskit("0,0");
+    h.step();
+    h.step();
+    assert!(h.query_by_label_contains("listed twice").is_some(), "the duplicate is named");
+    h.get_by_label("Start training").click();
+    h.step();
+    assert!(!h.state().state.run.running && h.state().state.run.events.is_empty(), "a bad list does not start");
+    h.get_by_role_and_label(Role::TextInput, "Devices").set_text_value_accesskit("0,1");
+    h.step();
+    h.step();
+    assert!(h.query_by_label_contains("listed twice").is_none());
+    assert_eq!(h.state().panels.training.draft.devices, Some(vec![0, 1]));
+    h.get_by_label("Start training").click();
+    h.step();
+    wait_for(&mut h, "the data-parallel run", |a| !a.state.run.running && a.state.model.is_some());
+    let shares = h.state().state.run.events.iter().find_map(|e| match e {
+        TrainEvent::Progress { device_wait_shares, .. } => Some(device_wait_shares.len()),
+        _ => None,
+    });
+    assert_eq!(shares, Some(2), "progress reports both replicas");
+    h.get_by_role_and_label(Role::TextInput, "Devices").set_text_value_accesskit("");
+    h.step();
+    h.step();
+    assert_eq!(h.state().panels.training.draft.devices, None, "empty is one device");
+}

@@ -141,7 +141,7 @@ fn optimiser_rows_ui(ui: &mut egui::Ui, d: &mut TrainConfig, lr_text: &mut Strin
 }
 
 /// "More settings": walks, margin, board queries, the input pipeline, the seed.
-fn more_settings_ui(ui: &mut egui::Ui, d: &mut TrainConfig) {
+fn more_settings_ui(ui: &mut egui::Ui, d: &mut TrainConfig, devices_text: &mut String) {
     egui::Grid::new("train_more_form").num_columns(2).spacing([10.0, 6.0]).show(ui, |ui| {
         row_ui(ui, "Neighbours K", "neighbours kept per node", |ui| {
             ui.add(egui::DragValue::new(&mut d.walk.top_k).range(0..=1000))
@@ -163,6 +163,12 @@ fn more_settings_ui(ui: &mut egui::Ui, d: &mut TrainConfig) {
             ui.add(egui::DragValue::new(&mut d.queue_capacity).range(0..=1024))
         });
         row_ui(ui, "Seed", "makes the run reproducible", |ui| ui.add(egui::DragValue::new(&mut d.seed)));
+        row_ui(
+            ui,
+            "Devices",
+            "data-parallel PinSage over several GPUs of the chosen device kind, e.g. 0,1 (empty: one device)",
+            |ui| ui.add(egui::TextEdit::singleline(devices_text).hint_text("one device").desired_width(90.0)),
+        );
     });
 }
 
@@ -180,7 +186,7 @@ impl TrainingPanel {
             });
             egui::CollapsingHeader::new("More settings")
                 .id_salt("train_more")
-                .show(ui, |ui| more_settings_ui(ui, &mut self.draft));
+                .show(ui, |ui| more_settings_ui(ui, &mut self.draft, &mut self.devices_text));
             self.run_folder_ui(ui, ctx);
         });
         let problems = self.problems();

@@ -29,6 +29,8 @@ pub struct TrainingPanel {
     /// The config being edited (taken from the settings on first draw).
     pub draft: TrainConfig,
     pub lr_text: String,
+    /// Devices for data-parallel training, e.g. `0,1`; empty trains on the one device.
+    pub devices_text: String,
     initialised: bool,
     /// Write the run to `out_dir` (config, metrics.jsonl, checkpoints, model).
     pub save_run: bool,
@@ -54,6 +56,7 @@ impl Default for TrainingPanel {
         let draft = crate::app::state::Settings::default().train;
         TrainingPanel {
             lr_text: format_lr(draft.learning_rate),
+            devices_text: devices_text(&draft),
             draft,
             initialised: false,
             save_run: false,
@@ -99,6 +102,15 @@ impl TrainingPanel {
             Ok(v) => self.draft.learning_rate = v,
             Err(_) => out.push(format!("learning rate: `{}` is not a number", self.lr_text.trim())),
         }
+        let devices = self.devices_text.trim();
+        if devices.is_empty() {
+            self.draft.devices = None;
+        } else {
+            match crate::train::parallel::parse_devices(devices) {
+                Ok(list) => self.draft.devices = Some(list),
+                Err(e) => out.push(e.to_string()),
+            }
+        }
         if let Err(e) = self.draft.validate() {
             out.push(e.to_string());
         }
@@ -130,6 +142,7 @@ impl TrainingPanel {
             self.initialised = true;
             self.draft = ctx.state.settings.train.clone();
             self.lr_text = format_lr(self.draft.learning_rate);
+            self.devices_text = devices_text(&self.draft);
             if let Some(dir) = &ctx.state.settings.last_run_folder {
                 self.follow_dir = dir.clone();
             }
@@ -166,4 +179,9 @@ impl TrainingPanel {
         });
         self.monitor_ui(ui, ctx);
     }
+}
+
+/// The devices field's text for `cfg`: `0,1`, or empty for one device.
+fn devices_text(cfg: &TrainConfig) -> String {
+    cfg.devices.as_ref().map_or_else(String::new, |d| d.iter().map(ToString::to_string).collect::<Vec<_>>().join(","))
 }
