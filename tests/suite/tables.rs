@@ -1,0 +1,167 @@
+//! The Parquet tables (`eval::tables`, `pinsage tables`): written for a small graph with train,
+//! validation and test edges, read back with parquet's arrow reader and compared with the
+//! in-memory structures exactly; failures name the path and leave nothing under the final name.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::path::Path;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float32Type, Int8Type, UInt32Type};
+use arrow_array::RecordBatch;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use pinsage_explorer::eval::tables::{self, EDGES_FILE, EMBEDDINGS_FILE, NEIGHBOURHOODS_FILE, TablesError};
+use pinsage_explorer::graph::Graph;
+use pinsage_explorer::infer::{Embeddings, embed_all};
+use pinsage_explorer::model::PinSageConfig;
+use pinsage_explorer::sampler::{NeighbourhoodKind, NodeNeighbourhoods, node_neighbourhoods};
+use pinsage_explorer::walk::WalkConfig;
+
+/// 40 pins, 8 boards: board b holds pins b·5 .. b·5 + 5 (train), one more validation pin and one
+/// test pin each, drawn from the next board's range.
+fn split_graph() -> (Graph, BTreeSet<(u32, u32, &'static str)>) {
+    let (mut train, mut validation, mut test) = (Vec::new(), Vec::new(), Vec::new());
+    for b in 0..8u32 {
+        train.extend((0..5).map(|i| (b, b * 5 + i)));
+        validation.push((b, (b * 5 + 5) % 40));
+        test.push((b, (b * 5 + 6) % 40));
+    }
+    let mut g = Graph::from_edges(40, 8, &train, &test);
+    g.set_validation(&validation);
+    let mut want = BTreeSet::new();
+    for (pairs, split) in [(&train, "train"), (&validation, "validation"), (&test, "test")] {
+        want.extend(pairs.iter().map(|&(b, p)| (p, b, split)));
+    }
+    (g, want)
+}
+
+fn model_outputs(g: &Graph) -> (NodeNeighbourhoods, Embeddings) {
+    let nb = node_neighbourhoods(g, NeighbourhoodKind::Walks, &WalkConfig { top_k: 6, ..WalkConfig::default() });
+    let dev = burn::prelude::Device::flex();
+    let model = PinSageConfig::new(g.n_pins() as usize, g.n_boards() as usize, 0)
+        .with_input_dim(8)
+        .with_hidden_dim(8)
+        .init(&dev);
+    let emb = embed_all(&model, &nb, g.features.as_ref(), &dev, 16, |_, _| {}).unwrap();
+    (nb, emb)
+}
+
+fn read(path: &Path) -> Vec<RecordBatch> {
+    let file = File::open(path).unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+    reader.collect::<Result<Vec<_>, _>>().unwrap()
+}
+
+fn u32s(batch: &RecordBatch, name: &str) -> Vec<u32> {
+    batch.column_by_name(name).unwrap().as_primitive::<UInt32Type>().values().to_vec()
+}
+
+/// A dictionary column's values as strings.
+fn labels(batch: &RecordBatch, name: &str) -> Vec<String> {
+    let dict = batch.column_by_name(name).unwrap().as_dictionary::<Int8Type>();
+    let values = dict.values().as_string::<i32>();
+    dict.keys().values().iter().map(|&k| values.value(k as usize).to_string()).collect()
+}
+
+#[test]
+fn tables_read_back_equal_the_graph_neighbourhoods_and_embeddings() {
+    let (g, want_edges) = split_graph();
+    let (nb, emb) = model_outputs(&g);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("nested/tables");
+    let written = tables::write_all(&out, &g, &nb, &emb).unwrap();
+    let rows: Vec<usize> = written.iter().map(|w| w.rows).collect();
+
+    // Every edge once, with its split.
+    let mut got_edges = Vec::new();
+    for batch in read(&out.join(EDGES_FILE)) {
+        let (pins, boards, splits) = (u32s(&batch, "pin"), u32s(&batch, "board"), labels(&batch, "split"));
+        got_edges.extend((0..batch.num_rows()).map(|i| (pins[i], boards[i], splits[i].clone())));
+    }
+    assert_eq!(got_edges.len(), 8 * 7);
+    assert_eq!(rows[0], got_edges.len());
+    let got_set: BTreeSet<(u32, u32, &str)> = got_edges.iter().map(|(p, b, s)| (*p, *b, s.as_str())).collect();
+    assert_eq!(got_set.len(), got_edges.len(), "an edge appears twice");
+    assert_eq!(got_set, want_edges);
+
+    // Neighbourhoods: the non-padding entries, exactly, and their weight sums per node.
+    let mut got_nb: BTreeMap<u32, Vec<(u32, f32)>> = BTreeMap::new();
+    for batch in read(&out.join(NEIGHBOURHOODS_FILE)) {
+        let (nodes, nbrs) = (u32s(&batch, "node"), u32s(&batch, "nbr"));
+        let weights = batch.column_by_name("weight").unwrap().as_primitive::<Float32Type>();
+        for i in 0..batch.num_rows() {
+            got_nb.entry(nodes[i]).or_default().push((nbrs[i], weights.value(i)));
+        }
+    }
+    let mut total = 0;
+    for node in 0..nb.n_nodes() as u32 {
+        let want: Vec<(u32, f32)> = nb
+            .ids_of(node)
+            .iter()
+            .zip(nb.weights_of(node))
+            .filter(|(_, w)| **w != 0.0)
+            .map(|(&id, &w)| (id, w))
+            .collect();
+        total += want.len();
+        let got = got_nb.remove(&node).unwrap_or_default();
+        let sum = |v: &[(u32, f32)]| v.iter().map(|x| x.1).sum::<f32>();
+        assert_eq!(sum(&got), sum(&want), "weight sum of node {node}");
+        assert_eq!(got, want, "neighbourhood of node {node}");
+    }
+    assert!(got_nb.is_empty() && total > 0 && rows[1] == total);
+
+    // Embeddings: one row per node, pins then boards, vectors bit for bit.
+    let mut node = 0u32;
+    for batch in read(&out.join(EMBEDDINGS_FILE)) {
+        let (nodes, ids, kinds) = (u32s(&batch, "node"), u32s(&batch, "id"), labels(&batch, "kind"));
+        let vectors = batch.column_by_name("vector").unwrap().as_fixed_size_list();
+        assert_eq!(vectors.value_length() as usize, emb.dim);
+        for i in 0..batch.num_rows() {
+            let is_pin = (node as usize) < emb.n_pins;
+            assert_eq!((nodes[i], kinds[i].as_str()), (node, if is_pin { "pin" } else { "board" }));
+            assert_eq!(ids[i], if is_pin { node } else { node - emb.n_pins as u32 });
+            let v = vectors.value(i);
+            assert_eq!(v.as_primitive::<Float32Type>().values().as_ref(), emb.row(node));
+            node += 1;
+        }
+    }
+    assert_eq!((node as usize, rows[2]), (emb.n_nodes(), emb.n_nodes()));
+    assert_eq!(emb.n_nodes(), 48);
+    let leftovers: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers.len(), 3, "only the three tables, no temp files: {leftovers:?}");
+}
+
+#[test]
+fn an_unwritable_folder_is_named_and_leaves_no_file() {
+    let (g, _) = split_graph();
+    let (nb, emb) = model_outputs(&g);
+    let dir = tempfile::tempdir().unwrap();
+    // A folder under a regular file cannot be created, even by root.
+    let blocker = dir.path().join("not-a-folder");
+    std::fs::write(&blocker, b"x").unwrap();
+    let out = blocker.join("tables");
+    let err = tables::write_all(&out, &g, &nb, &emb).unwrap_err();
+    assert!(matches!(err, TablesError::Write(_)), "{err:?}");
+    assert!(err.to_string().contains(&out.display().to_string()), "the message names the path: {err}");
+    assert!(!out.join(EDGES_FILE).exists());
+
+    // The final name taken by a folder: the rename fails, the temp file is removed.
+    let out = dir.path().join("taken");
+    std::fs::create_dir_all(out.join(EDGES_FILE)).unwrap();
+    let err = tables::write_all(&out, &g, &nb, &emb).unwrap_err();
+    assert!(err.to_string().contains(EDGES_FILE), "{err}");
+    assert!(out.join(EDGES_FILE).is_dir() && !out.join(NEIGHBOURHOODS_FILE).exists());
+    let names: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names.len(), 1, "no temp file left: {names:?}");
+}
+
+#[test]
+fn mismatched_inputs_are_refused_before_writing() {
+    let (g, _) = split_graph();
+    let (nb, emb) = model_outputs(&g);
+    let other = pinsage_explorer::graph::Graph::from_edges(10, 2, &[(0, 1)], &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let err = tables::write_all(dir.path(), &other, &nb, &emb).unwrap_err();
+    assert!(matches!(err, TablesError::Mismatch { .. }) && err.to_string().contains("12"), "{err}");
+    assert!(!dir.path().join(EDGES_FILE).exists());
+}
