@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::path::Path;
 
+use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, Int8Type, UInt32Type};
-use arrow_array::RecordBatch;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use pinsage_explorer::eval::tables::{self, EDGES_FILE, EMBEDDINGS_FILE, NEIGHBOURHOODS_FILE, TablesError};
 use pinsage_explorer::graph::Graph;
@@ -164,4 +164,41 @@ fn mismatched_inputs_are_refused_before_writing() {
     let err = tables::write_all(dir.path(), &other, &nb, &emb).unwrap_err();
     assert!(matches!(err, TablesError::Mismatch { .. }) && err.to_string().contains("12"), "{err}");
     assert!(!dir.path().join(EDGES_FILE).exists());
+}
+
+fn pinsage(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_pinsage")).args(args).output().expect("runs pinsage")
+}
+
+fn rows(path: &Path) -> usize {
+    read(path).iter().map(RecordBatch::num_rows).sum()
+}
+
+/// `pinsage tables` on a trained run: three files in `RUN/tables`, every edge of every split once,
+/// one embedding per node; a missing run is named.
+#[test]
+fn tables_command_writes_a_runs_tables() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/example_edges.csv");
+    let data = data.to_str().unwrap();
+    let stats = pinsage(&["stats", "--data", data, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
+    let count = |key: &str| v[key].as_u64().unwrap() as usize;
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let run_s = run.to_str().unwrap();
+    let out = pinsage(&["train", "--data", data, "--device", "cpu", "--epochs", "1", "--out", run_s, "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let out = pinsage(&["tables", "--run", run_s, "--device", "cpu"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let tables = run.join("tables");
+    assert_eq!(rows(&tables.join(EDGES_FILE)), count("edges") + count("test_edges") + count("validation_edges"));
+    assert_eq!(rows(&tables.join(EMBEDDINGS_FILE)), count("pins") + count("boards"));
+    assert!(rows(&tables.join(NEIGHBOURHOODS_FILE)) > 0);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(EMBEDDINGS_FILE));
+
+    let missing = dir.path().join("no-such-run");
+    let out = pinsage(&["tables", "--run", missing.to_str().unwrap(), "--device", "cpu"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains(missing.to_str().unwrap()), "the message names the run");
 }
