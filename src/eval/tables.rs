@@ -65,6 +65,17 @@ pub fn write_all(
     nb: &NodeNeighbourhoods,
     emb: &Embeddings,
 ) -> Result<Vec<Written>, TablesError> {
+    write_all_chunked(dir, g, nb, emb, CHUNK_ROWS)
+}
+
+/// [`write_all`] in record batches (and row groups) of about `chunk_rows` rows.
+pub fn write_all_chunked(
+    dir: &Path,
+    g: &Graph,
+    nb: &NodeNeighbourhoods,
+    emb: &Embeddings,
+    chunk_rows: usize,
+) -> Result<Vec<Written>, TablesError> {
     let nodes = g.n_pins() as usize + g.n_boards() as usize;
     let check = |file: &str, what: &str, n: usize| {
         if n == nodes {
@@ -79,9 +90,9 @@ pub fn write_all(
     let neighbourhoods = dir.join(NEIGHBOURHOODS_FILE);
     let embeddings = dir.join(EMBEDDINGS_FILE);
     Ok(vec![
-        Written { rows: write_edges(&edges, g)?, path: edges },
-        Written { rows: write_neighbourhoods(&neighbourhoods, nb)?, path: neighbourhoods },
-        Written { rows: write_embeddings(&embeddings, emb)?, path: embeddings },
+        Written { rows: write_edges(&edges, g, chunk_rows)?, path: edges },
+        Written { rows: write_neighbourhoods(&neighbourhoods, nb, chunk_rows)?, path: neighbourhoods },
+        Written { rows: write_embeddings(&embeddings, emb, chunk_rows)?, path: embeddings },
     ])
 }
 
@@ -126,12 +137,13 @@ fn vector_item() -> Arc<Field> {
     Arc::new(Field::new("item", DataType::Float32, false))
 }
 
-/// Every edge once, with its split: per board its training, then validation, then test pins.
-/// Returns the number of rows.
-pub fn write_edges(path: &Path, g: &Graph) -> Result<usize, TablesError> {
+/// Every edge once, with its split: per board its training, then validation, then test pins, in
+/// batches of whole boards, each closed once it holds `chunk_rows` rows. Returns the number of rows.
+pub fn write_edges(path: &Path, g: &Graph, chunk_rows: usize) -> Result<usize, TablesError> {
+    let chunk_rows = chunk_rows.max(1);
     let schema = edges_schema();
     let mut rows = 0;
-    write_table(path, &schema, |out| {
+    write_table(path, &schema, chunk_rows, |out| {
         let (mut pins, mut boards, mut splits) = (Vec::new(), Vec::new(), Vec::new());
         for b in 0..g.n_boards() {
             for (split, csr) in [g.board_pins(), g.validation(), g.test()].into_iter().enumerate() {
@@ -140,7 +152,7 @@ pub fn write_edges(path: &Path, g: &Graph) -> Result<usize, TablesError> {
                 boards.resize(pins.len(), b);
                 splits.resize(pins.len(), split as i8);
             }
-            if pins.len() >= CHUNK_ROWS || b + 1 == g.n_boards() {
+            if pins.len() >= chunk_rows || b + 1 == g.n_boards() {
                 rows += pins.len();
                 out(vec![
                     Arc::new(UInt32Array::from(std::mem::take(&mut pins))),
@@ -159,11 +171,12 @@ fn row_or_empty(csr: &Csr, row: u32) -> &[u32] {
 }
 
 /// Every node's neighbours and weights, the padding (weight 0) left out. Returns the number of rows.
-pub fn write_neighbourhoods(path: &Path, nb: &NodeNeighbourhoods) -> Result<usize, TablesError> {
+pub fn write_neighbourhoods(path: &Path, nb: &NodeNeighbourhoods, chunk_rows: usize) -> Result<usize, TablesError> {
+    let chunk_rows = chunk_rows.max(1);
     let schema = neighbourhoods_schema();
     let n = nb.n_nodes() as u32;
     let mut rows = 0;
-    write_table(path, &schema, |out| {
+    write_table(path, &schema, chunk_rows, |out| {
         let (mut nodes, mut nbrs, mut weights) = (Vec::new(), Vec::new(), Vec::new());
         for node in 0..n {
             for (&id, &w) in nb.ids_of(node).iter().zip(nb.weights_of(node)) {
@@ -173,7 +186,7 @@ pub fn write_neighbourhoods(path: &Path, nb: &NodeNeighbourhoods) -> Result<usiz
                     weights.push(w);
                 }
             }
-            if nodes.len() >= CHUNK_ROWS || node + 1 == n {
+            if nodes.len() >= chunk_rows || node + 1 == n {
                 rows += nodes.len();
                 out(vec![
                     Arc::new(UInt32Array::from(std::mem::take(&mut nodes))),
@@ -188,9 +201,10 @@ pub fn write_neighbourhoods(path: &Path, nb: &NodeNeighbourhoods) -> Result<usiz
 }
 
 /// Every node's embedding: pins, then boards. Returns the number of rows.
-pub fn write_embeddings(path: &Path, emb: &Embeddings) -> Result<usize, TablesError> {
+pub fn write_embeddings(path: &Path, emb: &Embeddings, chunk_rows: usize) -> Result<usize, TablesError> {
+    let chunk_rows = chunk_rows.max(1);
     let dim = emb.dim;
-    if dim == 0 || emb.data.len() % dim != 0 || emb.n_pins > emb.n_nodes() {
+    if dim == 0 || !emb.data.len().is_multiple_of(dim) || emb.n_pins > emb.n_nodes() {
         let problem =
             format!("{} values, {} pins, dimension {dim}: not a table of vectors", emb.data.len(), emb.n_pins);
         return Err(mismatch(path, problem));
@@ -198,9 +212,9 @@ pub fn write_embeddings(path: &Path, emb: &Embeddings) -> Result<usize, TablesEr
     let schema = embeddings_schema(dim);
     let n = emb.n_nodes();
     let n_pins = emb.n_pins as u32;
-    write_table(path, &schema, |out| {
-        for start in (0..n).step_by(CHUNK_ROWS) {
-            let range = start as u32..(start + CHUNK_ROWS).min(n) as u32;
+    write_table(path, &schema, chunk_rows, |out| {
+        for start in (0..n).step_by(chunk_rows) {
+            let range = start as u32..(start + chunk_rows).min(n) as u32;
             let kinds: Vec<i8> = range.clone().map(|v| i8::from(v >= n_pins)).collect();
             let ids: Vec<u32> = range.clone().map(|v| if v < n_pins { v } else { v - n_pins }).collect();
             let values = Float32Array::from(emb.data[range.start as usize * dim..range.end as usize * dim].to_vec());
@@ -230,11 +244,12 @@ type Out<'a> = dyn FnMut(Vec<ArrayRef>) -> Result<(), ArrowError> + 'a;
 fn write_table(
     path: &Path,
     schema: &SchemaRef,
+    chunk_rows: usize,
     fill: impl FnOnce(&mut Out<'_>) -> Result<(), ArrowError>,
 ) -> Result<(), ExportError> {
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(CHUNK_ROWS))
+        .set_max_row_group_row_count(Some(chunk_rows))
         .build();
     atomically(path, |w: &mut BufWriter<File>| {
         let mut writer = ArrowWriter::try_new(w, schema.clone(), Some(props)).map_err(std::io::Error::other)?;

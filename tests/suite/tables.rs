@@ -46,6 +46,18 @@ fn model_outputs(g: &Graph) -> (NodeNeighbourhoods, Embeddings) {
     (nb, emb)
 }
 
+/// The graph, its neighbourhoods and embeddings, and an empty folder.
+fn fixture() -> (Graph, NodeNeighbourhoods, Embeddings, tempfile::TempDir) {
+    let (g, _) = split_graph();
+    let (nb, emb) = model_outputs(&g);
+    (g, nb, emb, tempfile::tempdir().unwrap())
+}
+
+/// The names in a folder.
+fn names(dir: &Path) -> Vec<std::ffi::OsString> {
+    std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name()).collect()
+}
+
 fn read(path: &Path) -> Vec<RecordBatch> {
     let file = File::open(path).unwrap();
     let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
@@ -68,23 +80,36 @@ fn tables_read_back_equal_the_graph_neighbourhoods_and_embeddings() {
     let (g, want_edges) = split_graph();
     let (nb, emb) = model_outputs(&g);
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("nested/tables");
-    let written = tables::write_all(&out, &g, &nb, &emb).unwrap();
-    let rows: Vec<usize> = written.iter().map(|w| w.rows).collect();
+    // One batch per table, then batches (and row groups) of 5 rows.
+    for chunk_rows in [tables::CHUNK_ROWS, 5] {
+        let out = dir.path().join(format!("nested/{chunk_rows}"));
+        let written = tables::write_all_chunked(&out, &g, &nb, &emb, chunk_rows).unwrap();
+        let rows: Vec<usize> = written.iter().map(|w| w.rows).collect();
+        let got = [check_edges(&out, &want_edges), check_neighbourhoods(&out, &nb), check_embeddings(&out, &emb)];
+        assert_eq!(rows, got);
+        let file = File::open(out.join(EMBEDDINGS_FILE)).unwrap();
+        let groups = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().metadata().num_row_groups();
+        assert_eq!(groups, emb.n_nodes().div_ceil(chunk_rows));
+        assert_eq!(names(&out).len(), 3, "only the three tables, no temp files: {:?}", names(&out));
+    }
+}
 
-    // Every edge once, with its split.
+/// Every edge once, with its split; returns the rows read.
+fn check_edges(out: &Path, want: &BTreeSet<(u32, u32, &'static str)>) -> usize {
     let mut got_edges = Vec::new();
     for batch in read(&out.join(EDGES_FILE)) {
         let (pins, boards, splits) = (u32s(&batch, "pin"), u32s(&batch, "board"), labels(&batch, "split"));
         got_edges.extend((0..batch.num_rows()).map(|i| (pins[i], boards[i], splits[i].clone())));
     }
     assert_eq!(got_edges.len(), 8 * 7);
-    assert_eq!(rows[0], got_edges.len());
     let got_set: BTreeSet<(u32, u32, &str)> = got_edges.iter().map(|(p, b, s)| (*p, *b, s.as_str())).collect();
     assert_eq!(got_set.len(), got_edges.len(), "an edge appears twice");
-    assert_eq!(got_set, want_edges);
+    assert_eq!(&got_set, want);
+    got_edges.len()
+}
 
-    // Neighbourhoods: the non-padding entries, exactly, and their weight sums per node.
+/// The non-padding entries, exactly, and their weight sums per node; returns the rows read.
+fn check_neighbourhoods(out: &Path, nb: &NodeNeighbourhoods) -> usize {
     let mut got_nb: BTreeMap<u32, Vec<(u32, f32)>> = BTreeMap::new();
     for batch in read(&out.join(NEIGHBOURHOODS_FILE)) {
         let (nodes, nbrs) = (u32s(&batch, "node"), u32s(&batch, "nbr"));
@@ -108,9 +133,12 @@ fn tables_read_back_equal_the_graph_neighbourhoods_and_embeddings() {
         assert_eq!(sum(&got), sum(&want), "weight sum of node {node}");
         assert_eq!(got, want, "neighbourhood of node {node}");
     }
-    assert!(got_nb.is_empty() && total > 0 && rows[1] == total);
+    assert!(got_nb.is_empty() && total > 0);
+    total
+}
 
-    // Embeddings: one row per node, pins then boards, vectors bit for bit.
+/// One row per node, pins then boards, vectors bit for bit; returns the rows read.
+fn check_embeddings(out: &Path, emb: &Embeddings) -> usize {
     let mut node = 0u32;
     for batch in read(&out.join(EMBEDDINGS_FILE)) {
         let (nodes, ids, kinds) = (u32s(&batch, "node"), u32s(&batch, "id"), labels(&batch, "kind"));
@@ -125,17 +153,13 @@ fn tables_read_back_equal_the_graph_neighbourhoods_and_embeddings() {
             node += 1;
         }
     }
-    assert_eq!((node as usize, rows[2]), (emb.n_nodes(), emb.n_nodes()));
-    assert_eq!(emb.n_nodes(), 48);
-    let leftovers: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(leftovers.len(), 3, "only the three tables, no temp files: {leftovers:?}");
+    assert_eq!((node as usize, emb.n_nodes()), (48, 48));
+    node as usize
 }
 
 #[test]
 fn an_unwritable_folder_is_named_and_leaves_no_file() {
-    let (g, _) = split_graph();
-    let (nb, emb) = model_outputs(&g);
-    let dir = tempfile::tempdir().unwrap();
+    let (g, nb, emb, dir) = fixture();
     // A folder under a regular file cannot be created, even by root.
     let blocker = dir.path().join("not-a-folder");
     std::fs::write(&blocker, b"x").unwrap();
@@ -151,16 +175,13 @@ fn an_unwritable_folder_is_named_and_leaves_no_file() {
     let err = tables::write_all(&out, &g, &nb, &emb).unwrap_err();
     assert!(err.to_string().contains(EDGES_FILE), "{err}");
     assert!(out.join(EDGES_FILE).is_dir() && !out.join(NEIGHBOURHOODS_FILE).exists());
-    let names: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(names.len(), 1, "no temp file left: {names:?}");
+    assert_eq!(names(&out).len(), 1, "no temp file left: {:?}", names(&out));
 }
 
 #[test]
 fn mismatched_inputs_are_refused_before_writing() {
-    let (g, _) = split_graph();
-    let (nb, emb) = model_outputs(&g);
-    let other = pinsage_explorer::graph::Graph::from_edges(10, 2, &[(0, 1)], &[]);
-    let dir = tempfile::tempdir().unwrap();
+    let (_, nb, emb, dir) = fixture();
+    let other = Graph::from_edges(10, 2, &[(0, 1)], &[]);
     let err = tables::write_all(dir.path(), &other, &nb, &emb).unwrap_err();
     assert!(matches!(err, TablesError::Mismatch { .. }) && err.to_string().contains("12"), "{err}");
     assert!(!dir.path().join(EDGES_FILE).exists());
