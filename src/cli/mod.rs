@@ -1,6 +1,6 @@
 //! Command-line definitions and the glue from each subcommand to the library: the top-level
 //! parser and the dispatch live here; the options in `args`, the commands by group in `training`
-//! (train, ablate), `inspect` (stats, eval, recommend, embed), `benches`, `fuzz` and `scale`.
+//! (train, ablate), `inspect` (stats, eval, recommend, embed), `tables`, `benches`, `fuzz` and `scale`.
 
 mod args;
 mod benches;
@@ -9,6 +9,7 @@ mod inspect;
 mod map_bench;
 mod parallel;
 mod scale;
+mod tables;
 mod training;
 
 pub use args::{BenchCommand, DataArgs, RecommendArgs, TrainArgs};
@@ -125,6 +126,8 @@ pub enum Command {
         #[arg(long, value_parser = named::<SearchKind>(), default_value_t = SearchKind::Auto)]
         search: SearchKind,
     },
+    /// Write a run's edges (with their split), node neighbourhoods and embeddings as Parquet files.
+    Tables(tables::TablesArgs),
     /// Build the approximate nearest-neighbour index (HNSW, inner product) of a run's pin embeddings.
     Index {
         #[arg(long)]
@@ -181,6 +184,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Bench {
             what: BenchCommand::TrainStep { data, device, steps, batch_size, dump, devices: None, json },
         }) => benches::train_step(&data, device, steps, batch_size, dump.as_deref(), json),
+        Some(Command::Tables(args)) => tables::tables_cmd(&args),
         Some(Command::Index { run, out, device, ann }) => scale::index_cmd(&run, out, device, &ann),
         Some(Command::Bench { what: BenchCommand::Scale(args) }) => scale::bench_scale(&args),
         Some(Command::Bench { what: BenchCommand::Ann(args) }) => scale::bench_ann_cmd(&args),

@@ -1,7 +1,7 @@
 //! Writing embeddings for other tools: `.npy` (numpy/FAISS read it directly), an id/label map and
 //! each pin's nearest neighbours as CSV. Files are written to a temp name and renamed.
 
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use npyz::WriterBuilder;
@@ -23,7 +23,8 @@ fn err(path: &Path, e: impl std::fmt::Display) -> ExportError {
     ExportError { path: path.display().to_string(), message: e.to_string() }
 }
 
-/// Runs `write` on a buffered temp file next to `path`, then renames it into place.
+/// Runs `write` on a buffered temp file next to `path`, then renames it into place. On any failure
+/// the temp file is removed: nothing is left under either name.
 pub fn atomically(
     path: &Path,
     write: impl FnOnce(&mut BufWriter<std::fs::File>) -> std::io::Result<()>,
@@ -32,9 +33,13 @@ pub fn atomically(
     create_parent(path).map_err(|e| err(path, e))?;
     let file = std::fs::File::create(&tmp).map_err(|e| err(&tmp, e))?;
     let mut w = BufWriter::new(file);
-    write(&mut w).map_err(|e| err(&tmp, e))?;
+    let done = write(&mut w).and_then(|()| w.flush()).map_err(|e| err(&tmp, e));
     drop(w);
-    std::fs::rename(&tmp, path).map_err(|e| err(path, e))
+    let done = done.and_then(|()| std::fs::rename(&tmp, path).map_err(|e| err(path, e)));
+    if done.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    done
 }
 
 /// Creates the folder `path` goes into when it is missing.

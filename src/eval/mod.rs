@@ -1,7 +1,8 @@
 //! Evaluation: ranking metrics over held-out edges (`metrics`), non-neural baselines
 //! (`baselines`), the paper's ablation (`ablation`), embedding export (`export`), the
 //! approximate-nearest-neighbour index over exported embeddings (`ann`), the throughput
-//! benchmarks (`bench`) and the cost curve of `bench scale` (`scale`). Knows graphs, models and the trainer; knows nothing of the UI.
+//! benchmarks (`bench`), the cost curve of `bench scale` (`scale`) and the Parquet tables
+//! (`tables`). Knows graphs, models and the trainer; knows nothing of the UI.
 
 pub mod ablation;
 pub mod ann;
@@ -10,6 +11,7 @@ pub mod bench;
 pub mod export;
 pub mod metrics;
 pub mod scale;
+pub mod tables;
 
 // `crate::eval::evaluate` etc.: the metrics are this module's main items.
 pub use metrics::*;

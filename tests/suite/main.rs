@@ -16,6 +16,7 @@ mod powerlaw;
 mod recommend;
 mod run_folders;
 mod splits;
+mod tables;
 mod training;
 mod ui_app;
 mod ui_data;
