@@ -124,7 +124,7 @@ pub fn bench_train_step(
     steps: usize,
     dump: Option<&std::path::Path>,
 ) -> Result<StepBench, crate::train::TrainError> {
-    let nb = crate::sampler::node_neighbourhoods(g, cfg.neighbourhood, &cfg.walk);
+    let nb = crate::sampler::try_node_neighbourhoods(g, cfg.neighbourhood, &cfg.walk)?;
     bench_train_step_with(g, &nb, cfg, device, device_name, steps, dump)
 }
 
