@@ -22,7 +22,7 @@ pub fn embed(run: &Path, device: DeviceChoice, repeats: u32) -> anyhow::Result<(
     let mut n_nodes = 0;
     for _ in 0..repeats.max(1) {
         let t = std::time::Instant::now();
-        let (_, emb) = train::run_embeddings(run, &g, &dev)?;
+        let (_, emb) = train::run_embeddings(run, &g, &dev, None)?;
         embed_secs = embed_secs.min(t.elapsed().as_secs_f64());
         n_nodes = emb.n_nodes();
         let t = std::time::Instant::now();

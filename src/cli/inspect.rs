@@ -47,12 +47,22 @@ pub fn print_stats(g: &Graph, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Loads a run's graph, model and neighbourhoods, and embeds every node.
 /// A run's graph, config and embeddings, and the device they were computed on.
 pub fn load_run(
     run: &std::path::Path,
     device: DeviceChoice,
 ) -> anyhow::Result<(Graph, TrainConfig, pinsage_explorer::infer::Embeddings, burn::prelude::Device)> {
+    let (g, _, dev) = load_run_graph(run, device)?;
+    let (cfg, emb) = train::run_embeddings(run, &g, &dev, None)?;
+    Ok((g, cfg, emb, dev))
+}
+
+/// A run's graph (rebuilt as its config says, notes printed), its config and the device to embed
+/// it on.
+pub fn load_run_graph(
+    run: &std::path::Path,
+    device: DeviceChoice,
+) -> anyhow::Result<(Graph, TrainConfig, burn::prelude::Device)> {
     let loaded = train::run_config(run)?;
     for n in &loaded.notes {
         eprintln!("note: {n}");
@@ -63,8 +73,7 @@ pub fn load_run(
     if let Some(n) = note {
         eprintln!("note: {n}");
     }
-    let (cfg, emb) = train::run_embeddings(run, &g, &dev)?;
-    Ok((g, cfg, emb, dev))
+    Ok((g, cfg, dev))
 }
 
 /// `baselines`: the EASE^R λ grid when the baselines are wanted.

@@ -7,9 +7,9 @@ use anyhow::Context;
 use clap::Args;
 use pinsage_explorer::eval::tables;
 use pinsage_explorer::sampler::try_node_neighbourhoods;
-use pinsage_explorer::train::DeviceChoice;
+use pinsage_explorer::train::{self, DeviceChoice};
 
-use super::inspect::load_run;
+use super::inspect::load_run_graph;
 use super::named;
 
 #[derive(Args, Debug)]
@@ -28,10 +28,12 @@ pub struct TablesArgs {
 pub fn tables_cmd(args: &TablesArgs) -> anyhow::Result<()> {
     let run = &args.run;
     anyhow::ensure!(run.is_dir(), "no run folder at {}", run.display());
-    let (g, cfg, emb, _) = load_run(run, args.device)?;
-    // The neighbourhoods the run's model uses (deterministic from its config and graph).
+    let (g, cfg, dev) = load_run_graph(run, args.device)?;
+    // The neighbourhoods the run's model uses (deterministic from its config and graph), built once
+    // for the table and for embedding every node.
     let nb = try_node_neighbourhoods(&g, cfg.neighbourhood, &cfg.walk)
         .with_context(|| format!("building the neighbourhoods of {}", run.display()))?;
+    let (_, emb) = train::run_embeddings(run, &g, &dev, Some(&nb))?;
     let dir = args.out.clone().unwrap_or_else(|| run.join("tables"));
     let written =
         tables::write_all(&dir, &g, &nb, &emb).with_context(|| format!("writing the tables into {}", dir.display()))?;

@@ -13,7 +13,7 @@ use super::{INFER_CHUNK, Mode, TrainConfig, TrainError, TrainEvent};
 use crate::graph::Graph;
 use crate::infer::{Embeddings, embed_all};
 use crate::model::PinSage;
-use crate::sampler::try_node_neighbourhoods;
+use crate::sampler::{NodeNeighbourhoods, try_node_neighbourhoods};
 
 /// Replaces `path` atomically: `write` fills a temp file beside it, which is then renamed over it.
 pub(super) fn replace_atomically<E: std::fmt::Debug>(
@@ -153,14 +153,27 @@ pub(super) struct RunState {
 }
 
 /// Every node's embedding from a run folder, whichever the mode (PinSage runs are embedded
-/// layer-wise; LightGCN runs propagate their table).
-pub fn run_embeddings(dir: &Path, g: &Graph, device: &Device) -> Result<(TrainConfig, Embeddings), TrainError> {
+/// layer-wise over `neighbourhoods` when the caller has already built the run's, else over ones
+/// built here; LightGCN runs propagate their table).
+pub fn run_embeddings(
+    dir: &Path,
+    g: &Graph,
+    device: &Device,
+    neighbourhoods: Option<&NodeNeighbourhoods>,
+) -> Result<(TrainConfig, Embeddings), TrainError> {
     let cfg = run_config(dir)?.config;
     match cfg.mode {
         Mode::Pinsage => {
             let (cfg, model) = load_model(dir, g, device)?;
-            let nb = try_node_neighbourhoods(g, cfg.neighbourhood, &cfg.walk)?;
-            let emb = embed_all(&model, &nb, g.features.as_ref(), device, INFER_CHUNK, |_, _| {})?;
+            let built;
+            let nb = match neighbourhoods {
+                Some(nb) => nb,
+                None => {
+                    built = try_node_neighbourhoods(g, cfg.neighbourhood, &cfg.walk)?;
+                    &built
+                }
+            };
+            let emb = embed_all(&model, nb, g.features.as_ref(), device, INFER_CHUNK, |_, _| {})?;
             Ok((cfg, emb))
         }
         Mode::Lightgcn => {

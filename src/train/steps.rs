@@ -14,7 +14,7 @@ use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 
 use super::ledger::Ending;
-use super::parallel::{make_shards, split_triplets};
+use super::parallel::make_shards;
 use super::{INFER_CHUNK, TrainConfig, TrainError, TrainOutput};
 use crate::graph::Graph;
 use crate::infer::{Embeddings, InferError, embed_all};
@@ -22,8 +22,8 @@ use crate::lightgcn::{Adjacency, LightGcn};
 use crate::model::PinSage;
 use crate::model::losses::{batch_loss, block_tensors, int_tensor};
 use crate::sampler::{
-    HardPools, NodeNeighbourhoods, NodeSet, TrainBatch, Triplets, batch_rng, default_band, epoch_pairs,
-    exclude_positive_edges, fill_triplets, hard_per_query, hard_pools, try_node_neighbourhoods,
+    HardPools, NodeNeighbourhoods, NodeSet, TrainBatch, Triplets, batch_rng, default_band, epoch_pairs, fill_triplets,
+    hard_per_query, hard_pools, try_node_neighbourhoods,
 };
 
 /// One model's side of the training loop.
@@ -249,10 +249,8 @@ fn spawn_samplers(
                         let chunk = &pairs[i * batch_size..((i + 1) * batch_size).min(pairs.len())];
                         let mut rng = batch_rng(seed, epoch, i);
                         fill_triplets(&g, chunk, negatives, pools.as_deref().map(|p| (p, h)), &mut rng, &mut t);
-                        let mut batch = make_shards(&nb, &t, g.features.as_ref(), shards, &mut sets, &mut targets);
-                        if exclude {
-                            leave_out_positives(&mut batch, &nb, &t);
-                        }
+                        let mut batch =
+                            make_shards(&nb, &t, g.features.as_ref(), shards, exclude, &mut sets, &mut targets);
                         for b in &mut batch {
                             b.epoch = epoch;
                             b.step = i;
@@ -343,17 +341,5 @@ impl Step for LightGcnStep {
             embeddings: ending.embeddings,
             epochs_done: ending.epochs_done,
         }
-    }
-}
-
-/// [`exclude_positive_edges`] on each shard of one step, with the shard's own pairs.
-fn leave_out_positives(shards: &mut [TrainBatch], nb: &NodeNeighbourhoods, t: &Triplets) {
-    if let [whole] = shards {
-        exclude_positive_edges(whole, nb, t);
-        return;
-    }
-    let parts = split_triplets(t, shards.len());
-    for (shard, part) in shards.iter_mut().zip(parts) {
-        exclude_positive_edges(shard, nb, &part);
     }
 }

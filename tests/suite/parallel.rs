@@ -95,7 +95,7 @@ impl Fixture {
 
     /// `t` as `parts` shards (one whole batch for 1).
     fn shards(&mut self, t: &Triplets, parts: usize) -> Vec<TrainBatch> {
-        make_shards(&self.nb, t, self.g.features.as_ref(), parts, &mut self.sets, &mut self.targets)
+        make_shards(&self.nb, t, self.g.features.as_ref(), parts, false, &mut self.sets, &mut self.targets)
     }
 
     /// Step `step`'s triplets: the benchmark batch under seed `step`.
