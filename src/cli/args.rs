@@ -204,24 +204,7 @@ pub enum BenchCommand {
         repeats: u32,
     },
     /// The training step alone (forward, loss, backward, Adam) on one fixed batch.
-    TrainStep {
-        #[command(flatten)]
-        data: DataArgs,
-        #[arg(long, value_parser = named::<DeviceChoice>(), default_value_t = DeviceChoice::Gpu)]
-        device: DeviceChoice,
-        #[arg(long, default_value_t = 100)]
-        steps: usize,
-        #[arg(long)]
-        batch_size: Option<usize>,
-        /// Write the batch as .npy files here, for bench/pytorch_step.py.
-        #[arg(long)]
-        dump: Option<PathBuf>,
-        /// Data-parallel: time 1, 2, … of these devices on the same batch (e.g. `0,1`).
-        #[arg(long, value_parser = parallel::devices_arg, conflicts_with = "dump")]
-        devices: Option<parallel::DeviceList>,
-        #[arg(long)]
-        json: bool,
-    },
+    TrainStep(TrainStepArgs),
     /// Loader robustness: generated inputs (valid files put through seeded mutations, or random
     /// bytes) through each loader; counts loads, refusals by kind and panics (must be 0).
     FuzzLoaders {
@@ -329,4 +312,35 @@ impl WalkArgs {
         cfg.validate()?;
         Ok(cfg)
     }
+}
+
+/// `pinsage bench train-step`.
+#[derive(Args, Debug)]
+pub struct TrainStepArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[arg(long, value_parser = named::<DeviceChoice>(), default_value_t = DeviceChoice::Gpu)]
+    pub device: DeviceChoice,
+    #[arg(long, default_value_t = 100)]
+    pub steps: usize,
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// The training settings to time (a config file as `pinsage train --config` takes; fitted to
+    /// the graph as training fits them). Default: the paper's setup.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Pool with the fused kernels (src/model/fused_pool.rs) instead of Burn's composed ops.
+    #[arg(long)]
+    pub fused_pool: bool,
+    /// Cycle through this many different batches, as training does (1: the same batch each step).
+    #[arg(long, default_value_t = 1)]
+    pub distinct_batches: usize,
+    /// Write the batch as .npy files here, for bench/pytorch_step.py.
+    #[arg(long)]
+    pub dump: Option<PathBuf>,
+    /// Data-parallel: time 1, 2, … of these devices on the same batch (e.g. `0,1`).
+    #[arg(long, value_parser = parallel::devices_arg, conflicts_with = "dump")]
+    pub devices: Option<parallel::DeviceList>,
+    #[arg(long)]
+    pub json: bool,
 }

@@ -8,7 +8,7 @@ use pinsage_explorer::eval::EmbeddingScorer;
 use pinsage_explorer::load::Format;
 use pinsage_explorer::train::{self, DeviceChoice, TrainConfig};
 
-use super::args::{DataArgs, WalkArgs};
+use super::args::{DataArgs, TrainStepArgs, WalkArgs};
 
 /// `bench embed`: full-graph embedding and top-20 retrieval of a run, best of `repeats`.
 pub fn embed(run: &Path, device: DeviceChoice, repeats: u32) -> anyhow::Result<()> {
@@ -56,31 +56,40 @@ pub fn embed(run: &Path, device: DeviceChoice, repeats: u32) -> anyhow::Result<(
 }
 
 /// `bench train-step`: the training step alone on one fixed batch.
-pub fn train_step(
-    data: &DataArgs,
-    device: DeviceChoice,
-    steps: usize,
-    batch_size: Option<usize>,
-    dump: Option<&Path>,
-    json: bool,
-) -> anyhow::Result<()> {
-    let g = data.load()?;
-    let mut cfg = TrainConfig { data: data.data.clone(), ..TrainConfig::paper() };
-    if let Some(b) = batch_size {
+pub fn train_step(a: &TrainStepArgs) -> anyhow::Result<()> {
+    let g = a.data.load()?;
+    let mut cfg = match &a.config {
+        Some(path) => TrainConfig { data: a.data.data.clone(), ..TrainConfig::load(path)? }.scaled_for(&g),
+        None => TrainConfig { data: a.data.data.clone(), ..TrainConfig::paper() },
+    };
+    if let Some(b) = a.batch_size {
         cfg.batch_size = b;
     }
     cfg.validate()?;
-    let (dev, name, note) = train::select_device(device);
+    let (dev, name, note) = train::select_device(a.device);
     if let Some(n) = note {
         eprintln!("note: {n}");
     }
-    let r = bench::bench_train_step(&g, &cfg, &dev, &name, steps, dump)?;
-    if json {
+    let opts = bench::StepBenchOptions {
+        dump: a.dump.as_deref(),
+        fused_pool: a.fused_pool,
+        distinct_batches: a.distinct_batches,
+    };
+    let r = bench::bench_train_step(&g, &cfg, &dev, &name, a.steps, &opts)?;
+    if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
         println!(
-            "{}: {:.2} ms/step, {:.0} triplets/s ({} queries, {} targets, {} layer-1 nodes, {} input nodes, K={})",
-            r.device, r.ms_per_step, r.triplets_per_sec, r.queries, r.targets, r.layer1_nodes, r.input_nodes, r.k
+            "{}: {:.2} ms/step, {:.0} triplets/s ({} queries, {} targets, {} layer-1 nodes, {} input nodes, K={}, {} pooling)",
+            r.device,
+            r.ms_per_step,
+            r.triplets_per_sec,
+            r.queries,
+            r.targets,
+            r.layer1_nodes,
+            r.input_nodes,
+            r.k,
+            if r.fused_pool { "fused" } else { "composed" }
         );
     }
     Ok(())

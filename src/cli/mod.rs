@@ -178,12 +178,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Bench { what: BenchCommand::FuzzLoaders { inputs, seed, loader, json } }) => {
             fuzz::fuzz_loaders(inputs, seed, loader, json)
         }
-        Some(Command::Bench {
-            what: BenchCommand::TrainStep { data, device, steps, batch_size, devices: Some(d), json, .. },
-        }) => parallel::bench_train_step(&data, device, steps, batch_size, &d.0, json),
-        Some(Command::Bench {
-            what: BenchCommand::TrainStep { data, device, steps, batch_size, dump, devices: None, json },
-        }) => benches::train_step(&data, device, steps, batch_size, dump.as_deref(), json),
+        Some(Command::Bench { what: BenchCommand::TrainStep(a) }) => match &a.devices {
+            Some(d) => parallel::bench_train_step(&a.data, a.device, a.steps, a.batch_size, &d.0, a.json),
+            None => benches::train_step(&a),
+        },
         Some(Command::Tables(args)) => tables::tables_cmd(&args),
         Some(Command::Index { run, out, device, ann }) => scale::index_cmd(&run, out, device, &ann),
         Some(Command::Bench { what: BenchCommand::Scale(args) }) => scale::bench_scale(&args),

@@ -111,6 +111,21 @@ pub struct StepBench {
     pub k: usize,
     pub negatives: usize,
     pub hard_per_query: usize,
+    /// Whether pooling ran as the fused kernels rather than Burn's composed ops.
+    pub fused_pool: bool,
+    /// The loss of every timed step (read back once, after the timing).
+    pub losses: Vec<f32>,
+}
+
+/// What else [`bench_train_step`] does besides timing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StepBenchOptions<'a> {
+    /// Write the batch's index arrays here as .npy (plus meta.json) for the PyTorch reference.
+    pub dump: Option<&'a std::path::Path>,
+    /// Pool with the fused kernels whatever the config says.
+    pub fused_pool: bool,
+    /// Cycle through this many different batches (as training does) instead of one (0 = 1).
+    pub distinct_batches: usize,
 }
 
 /// Times `steps` training steps (forward, loss, backward, Adam) on one batch sampled from `g`,
@@ -122,10 +137,10 @@ pub fn bench_train_step(
     device: &burn::prelude::Device,
     device_name: &str,
     steps: usize,
-    dump: Option<&std::path::Path>,
+    opts: &StepBenchOptions,
 ) -> Result<StepBench, crate::train::TrainError> {
     let nb = crate::sampler::try_node_neighbourhoods(g, cfg.neighbourhood, &cfg.walk)?;
-    bench_train_step_with(g, &nb, cfg, device, device_name, steps, dump)
+    bench_train_step_with(g, &nb, cfg, device, device_name, steps, opts)
 }
 
 /// [`bench_train_step`] with the node neighbourhoods already computed.
@@ -136,43 +151,59 @@ pub fn bench_train_step_with(
     device: &burn::prelude::Device,
     device_name: &str,
     steps: usize,
-    dump: Option<&std::path::Path>,
+    opts: &StepBenchOptions,
 ) -> Result<StepBench, crate::train::TrainError> {
+    use crate::model::losses::DeviceBatch;
     use crate::sampler::{NodeSet, make_batch};
-    use crate::train::{LossRows, TrainError, block_tensors, rows_loss};
+    use crate::train::{TrainError, rows_loss};
     use burn::optim::GradientsParams;
 
-    let t = bench_triplets(g, cfg);
     let n_nodes = (g.n_pins() + g.n_boards()) as usize;
     let mut sets = [NodeSet::new(n_nodes), NodeSet::new(n_nodes)];
     let mut targets = NodeSet::new(n_nodes);
-    let batch = make_batch(nb, &t, g.features.as_ref(), &mut sets, &mut targets);
-    if let Some(dir) = dump {
-        dump_batch(dir, &batch, cfg, n_nodes).map_err(|e| TrainError::Io(format!("{}: {e}", dir.display())))?;
+    let host: Vec<_> = (0..opts.distinct_batches.max(1))
+        .map(|i| make_batch(nb, &bench_triplets(g, cfg, i), g.features.as_ref(), &mut sets, &mut targets))
+        .collect();
+    let batch = &host[0];
+    if let Some(dir) = opts.dump {
+        dump_batch(dir, batch, cfg, n_nodes).map_err(|e| TrainError::Io(format!("{}: {e}", dir.display())))?;
     }
     let train_device = device.clone().autodiff();
     device.seed(cfg.seed);
-    let mut model = cfg.model_config(g).init(&train_device);
+    let fused_pool = cfg.fused_pool || opts.fused_pool;
+    let mut model = cfg.model_config(g).with_fused_pool(fused_pool).init(&train_device);
     let mut optim = cfg.optimizer();
-    // The batch is uploaded once, as the PyTorch reference does; `pinsage train` uploads each step.
-    let block = block_tensors(&batch.block, &train_device);
-    let rows = LossRows::new(&batch, &train_device);
-    let mut step = |model: crate::model::PinSage| {
-        let z = model.forward(&block);
-        let loss = rows_loss(z, &rows, cfg.loss, cfg.margin, cfg.temperature());
+    // The batches are uploaded once, before the timing (as the PyTorch reference does);
+    // `pinsage train` uploads each on the sampler threads.
+    let device_batches: Vec<DeviceBatch> = host.iter().map(|b| DeviceBatch::upload(b.clone(), &train_device)).collect();
+    let mut losses = Vec::with_capacity(steps);
+    let mut next = 0usize;
+    let mut step = |model: crate::model::PinSage, losses: &mut Vec<burn::prelude::Tensor<1>>| {
+        let b = &device_batches[next % device_batches.len()];
+        next += 1;
+        let z = model.forward(&b.block);
+        let loss = rows_loss(z, &b.rows, cfg.loss, cfg.margin, cfg.temperature());
+        losses.push(loss.clone().inner());
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         optim.step(cfg.learning_rate, model, grads)
     };
     for _ in 0..5 {
-        model = step(model);
+        model = step(model, &mut Vec::new());
     }
     device.sync().map_err(|e| TrainError::Device(e.to_string()))?;
     let start = Instant::now();
     for _ in 0..steps {
-        model = step(model);
+        model = step(model, &mut losses);
     }
     device.sync().map_err(|e| TrainError::Device(e.to_string()))?;
     let secs = start.elapsed().as_secs_f64();
+    let losses = if losses.is_empty() {
+        Vec::new()
+    } else {
+        burn::prelude::Tensor::cat(losses, 0)
+            .try_into_vec_as::<f32>()
+            .map_err(|e| TrainError::Device(format!("{e:?}")))?
+    };
     Ok(StepBench {
         device: device_name.to_string(),
         steps,
@@ -185,15 +216,19 @@ pub fn bench_train_step_with(
         k: nb.k,
         negatives: batch.negative_rows.len(),
         hard_per_query: batch.hard_per_query,
+        fused_pool,
+        losses,
     })
 }
 
 /// The benchmarks' one fixed batch: the first `batch_size` pairs of epoch 1, with one hard
 /// negative per query when the config uses them.
-pub fn bench_triplets(g: &Graph, cfg: &crate::train::TrainConfig) -> crate::sampler::Triplets {
+pub fn bench_triplets(g: &Graph, cfg: &crate::train::TrainConfig, index: usize) -> crate::sampler::Triplets {
     use crate::sampler::{Triplets, epoch_pairs, fill_triplets, hard_pools};
     let pairs = epoch_pairs(g, cfg.pair_sampling, cfg.board_query_share, cfg.seed, 1);
-    let chunk = &pairs[..cfg.batch_size.min(pairs.len())];
+    let batches = pairs.len().div_ceil(cfg.batch_size.max(1)).max(1);
+    let start = (index % batches) * cfg.batch_size;
+    let chunk = &pairs[start.min(pairs.len())..(start + cfg.batch_size).min(pairs.len())];
     let h = if cfg.hard_negatives { 1 } else { 0 };
     let pools = (h > 0)
         .then(|| hard_pools(g, cfg.hard_band.unwrap_or_else(|| crate::sampler::default_band(g.n_pins())), 4, cfg.seed));
@@ -236,6 +271,7 @@ fn dump_batch(
     let meta = serde_json::json!({
         "n_nodes": n_nodes, "k": b.block.layers[0].k, "input_dim": cfg.input_dim, "hidden_dim": cfg.hidden_dim,
         "hard_per_query": b.hard_per_query, "margin": cfg.margin, "learning_rate": cfg.learning_rate,
+        "loss": cfg.loss, "temperature": cfg.temperature(), "skip": cfg.skip,
     });
     std::fs::write(dir.join("meta.json"), serde_json::to_string_pretty(&meta)?)
 }

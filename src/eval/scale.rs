@@ -121,8 +121,16 @@ fn stages(
     if opts.train_steps > 0 {
         crate::memory::check(crate::train::model_bytes(&cfg, &g, true), "the model and its optimizer state")
             .map_err(|e| e.to_string())?;
-        let r = crate::bench::bench_train_step_with(&g, &nb, &cfg, device, device_name, opts.train_steps, None)
-            .map_err(|e| e.to_string())?;
+        let r = crate::bench::bench_train_step_with(
+            &g,
+            &nb,
+            &cfg,
+            device,
+            device_name,
+            opts.train_steps,
+            &Default::default(),
+        )
+        .map_err(|e| e.to_string())?;
         row.ms_per_step = Some(r.ms_per_step);
         row.triplets_per_sec = Some(r.triplets_per_sec);
         row.peak_rss_after_train_bytes = peak_rss_bytes();

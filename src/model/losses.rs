@@ -26,7 +26,59 @@ crate::named_enum!(LossKind, "loss" { MaxMargin => "max-margin", Bpr => "bpr", S
 
 /// Uploads ids as a 1-D int tensor.
 pub fn int_tensor(v: &[u32], device: &Device) -> Tensor<1, Int> {
-    Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), device)
+    owned_int_tensor(v.to_vec(), device)
+}
+
+/// Uploads ids as a 1-D int tensor, without copying them first.
+pub fn owned_int_tensor(v: Vec<u32>, device: &Device) -> Tensor<1, Int> {
+    let n = v.len();
+    Tensor::from_data(TensorData::new(v, [n]), device)
+}
+
+/// A training batch already on its device: what the sampler threads hand the training loop, so
+/// the uploads (tens of MB a step on Gowalla) happen on the samplers, not between steps.
+#[derive(Clone, Debug)]
+pub struct DeviceBatch {
+    pub block: Block,
+    pub rows: LossRows,
+    /// Training examples (queries) in the batch.
+    pub queries: usize,
+}
+
+impl DeviceBatch {
+    /// Uploads `batch` to `device`, moving its arrays rather than copying them.
+    pub fn upload(batch: TrainBatch, device: &Device) -> DeviceBatch {
+        let TrainBatch { block, query_rows, positive_rows, negative_rows, hard_rows, hard_per_query, .. } = batch;
+        let queries = query_rows.len();
+        let layer = |l: HostLayer| {
+            let t = l.self_idx.len();
+            LayerIndex {
+                self_idx: owned_int_tensor(l.self_idx, device),
+                nbr_idx: owned_int_tensor(l.nbr_idx, device),
+                weights: Tensor::from_data(TensorData::new(l.weights, [t, l.k]), device),
+            }
+        };
+        let n0 = block.input_nodes.len();
+        let feature_dim = block.feature_dim;
+        let [l0, l1] = block.layers;
+        DeviceBatch {
+            block: Block {
+                input_nodes: owned_int_tensor(block.input_nodes, device),
+                input_features: block
+                    .input_features
+                    .map(|f| Tensor::from_data(TensorData::new(f, [n0, feature_dim]), device)),
+                layers: [layer(l0), layer(l1)],
+            },
+            rows: LossRows {
+                queries: owned_int_tensor(query_rows, device),
+                positives: owned_int_tensor(positive_rows, device),
+                negatives: owned_int_tensor(negative_rows, device),
+                hard: owned_int_tensor(hard_rows, device),
+                hard_per_query,
+            },
+            queries,
+        }
+    }
 }
 
 fn layer_tensors(l: &HostLayer, device: &Device) -> LayerIndex {

@@ -3,6 +3,8 @@
 //! (`retrieval`) and labelled recommendations (`recommend`). Knows graphs, walks and the sampler;
 //! knows nothing of training loops, evaluation or the UI.
 
+pub mod dense;
+pub mod fused_pool;
 pub mod infer;
 pub mod lightgcn;
 pub mod losses;

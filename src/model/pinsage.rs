@@ -11,6 +11,9 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 use serde::{Deserialize, Serialize};
 
+use super::dense::dense;
+use super::fused_pool::weighted_gather;
+
 /// How a node's neighbour messages are pooled (γ in the paper).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -49,6 +52,11 @@ pub struct PinSageConfig {
     /// same way). When `input_dim ≠ hidden_dim`, h⁰ is first mapped by a learned linear map.
     #[config(default = false)]
     pub skip: bool,
+    /// Importance and mean pooling run as one GPU kernel each way on cubecl devices (see
+    /// `fused_pool`) instead of composed Burn ops (as on the CPU). Same values; see
+    /// `TrainConfig::fused_pool` for why it is off by default.
+    #[config(default = false)]
+    pub fused_pool: bool,
 }
 
 /// One convolve layer: Q/q transform neighbour messages, W/w combine self and neighbourhood.
@@ -72,6 +80,8 @@ pub struct PinSage {
     pooling: Pooling,
     #[module(skip)]
     skip: bool,
+    #[module(skip)]
+    fused_pool: bool,
 }
 
 /// One layer's worth of gather instructions, relative to the rows of the previous layer's output.
@@ -124,6 +134,7 @@ impl PinSageConfig {
                 .then(|| LinearConfig::new(self.input_dim, self.hidden_dim).with_bias(false).init(device)),
             pooling: self.pooling,
             skip: self.skip,
+            fused_pool: self.fused_pool,
         }
     }
 
@@ -184,7 +195,7 @@ impl PinSage {
     pub fn input(&self, nodes: Tensor<1, Int>, features: Option<Tensor<2>>) -> Tensor<2> {
         let from_ids = self.ids.as_ref().map(|e| gather_rows(e.weight.val(), nodes));
         let from_features = match (&self.features, features) {
-            (Some(lin), Some(f)) => Some(lin.forward(f)),
+            (Some(lin), Some(f)) => Some(dense(lin, f)),
             _ => None,
         };
         match (from_ids, from_features) {
@@ -202,12 +213,18 @@ impl PinSage {
     pub fn convolve(&self, layer: usize, h: Tensor<2>, idx: &LayerIndex) -> Tensor<2> {
         let conv = &self.layers[layer];
         let [t, k] = idx.weights.dims();
-        let messages = relu(conv.q.forward(h.clone()));
-        let d = messages.dims()[1];
-        let gathered = gather_rows(messages, idx.nbr_idx.clone()).reshape([t, k, d]);
-        let pooled = pool(self.pooling, gathered, idx.weights.clone());
+        let messages = relu(dense(&conv.q, h.clone()));
+        let pooled = match (self.pooling, self.fused_pool) {
+            (Pooling::Importance, true) => weighted_gather(messages, idx.nbr_idx.clone(), idx.weights.clone()),
+            (Pooling::Mean, true) => weighted_gather(messages, idx.nbr_idx.clone(), mean_weights(idx.weights.clone())),
+            _ => {
+                let d = messages.dims()[1];
+                let gathered = gather_rows(messages, idx.nbr_idx.clone()).reshape([t, k, d]);
+                pool(self.pooling, gathered, idx.weights.clone())
+            }
+        };
         let own = gather_rows(h, idx.self_idx.clone());
-        let z = relu(conv.w.forward(Tensor::cat(vec![own, pooled], 1)));
+        let z = relu(dense(&conv.w, Tensor::cat(vec![own, pooled], 1)));
         l2_normalise(z)
     }
 
@@ -222,13 +239,13 @@ impl PinSage {
     /// # Shapes
     /// `z: [t, hidden_dim]`, `own_input: [t, input_dim]` → `[t, hidden_dim]`
     pub fn head(&self, z: Tensor<2>, own_input: impl FnOnce() -> Tensor<2>) -> Tensor<2> {
-        let e = self.g2.forward(relu(self.g1.forward(z)));
+        let e = dense(&self.g2, relu(dense(&self.g1, z)));
         if !self.skip {
             return l2_normalise(e);
         }
         let own = own_input();
         let own = match &self.skip_map {
-            Some(map) => map.forward(own),
+            Some(map) => dense(map, own),
             None => own,
         };
         l2_normalise(e + own)
@@ -263,16 +280,21 @@ pub fn pool(pooling: Pooling, gathered: Tensor<3>, weights: Tensor<2>) -> Tensor
     let [t, k, d] = gathered.dims();
     match pooling {
         Pooling::Importance => (gathered * weights.reshape([t, k, 1])).sum_dim(1).reshape([t, d]),
-        Pooling::Mean => {
-            let mask = weights.greater_elem(0.0).float();
-            let count = mask.clone().sum_dim(1).clamp_min(1.0);
-            let w = mask / count;
-            (gathered * w.reshape([t, k, 1])).sum_dim(1).reshape([t, d])
-        }
+        Pooling::Mean => (gathered * mean_weights(weights).reshape([t, k, 1])).sum_dim(1).reshape([t, d]),
         Pooling::Max => {
             // Messages are ≥ 0 (ReLU), so zeroing the padding leaves the max over real neighbours.
             let mask = weights.greater_elem(0.0).float().reshape([t, k, 1]);
             (gathered * mask).max_dim(1).reshape([t, d])
         }
     }
+}
+
+/// Mean pooling as weights: 1/(number of real neighbours) for each real one, 0 for padding.
+///
+/// # Shapes
+/// `[t, k] -> [t, k]`
+pub fn mean_weights(weights: Tensor<2>) -> Tensor<2> {
+    let mask = weights.greater_elem(0.0).float();
+    let count = mask.clone().sum_dim(1).clamp_min(1.0);
+    mask / count
 }

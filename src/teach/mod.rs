@@ -7,3 +7,4 @@ pub mod edits;
 pub mod embed_map;
 pub mod explain;
 pub mod projection;
+pub mod repulsion;

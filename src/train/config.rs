@@ -66,6 +66,10 @@ pub struct TrainConfig {
     /// Add each node's own input h⁰ to its embedding (a residual path past both convolves).
     pub skip: bool,
     pub pooling: Pooling,
+    /// Importance and mean pooling as one fused GPU kernel each way (cubecl devices) instead of
+    /// Burn's composed ops. Same values; off by default because on the H200 the composed ops'
+    /// steps were faster end to end (BENCHMARKS.md, issue 15).
+    pub fused_pool: bool,
     pub neighbourhood: NeighbourhoodKind,
     pub walk: WalkConfig,
     pub epochs: usize,
@@ -134,6 +138,7 @@ impl Default for TrainConfig {
             pair_sampling: PairSampling::Boards,
             hard_negatives: false,
             skip: true,
+            fused_pool: false,
             walk: WalkConfig { top_k: 50, ..WalkConfig::default() },
             epochs: 200,
             eval_interval: 5,
@@ -161,6 +166,7 @@ impl TrainConfig {
             id_embedding: true,
             skip: false,
             pooling: Pooling::Importance,
+            fused_pool: false,
             neighbourhood: NeighbourhoodKind::Walks,
             walk: WalkConfig::default(),
             epochs: 5,
@@ -288,6 +294,7 @@ impl TrainConfig {
             .with_id_embedding(self.id_embedding)
             .with_pooling(self.pooling)
             .with_skip(self.skip)
+            .with_fused_pool(self.fused_pool)
     }
 
     /// Loads a config file: any subset of the fields (the rest take their defaults); unknown

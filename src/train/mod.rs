@@ -70,6 +70,9 @@ impl TrainHandle {
     }
 }
 
+/// The process's wgpu device, or why there is none (opened once, by [`select_device`]).
+static GPU: std::sync::OnceLock<Result<Device, String>> = std::sync::OnceLock::new();
+
 /// Picks the device: wgpu if an adapter can be had (else the CPU, with a note), or flex.
 pub fn select_device(choice: DeviceChoice) -> (Device, String, Option<String>) {
     match choice {
@@ -77,8 +80,10 @@ pub fn select_device(choice: DeviceChoice) -> (Device, String, Option<String>) {
         // Vulkan only on Linux: the automatic choice also probes OpenGL through EGL, which on a
         // server without a desktop session prints `error: XDG_RUNTIME_DIR is invalid…` though
         // nothing failed. Burn's compute runs on Vulkan there in any case.
-        DeviceChoice::Gpu => match headless_wgpu_options().init() {
-            Ok(d) => (d, "gpu (wgpu)".into(), None),
+        // Burn registers one wgpu runtime per process (a second `init` is an error), so the
+        // first call opens it and every later one, from any thread, shares it.
+        DeviceChoice::Gpu => match GPU.get_or_init(|| headless_wgpu_options().init().map_err(|e| e.to_string())) {
+            Ok(d) => (d.clone(), "gpu (wgpu)".into(), None),
             Err(e) => (
                 Device::flex(),
                 "cpu (flex)".into(),
@@ -225,7 +230,8 @@ fn run(
             let model_cfg = cfg.model_config(g);
             model_cfg.validate()?;
             let (model, optim) = start_model(|| model_cfg.init(&train_device), &model_cfg, &cfg, g, out, resume)?;
-            let step = PinSageStep::new(g, &cfg, start_epoch, &device)?;
+            let shard_devices = ctx.devices.clone().unwrap_or_else(|| vec![device.clone()]);
+            let step = PinSageStep::new(g, &cfg, start_epoch, &shard_devices)?;
             train_loop(ctx, step, model, optim, sink)
         }
         Mode::Lightgcn => {

@@ -20,9 +20,9 @@ use crate::graph::Graph;
 use crate::infer::{Embeddings, InferError, embed_all};
 use crate::lightgcn::{Adjacency, LightGcn};
 use crate::model::PinSage;
-use crate::model::losses::{batch_loss, block_tensors, int_tensor};
+use crate::model::losses::{DeviceBatch, int_tensor, rows_loss};
 use crate::sampler::{
-    HardPools, NodeNeighbourhoods, NodeSet, TrainBatch, Triplets, batch_rng, default_band, epoch_pairs, fill_triplets,
+    HardPools, NodeNeighbourhoods, NodeSet, Triplets, batch_rng, default_band, epoch_pairs, fill_triplets,
     hard_per_query, hard_pools, try_node_neighbourhoods,
 };
 
@@ -66,8 +66,8 @@ pub(super) trait Step {
 
 /// An epoch's sampler threads and the queue they fill.
 struct EpochQueue {
-    /// Each step's batch as one shard per device (one batch on one device).
-    rx: Receiver<Vec<TrainBatch>>,
+    /// Each step's batch as one shard per device (one batch on one device), already uploaded.
+    rx: Receiver<Vec<DeviceBatch>>,
     stop: Arc<AtomicBool>,
     workers: Vec<JoinHandle<()>>,
 }
@@ -78,7 +78,8 @@ pub(super) struct PinSageStep {
     g: Arc<Graph>,
     cfg: TrainConfig,
     nb: Arc<NodeNeighbourhoods>,
-    train_device: Device,
+    /// Where each shard's batch goes (autodiff devices; one unless data-parallel).
+    shard_devices: Arc<Vec<Device>>,
     infer_device: Device,
     pools: Option<Arc<HardPools>>,
     pools_job: Option<JoinHandle<Arc<HardPools>>>,
@@ -91,8 +92,9 @@ impl PinSageStep {
         g: &Arc<Graph>,
         cfg: &TrainConfig,
         start_epoch: usize,
-        device: &Device,
+        devices: &[Device],
     ) -> Result<Self, TrainError> {
+        let device = &devices[0];
         let nb = Arc::new(try_node_neighbourhoods(g, cfg.neighbourhood, &cfg.walk)?);
         // Hard-negative pools are only needed from epoch 2: build them in the background meanwhile.
         let band = cfg.hard_band.unwrap_or_else(|| default_band(g.n_pins()));
@@ -105,7 +107,7 @@ impl PinSageStep {
             g: g.clone(),
             cfg: cfg.clone(),
             nb,
-            train_device: device.clone().autodiff(),
+            shard_devices: Arc::new(devices.iter().map(|d| d.clone().autodiff()).collect()),
             infer_device: device.clone(),
             pools: None,
             pools_job,
@@ -117,18 +119,18 @@ impl PinSageStep {
 
 impl PinSageStep {
     /// The next step's shards from the sampler queue, timing the wait.
-    fn next_batch(&mut self) -> Option<Vec<TrainBatch>> {
+    fn next_batch(&mut self) -> Option<Vec<DeviceBatch>> {
         let t = Instant::now();
         let shards = self.queue.as_ref()?.rx.recv().ok()?;
         self.waited += t.elapsed();
         Some(shards)
     }
 
-    /// One batch's loss under `model` on `device`.
-    fn batch_loss(&self, model: &PinSage, batch: &TrainBatch, device: &Device) -> Tensor<1> {
-        let z = model.forward(&block_tensors(&batch.block, device));
+    /// One batch's loss under `model` (on the batch's device).
+    fn batch_loss(&self, model: &PinSage, batch: &DeviceBatch) -> Tensor<1> {
+        let z = model.forward(&batch.block);
         let cfg = &self.cfg;
-        batch_loss(z, batch, cfg.loss, cfg.margin, cfg.temperature(), device)
+        rows_loss(z, &batch.rows, cfg.loss, cfg.margin, cfg.temperature())
     }
 }
 
@@ -144,10 +146,16 @@ impl Step for PinSageStep {
             let pools = job.join().map_err(|_| TrainError::Device("hard-negative pool thread panicked".into()))?;
             self.pools = Some(pools);
         }
-        let (queue_tx, rx) = bounded::<Vec<TrainBatch>>(cfg.queue_capacity);
+        let (queue_tx, rx) = bounded::<Vec<DeviceBatch>>(cfg.queue_capacity);
         let stop = Arc::new(AtomicBool::new(false));
-        let workers =
-            spawn_samplers(self.g.clone(), self.nb.clone(), self.pools.clone(), cfg, epoch, queue_tx, stop.clone());
+        let workers = spawn_samplers(
+            (self.g.clone(), self.nb.clone(), self.pools.clone()),
+            cfg,
+            epoch,
+            self.shard_devices.clone(),
+            queue_tx,
+            stop.clone(),
+        );
         self.queue = Some(EpochQueue { rx, stop, workers });
         self.waited = Duration::ZERO;
         Ok(())
@@ -155,21 +163,21 @@ impl Step for PinSageStep {
 
     fn next_loss(&mut self, model: &PinSage) -> Option<(Tensor<1>, usize)> {
         let batch = self.next_batch()?.swap_remove(0);
-        let loss = self.batch_loss(model, &batch, &self.train_device);
-        Some((loss, batch.query_rows.len()))
+        Some((self.batch_loss(model, &batch), batch.queries))
     }
 
     fn next_shard_losses(
         &mut self,
         models: &[&PinSage],
-        devices: &[Device],
+        _devices: &[Device],
     ) -> Option<(Vec<Option<Tensor<1>>>, usize)> {
+        // Each shard was uploaded to its model's device by the sampler threads.
         let shards = self.next_batch()?;
-        let total: usize = shards.iter().map(|b| b.query_rows.len()).sum();
-        let losses = (shards.iter().zip(models).zip(devices))
-            .map(|((batch, model), device)| {
-                let share = batch.query_rows.len() as f32 / total.max(1) as f32;
-                (!batch.query_rows.is_empty()).then(|| self.batch_loss(model, batch, device) * share)
+        let total: usize = shards.iter().map(|b| b.queries).sum();
+        let losses = (shards.iter().zip(models))
+            .map(|(batch, model)| {
+                let share = batch.queries as f32 / total.max(1) as f32;
+                (batch.queries > 0).then(|| self.batch_loss(model, batch) * share)
             })
             .collect();
         Some((losses, total))
@@ -212,16 +220,15 @@ impl Step for PinSageStep {
     }
 }
 
-/// Samples one epoch's batches on `threads` CPU workers into a bounded queue. Each batch's content
-/// depends only on (seed, epoch, batch index), not on which worker built it.
-#[allow(clippy::too_many_arguments)]
+/// Samples one epoch's batches on `threads` CPU workers, uploads each shard to its device and
+/// queues them (bounded). Each batch's content depends only on (seed, epoch, batch index), not on
+/// which worker built it.
 fn spawn_samplers(
-    g: Arc<Graph>,
-    nb: Arc<NodeNeighbourhoods>,
-    pools: Option<Arc<HardPools>>,
+    (g, nb, pools): (Arc<Graph>, Arc<NodeNeighbourhoods>, Option<Arc<HardPools>>),
     cfg: &TrainConfig,
     epoch: usize,
-    queue: Sender<Vec<TrainBatch>>,
+    devices: Arc<Vec<Device>>,
+    queue: Sender<Vec<DeviceBatch>>,
     stop: Arc<AtomicBool>,
 ) -> Vec<std::thread::JoinHandle<()>> {
     let pairs = Arc::new(epoch_pairs(&g, cfg.pair_sampling, cfg.board_query_share, cfg.seed, epoch));
@@ -233,6 +240,7 @@ fn spawn_samplers(
         .map(|w| {
             let (g, nb, pools, pairs, queue, stop) =
                 (g.clone(), nb.clone(), pools.clone(), pairs.clone(), queue.clone(), stop.clone());
+            let devices = devices.clone();
             let (batch_size, negatives, seed) = (cfg.batch_size, cfg.negatives, cfg.seed);
             let exclude = cfg.exclude_positive_edges;
             std::thread::Builder::new()
@@ -249,13 +257,14 @@ fn spawn_samplers(
                         let chunk = &pairs[i * batch_size..((i + 1) * batch_size).min(pairs.len())];
                         let mut rng = batch_rng(seed, epoch, i);
                         fill_triplets(&g, chunk, negatives, pools.as_deref().map(|p| (p, h)), &mut rng, &mut t);
-                        let mut batch =
-                            make_shards(&nb, &t, g.features.as_ref(), shards, exclude, &mut sets, &mut targets);
-                        for b in &mut batch {
-                            b.epoch = epoch;
-                            b.step = i;
-                        }
-                        if queue.send(batch).is_err() {
+                        let batch = make_shards(&nb, &t, g.features.as_ref(), shards, exclude, &mut sets, &mut targets);
+                        let uploaded = (batch.into_iter().zip(devices.iter()))
+                            .map(|(mut b, device)| {
+                                (b.epoch, b.step) = (epoch, i);
+                                DeviceBatch::upload(b, device)
+                            })
+                            .collect();
+                        if queue.send(uploaded).is_err() {
                             return;
                         }
                     }

@@ -1,6 +1,7 @@
 //! The wgpu backend (lavapipe on CI) computes what the CPU backend computes.
 
 use burn::prelude::*;
+use burn::tensor::Distribution;
 use pinsage_explorer::infer::embed_all;
 use pinsage_explorer::model::gather_rows;
 use pinsage_explorer::sampler::node_neighbourhoods;
@@ -41,7 +42,8 @@ fn wgpu_and_flex_give_the_same_embeddings_and_gradients() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.bpk");
     model.clone().save_file(&path).unwrap();
-    let on_gpu = cfg.model_config(&g).init(&gpu).try_load_file(&path).unwrap();
+    // The GPU model pools with the fused kernels (the CPU has only the composed ops).
+    let on_gpu = cfg.model_config(&g).with_fused_pool(true).init(&gpu).try_load_file(&path).unwrap();
     let a = embed_all(&model, &nb, g.features.as_ref(), &cpu, 256, |_, _| {}).unwrap();
     let b = embed_all(&on_gpu, &nb, g.features.as_ref(), &gpu, 256, |_, _| {}).unwrap();
     let max_diff = a.data.iter().zip(&b.data).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
@@ -104,4 +106,65 @@ fn device_pin_neighbours_match_the_cpu_ones() {
             assert!((a - b).abs() < 1e-5, "pin {p}: score {a} vs {b}");
         }
     }
+}
+
+/// The fused pooling kernels (wgpu) against the same pooling composed from Burn ops: values and
+/// the messages' gradient, with padding (weight 0), a row that every target picks (many atomic
+/// adds on one address) and rows nobody picks (gradient exactly 0). One small case by hand.
+#[test]
+fn fused_pooling_kernels_match_the_composed_pooling() {
+    use pinsage_explorer::model::fused_pool::{composed_weighted_gather, runs_kernels, weighted_gather};
+    let (gpu, name, note) = select_device(DeviceChoice::Gpu);
+    assert!(note.is_none(), "no wgpu adapter on this machine ({name}): {note:?}");
+    assert!(runs_kernels(&gpu) && !runs_kernels(&Device::flex()));
+    let dev = gpu.autodiff();
+
+    // By hand: x rows [1, 2], [10, 20], [100, 200]; target 0 = 0.5·row2 + 0.25·row0 (+ padding),
+    // target 1 = 1.0·row1.
+    let x = Tensor::<2>::from_data(TensorData::new(vec![1f32, 2., 10., 20., 100., 200.], [3, 2]), &dev);
+    let nbr = Tensor::<1, Int>::from_data(TensorData::new(vec![2u32, 0, 1, 1, 0, 0], [6]), &dev);
+    let w = Tensor::<2>::from_data(TensorData::new(vec![0.5f32, 0.25, 0.0, 1.0, 0.0, 0.0], [2, 3]), &dev);
+    let x = x.require_grad();
+    let out = weighted_gather(x.clone(), nbr, w);
+    assert_eq!(out.clone().inner().try_into_vec_as::<f32>().unwrap(), vec![50.25, 100.5, 10., 20.]);
+    // ∂Σ(out · [1, 2 | 3, 4]) / ∂x: row0 0.25·[1, 2], row1 1.0·[3, 4], row2 0.5·[1, 2].
+    let upstream = Tensor::<2>::from_data(TensorData::new(vec![1f32, 2., 3., 4.], [2, 2]), &dev);
+    let grads = (out * upstream).sum().backward();
+    let gx = x.grad(&grads).unwrap().try_into_vec_as::<f32>().unwrap();
+    assert_eq!(gx, vec![0.25, 0.5, 3., 4., 0.5, 1.]);
+
+    // Random, larger: 3,000 targets × 25 neighbours over 2,000 rows of 64; row 7 in every
+    // neighbourhood, rows 1,900.. never picked; the last 5 slots of each target are padding.
+    let (t, k, n, d) = (3000usize, 25usize, 2000usize, 64usize);
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(11);
+    let mut nbr = Vec::with_capacity(t * k);
+    let mut wts = Vec::with_capacity(t * k);
+    for _ in 0..t {
+        for j in 0..k {
+            nbr.push(if j == 0 { 7 } else { rng.random_range(0..1900u32) });
+            wts.push(if j >= k - 5 { 0.0 } else { rng.random::<f32>() });
+        }
+    }
+    dev.seed(5);
+    let x0 = Tensor::<2>::random([n, d], Distribution::Normal(0.0, 1.0), &dev);
+    let up = Tensor::<2>::random([t, d], Distribution::Normal(0.0, 1.0), &dev);
+    let run = |f: &dyn Fn(Tensor<2>, Tensor<1, Int>, Tensor<2>) -> Tensor<2>| {
+        let x = x0.clone().detach().require_grad();
+        let i = Tensor::<1, Int>::from_data(TensorData::new(nbr.clone(), [t * k]), &dev);
+        let w = Tensor::<2>::from_data(TensorData::new(wts.clone(), [t, k]), &dev);
+        let y = f(x.clone(), i, w);
+        let grads = (y.clone() * up.clone()).sum().backward();
+        let g = x.grad(&grads).unwrap().try_into_vec_as::<f32>().unwrap();
+        (y.inner().try_into_vec_as::<f32>().unwrap(), g)
+    };
+    let (y_fused, g_fused) = run(&|x, i, w| weighted_gather(x, i, w));
+    let (y_ref, g_ref) = run(&|x, i, w| composed_weighted_gather(x, i, w));
+    let max_diff = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+    assert!(max_diff(&y_fused, &y_ref) < 1e-5, "values differ by {}", max_diff(&y_fused, &y_ref));
+    // Row 7's gradient sums ~3,000 terms in a different order: compare relative to its size.
+    let scale = g_ref.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    assert!(max_diff(&g_fused, &g_ref) < 1e-5 * scale, "gradients differ by {}", max_diff(&g_fused, &g_ref));
+    assert!(g_fused[7 * d..8 * d].iter().any(|v| v.abs() > 1.0), "row 7 collects every target's gradient");
+    assert!(g_fused[1900 * d..].iter().all(|&v| v == 0.0), "rows nobody picks get no gradient");
 }

@@ -7,6 +7,7 @@ mod cli;
 mod common;
 mod embed_map;
 mod graph_load;
+mod layers;
 mod loader_props;
 mod loading;
 mod memory_budget;

@@ -57,42 +57,8 @@ impl Layout {
     /// One Fruchterman–Reingold iteration with grid-bucketed repulsion and a weak pull to the
     /// centre; cools, and settles when the temperature is low.
     pub(super) fn iterate(&mut self) {
-        let n = self.pos.len();
         let k = EDGE_LEN;
-        let cell = 2.0 * k;
-        let mut grid: HashMap<(i32, i32), Vec<u32>> = HashMap::new();
-        for (i, p) in self.pos.iter().enumerate() {
-            grid.entry(((p[0] / cell).floor() as i32, (p[1] / cell).floor() as i32)).or_default().push(i as u32);
-        }
-        let mut disp = vec![[0f32; 2]; n];
-        for (i, p) in self.pos.iter().enumerate() {
-            let (cx, cy) = ((p[0] / cell).floor() as i32, (p[1] / cell).floor() as i32);
-            for dx in -1..=1 {
-                for dy in -1..=1 {
-                    let Some(bucket) = grid.get(&(cx + dx, cy + dy)) else { continue };
-                    for &j in bucket {
-                        if j as usize == i {
-                            continue;
-                        }
-                        let q = self.pos[j as usize];
-                        let (mut ddx, mut ddy) = (p[0] - q[0], p[1] - q[1]);
-                        let mut d2 = ddx * ddx + ddy * ddy;
-                        if d2 < 1e-4 {
-                            // Coincident nodes: push apart deterministically.
-                            ddx = ((i * 7 + j as usize) % 13) as f32 * 0.01 + 0.01;
-                            ddy = ((i * 3 + j as usize) % 11) as f32 * 0.01 - 0.05;
-                            d2 = ddx * ddx + ddy * ddy;
-                        }
-                        if d2 > cell * cell {
-                            continue;
-                        }
-                        let f = k * k / d2; // = (k²/d) / d
-                        disp[i][0] += ddx * f;
-                        disp[i][1] += ddy * f;
-                    }
-                }
-            }
-        }
+        let mut disp = crate::teach::repulsion::repulsion(&self.pos, k, 2.0 * k);
         for (i, nbrs) in self.adjacency.iter().enumerate() {
             for &j in nbrs {
                 let (p, q) = (self.pos[i], self.pos[j as usize]);
