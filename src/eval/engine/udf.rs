@@ -167,7 +167,10 @@ impl ScalarUDFImpl for DenseUdf {
         };
         let weights = cached_weights(&literal_str(name, &tail[0])?)?;
         let layer = if tail.len() == 3 { literal_arg(name, "layer", &tail[1])? as usize } else { 0 };
-        let dim = literal_arg(name, "width", &tail[tail.len() - 1])? as usize;
+        let dim = literal_arg(name, "width", &tail[tail.len() - 1])?;
+        let Some(dim) = usize::try_from(dim).ok().filter(|d| (1..=1 << 16).contains(d)) else {
+            return exec_err!("{name}: width {dim}");
+        };
         if layer > 1 {
             return exec_err!("{name}: layer {layer}; the model has layers 0 and 1");
         }
