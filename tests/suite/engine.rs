@@ -106,9 +106,14 @@ fn run_spoilt(spoil: impl FnOnce(&Path)) -> (tempfile::TempDir, EngineError) {
     let m = model(&g, Pooling::Importance, false, 8);
     let dir = tempfile::tempdir().unwrap();
     engine::io::write_inputs(dir.path(), &g, &nb, &m).unwrap();
+    // A finished earlier run in the same folder: its outputs must not outlive a failed one.
+    engine::run_stages(&Engine::DataFusion, dir.path()).unwrap();
+    assert!(dir.path().join(EMBEDDINGS_FILE).is_file());
     spoil(dir.path());
     let err = engine::run_stages(&Engine::DataFusion, dir.path()).unwrap_err();
-    assert!(!dir.path().join(EMBEDDINGS_FILE).exists(), "no output after a failure");
+    for file in [EMBEDDINGS_FILE, L1_FILE] {
+        assert!(!dir.path().join(file).exists(), "no {file} after a failure");
+    }
     (dir, err)
 }
 

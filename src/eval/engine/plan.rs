@@ -102,6 +102,15 @@ pub fn layer_sql(layer: usize, w: &ModelWeights, weights: &Path, prev: &str, las
 /// another tool): `embeddings_l0`, `embeddings_l1`, `embeddings`.
 pub fn run_stages(engine: &Engine, dir: &Path) -> Result<Vec<StageReport>, EngineError> {
     let dir = std::path::absolute(dir).map_err(|e| EngineError::Io(format!("{}: {e}", dir.display())))?;
+    // A previous run's outputs go first: after a failure nothing older may pass for this run's.
+    for file in [L0_FILE, L1_FILE, EMBEDDINGS_FILE] {
+        match std::fs::remove_file(dir.join(file)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(EngineError::Io(format!("removing the old {}: {e}", dir.join(file).display())));
+            }
+            _ => {}
+        }
+    }
     let weights_path = dir.join(WEIGHTS_FILE);
     let w = ModelWeights::load(&weights_path)?;
     let features = dir.join(FEATURES_FILE);
