@@ -194,6 +194,8 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The layer-wise inference in memory against the same as DataFusion jobs, timed (JSON).
+    Engine(super::engine::BenchEngineArgs),
     /// Full-graph embedding of a run's graph, all-board and all-pin top-20 retrieval, timed.
     Embed {
         #[arg(long)]

@@ -203,9 +203,19 @@ pub fn embed_cmd(
     top_k: usize,
     device: DeviceChoice,
     search: SearchKind,
+    engine: Option<&str>,
 ) -> anyhow::Result<()> {
-    let (g, _cfg, emb, dev) = load_run(run, device)?;
     let out = out.unwrap_or_else(|| run.join("embeddings.npy"));
+    let (g, emb, dev) = match engine {
+        None => {
+            let (g, _cfg, emb, dev) = load_run(run, device)?;
+            (g, emb, dev)
+        }
+        Some(e) => {
+            let (g, emb) = super::engine::engine_embeddings(run, e, &out, device)?;
+            (g, emb, train::select_device(device).0)
+        }
+    };
     pinsage_explorer::export::write_npy(&out, &emb)?;
     let ids = out.with_file_name("ids.csv");
     pinsage_explorer::export::write_ids(&ids, &g)?;

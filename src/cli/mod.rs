@@ -4,6 +4,7 @@
 
 mod args;
 mod benches;
+mod engine;
 mod fuzz;
 mod inspect;
 mod map_bench;
@@ -125,6 +126,17 @@ pub enum Command {
         /// 200,000 pins up when there is one).
         #[arg(long, value_parser = named::<SearchKind>(), default_value_t = SearchKind::Auto)]
         search: SearchKind,
+        /// Compute the embeddings as DataFusion / Ballista jobs (`datafusion` or
+        /// `ballista://HOST:PORT`) instead of in memory; the tables go to `engine/` beside --out.
+        #[arg(long)]
+        engine: Option<String>,
+    },
+    /// The layer-wise inference as jobs on DataFusion or a Ballista cluster, over Parquet tables.
+    Infer(engine::InferArgs),
+    /// Ballista processes with PinSage's functions: a scheduler or an executor.
+    Ballista {
+        #[command(subcommand)]
+        what: engine::BallistaCommand,
     },
     /// Write a run's edges (with their split), node neighbourhoods and embeddings as Parquet files.
     Tables(tables::TablesArgs),
@@ -169,9 +181,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Embed { run, out, device, project: Some(method), .. }) => {
             inspect::map_cmd(&run, out, method, device)
         }
-        Some(Command::Embed { run, out, top_k, device, project: None, search }) => {
-            inspect::embed_cmd(&run, out, top_k, device, search)
+        Some(Command::Embed { run, out, top_k, device, project: None, search, engine }) => {
+            inspect::embed_cmd(&run, out, top_k, device, search, engine.as_deref())
         }
+        Some(Command::Infer(args)) => engine::infer_cmd(&args),
+        Some(Command::Bench { what: BenchCommand::Engine(args) }) => engine::bench_engine(&args),
+        Some(Command::Ballista { what }) => engine::ballista_cmd(&what),
         Some(Command::Bench { what: BenchCommand::Embed { run, device, repeats } }) => {
             benches::embed(&run, device, repeats)
         }

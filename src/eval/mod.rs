@@ -8,6 +8,7 @@ pub mod ablation;
 pub mod ann;
 pub mod baselines;
 pub mod bench;
+pub mod engine;
 pub mod export;
 pub mod metrics;
 pub mod scale;

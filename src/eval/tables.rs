@@ -238,10 +238,10 @@ fn labels(keys: Vec<i8>, values: &[&str]) -> Result<ArrayRef, ArrowError> {
     Ok(Arc::new(dict))
 }
 
-type Out<'a> = dyn FnMut(Vec<ArrayRef>) -> Result<(), ArrowError> + 'a;
+pub(crate) type Out<'a> = dyn FnMut(Vec<ArrayRef>) -> Result<(), ArrowError> + 'a;
 
 /// Writes one Parquet file atomically (Snappy): `fill` hands each chunk's columns to `out`.
-fn write_table(
+pub(crate) fn write_table(
     path: &Path,
     schema: &SchemaRef,
     chunk_rows: usize,

@@ -6,6 +6,7 @@ mod baselines;
 mod cli;
 mod common;
 mod embed_map;
+mod engine;
 mod graph_load;
 mod layers;
 mod loader_props;
