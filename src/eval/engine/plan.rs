@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use datafusion::execution::context::SessionContext;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{ParquetReadOptions, SessionConfig};
 use futures::StreamExt;
 use parquet::arrow::ArrowWriter;
@@ -56,7 +57,7 @@ pub fn infer(
 /// that an unreachable one is named), with the UDFs and UDAFs registered for planning.
 fn context(rt: &Runtime, engine: &Engine) -> Result<SessionContext, EngineError> {
     let ctx = match engine {
-        Engine::DataFusion => SessionContext::new_with_config(SessionConfig::new()),
+        Engine::DataFusion => SessionContext::new_with_config_rt(SessionConfig::new(), local_runtime()?),
         Engine::Ballista(addr) => {
             super::ballista::check_reachable(addr)?;
             rt.block_on(super::ballista::client(addr))?
@@ -69,6 +70,18 @@ fn context(rt: &Runtime, engine: &Engine) -> Result<SessionContext, EngineError>
         ctx.register_udaf(f);
     }
     Ok(ctx)
+}
+
+/// DataFusion's runtime: its joins and aggregates may hold half of the memory budget
+/// (`crate::memory::budget`: `PINSAGE_MEMORY_LIMIT_MIB` or what is available); past that, the
+/// operators that can spill (sorts, aggregates) spill to the OS temp folder and the others stop
+/// with DataFusion's "resources exhausted" error instead of taking the machine's memory.
+fn local_runtime() -> Result<std::sync::Arc<RuntimeEnv>, EngineError> {
+    let mut env = RuntimeEnvBuilder::new();
+    if let Some((bytes, _)) = crate::memory::budget() {
+        env = env.with_memory_limit(usize::try_from(bytes / 2).unwrap_or(usize::MAX), 1.0);
+    }
+    env.build_arc().map_err(|e| EngineError::Query { stage: "the DataFusion runtime".into(), problem: e.to_string() })
 }
 
 fn quote(path: &Path) -> String {
