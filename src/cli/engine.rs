@@ -69,14 +69,13 @@ fn run_engine(
     engine_arg: &str,
     out: &Path,
     device: DeviceChoice,
-) -> anyhow::Result<(Graph, Vec<engine::StageReport>)> {
+) -> anyhow::Result<(std::sync::Arc<Graph>, Vec<engine::StageReport>)> {
     let engine: Engine = engine_arg.parse()?;
     anyhow::ensure!(run.is_dir(), "no run folder at {}", run.display());
     let (g, cfg, dev) = load_run_graph(run, device)?;
-    let nb = try_node_neighbourhoods(&g, cfg.neighbourhood, &cfg.walk)
-        .with_context(|| format!("building the neighbourhoods of {}", run.display()))?;
     let (_, model) = train::load_model(run, &g, &dev)?;
-    let reports = engine::infer(&engine, out, &g, &nb, &model)
+    let g = std::sync::Arc::new(g);
+    let reports = engine::infer_with_walk_job(&engine, out, &g, (cfg.neighbourhood, &cfg.walk), &model)
         .with_context(|| format!("running the inference on {engine} into {}", out.display()))?;
     Ok((g, reports))
 }
@@ -103,6 +102,8 @@ pub fn engine_embeddings(
     let path = &reports.last().context("the engine ran no stage")?.path;
     let n = g.n_pins() as usize + g.n_boards() as usize;
     let emb = read_embeddings(path, n, g.n_pins() as usize)?;
+    // The job's graph handle is gone once it has run; the graph is not copied.
+    let g = std::sync::Arc::try_unwrap(g).unwrap_or_else(|g| (*g).clone());
     Ok((g, emb))
 }
 

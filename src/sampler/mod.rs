@@ -18,7 +18,7 @@ use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::graph::Graph;
-use crate::walk::{Neighbourhoods, WalkConfig, all_neighbourhoods, uniform_neighbourhoods};
+use crate::walk::{Neighbourhoods, WalkConfig, uniform_neighbourhoods};
 
 /// How pin neighbourhoods are chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -97,42 +97,54 @@ pub fn try_node_neighbourhoods(
 }
 
 /// Builds all nodes' neighbourhoods: pins by walks (or uniformly), boards from their own pins
-/// (a deterministic sample of K when a board has more), equally weighted.
+/// (a deterministic sample of K when a board has more), equally weighted. Every row depends only
+/// on its own node (walks and samples are seeded per node), so any partition of the nodes can be
+/// computed apart ([`pin_rows`], [`board_row`]) and gives the same rows.
 pub fn node_neighbourhoods(g: &Graph, kind: NeighbourhoodKind, walk: &WalkConfig) -> NodeNeighbourhoods {
     let k = walk.top_k;
     let pins: Vec<u32> = (0..g.n_pins()).collect();
-    let nb: Neighbourhoods = match kind {
-        NeighbourhoodKind::Walks => all_neighbourhoods(g, walk).0,
-        NeighbourhoodKind::Uniform => uniform_neighbourhoods(g, &pins, k, walk.seed),
-    };
+    let nb = pin_rows(g, kind, walk, &pins);
     let mut ids = nb.ids;
     let mut weights = nb.weights;
     ids.reserve(g.n_boards() as usize * k);
     weights.reserve(g.n_boards() as usize * k);
-    let mut rng = SmallRng::seed_from_u64(walk.seed ^ 0xB0A2D);
-    let mut chosen = Vec::with_capacity(k);
     for b in 0..g.n_boards() {
-        let pins = g.pins_of(b);
-        chosen.clear();
-        if pins.len() <= k {
-            chosen.extend_from_slice(pins);
-        } else {
-            // Partial Fisher–Yates over a copy: k distinct pins.
-            let mut pool = pins.to_vec();
-            for i in 0..k {
-                let j = rng.random_range(i..pool.len());
-                pool.swap(i, j);
-            }
-            chosen.extend_from_slice(&pool[..k]);
-        }
-        let w = if chosen.is_empty() { 0.0 } else { 1.0 / chosen.len() as f32 };
-        let node = g.n_pins() + b;
-        for i in 0..k {
-            ids.push(chosen.get(i).copied().unwrap_or(node));
-            weights.push(if i < chosen.len() { w } else { 0.0 });
-        }
+        board_row(g, b, k, walk.seed, &mut ids, &mut weights);
     }
     NodeNeighbourhoods { k, n_pins: g.n_pins(), ids, weights }
+}
+
+/// The neighbourhood rows of `pins` (K per pin, padded with the pin itself at weight 0).
+pub fn pin_rows(g: &Graph, kind: NeighbourhoodKind, walk: &WalkConfig, pins: &[u32]) -> Neighbourhoods {
+    match kind {
+        NeighbourhoodKind::Walks => crate::walk::neighbourhoods(g, pins, walk).0,
+        NeighbourhoodKind::Uniform => uniform_neighbourhoods(g, pins, walk.top_k, walk.seed),
+    }
+}
+
+/// Appends board `b`'s row (K entries): its pins, or a sample of K of them seeded by (seed, b),
+/// equally weighted; padded with the board's own node id at weight 0.
+pub fn board_row(g: &Graph, b: u32, k: usize, seed: u64, ids: &mut Vec<u32>, weights: &mut Vec<f32>) {
+    let pins = g.pins_of(b);
+    let chosen: Vec<u32> = if pins.len() <= k {
+        pins.to_vec()
+    } else {
+        // Partial Fisher–Yates over a copy: k distinct pins.
+        let mut rng = SmallRng::seed_from_u64(seed ^ 0xB0A2D ^ u64::from(b).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut pool = pins.to_vec();
+        for i in 0..k {
+            let j = rng.random_range(i..pool.len());
+            pool.swap(i, j);
+        }
+        pool.truncate(k);
+        pool
+    };
+    let w = if chosen.is_empty() { 0.0 } else { 1.0 / chosen.len() as f32 };
+    let node = g.n_pins() + b;
+    for i in 0..k {
+        ids.push(chosen.get(i).copied().unwrap_or(node));
+        weights.push(if i < chosen.len() { w } else { 0.0 });
+    }
 }
 
 pub use self::negatives::*;

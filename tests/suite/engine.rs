@@ -319,3 +319,44 @@ fn embed_with_datafusion_writes_the_files_embed_writes_and_ballista_matches_them
     assert_close(&got.data, &want, "infer --engine ballista (node for node)");
     drop(procs);
 }
+
+/// The neighbourhood job (walks per partition of start nodes, on DataFusion) writes exactly the
+/// in-memory table's rows, node by node and in order, padding left out: for walk and uniform
+/// neighbourhoods, with the nodes in partitions of 7 (boards with more pins than K are sampled).
+#[test]
+fn the_neighbourhood_job_equals_the_in_memory_neighbourhoods() {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use pinsage_explorer::eval::engine::walks::neighbourhood_job;
+
+    let g = Arc::new(graph(false));
+    let walk = WalkConfig { top_k: 4, ..WalkConfig::default() };
+    assert!((0..g.n_boards()).any(|b| g.pins_of(b).len() > 4), "some board is sampled");
+    for kind in [NeighbourhoodKind::Walks, NeighbourhoodKind::Uniform] {
+        let dir = tempfile::tempdir().unwrap();
+        let report = neighbourhood_job(dir.path(), g.clone(), (kind, &walk), 7).unwrap();
+        let mut rows: Vec<Vec<(u32, f32)>> = vec![Vec::new(); (g.n_pins() + g.n_boards()) as usize];
+        let file = std::fs::File::open(&report.path).unwrap();
+        for batch in ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap() {
+            let batch = batch.unwrap();
+            let col = |i: usize| batch.column(i).clone();
+            let (node, nbr, weight) = (col(0), col(1), col(2));
+            let node = node.as_any().downcast_ref::<UInt32Array>().unwrap();
+            let nbr = nbr.as_any().downcast_ref::<UInt32Array>().unwrap();
+            let weight = weight.as_any().downcast_ref::<arrow_array::Float32Array>().unwrap();
+            for i in 0..batch.num_rows() {
+                rows[node.value(i) as usize].push((nbr.value(i), weight.value(i)));
+            }
+        }
+        let nb = node_neighbourhoods(&g, kind, &walk);
+        let mut total = 0;
+        for (v, got) in rows.iter().enumerate() {
+            let want: Vec<(u32, f32)> =
+                (nb.ids_of(v as u32).iter().copied().zip(nb.weights_of(v as u32).iter().copied()))
+                    .filter(|&(_, w)| w != 0.0)
+                    .collect();
+            assert_eq!(got, &want, "{kind:?}: node {v}");
+            total += want.len();
+        }
+        assert_eq!(report.rows, total);
+    }
+}

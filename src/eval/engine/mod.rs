@@ -3,6 +3,8 @@
 //! machines, over Parquet tables that other tools read.
 //!
 //! The stages, each a SQL query whose result is streamed into a Parquet file written atomically:
+//! 0. `neighbourhoods` = `unnest(pinsage_neighbourhood(node))` over `nodes.parquet` (`walks`):
+//!    the walks per partition of start nodes (`pinsage infer`; library callers may pass tables);
 //! 1. `embeddings_l0` = `pinsage_input(node, features)` over `features.parquet` (h⁰);
 //! 2. `embeddings_l1` = `pinsage_combine(h, pool(weight, pinsage_message(h_nbr)))`: the message
 //!    transform on the previous layer's table, joined to `neighbourhoods.parquet` on `nbr = node`,
@@ -20,11 +22,12 @@ pub mod io;
 pub mod plan;
 pub mod pool;
 pub mod udf;
+pub mod walks;
 pub mod weights;
 
 use std::path::PathBuf;
 
-pub use plan::{StageReport, infer, run_stages};
+pub use plan::{StageReport, infer, infer_with_walk_job, run_stages};
 pub use weights::{ModelWeights, WEIGHTS_FILE};
 
 /// File names of the engine's tables inside its output folder.

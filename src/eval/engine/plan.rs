@@ -53,6 +53,31 @@ pub fn infer(
     Ok(reports)
 }
 
+/// Like [`infer`], but the neighbourhoods are themselves a job ([`super::walks::neighbourhood_job`],
+/// on DataFusion in this process whatever `engine` runs the layers).
+pub fn infer_with_walk_job(
+    engine: &Engine,
+    dir: &Path,
+    g: &Arc<Graph>,
+    (kind, walk): (crate::sampler::NeighbourhoodKind, &crate::walk::WalkConfig),
+    model: &PinSage,
+) -> Result<Vec<StageReport>, EngineError> {
+    let t = Instant::now();
+    std::fs::create_dir_all(dir).map_err(|e| EngineError::Io(format!("creating {}: {e}", dir.display())))?;
+    ModelWeights::from_model(model)?.save(&dir.join(WEIGHTS_FILE))?;
+    let n = g.n_pins() as usize + g.n_boards() as usize;
+    super::io::write_features(&dir.join(FEATURES_FILE), g, n, crate::eval::tables::CHUNK_ROWS)?;
+    let mut reports = vec![StageReport {
+        stage: "inputs (weights, features)",
+        path: dir.join(FEATURES_FILE),
+        rows: n,
+        seconds: t.elapsed().as_secs_f64(),
+    }];
+    reports.push(super::walks::neighbourhood_job(dir, Arc::clone(g), (kind, walk), super::walks::NODES_PER_PARTITION)?);
+    reports.extend(run_stages(engine, dir)?);
+    Ok(reports)
+}
+
 /// The engine's session: DataFusion here, or a Ballista client (the scheduler checked first, so
 /// that an unreachable one is named), with the UDFs and UDAFs registered for planning.
 fn context(rt: &Runtime, engine: &Engine) -> Result<SessionContext, EngineError> {
@@ -76,7 +101,7 @@ fn context(rt: &Runtime, engine: &Engine) -> Result<SessionContext, EngineError>
 /// (`crate::memory::budget`: `PINSAGE_MEMORY_LIMIT_MIB` or what is available); past that, the
 /// operators that can spill (sorts, aggregates) spill to the OS temp folder and the others stop
 /// with DataFusion's "resources exhausted" error instead of taking the machine's memory.
-fn local_runtime() -> Result<std::sync::Arc<RuntimeEnv>, EngineError> {
+pub(super) fn local_runtime() -> Result<std::sync::Arc<RuntimeEnv>, EngineError> {
     let mut env = RuntimeEnvBuilder::new();
     if let Some((bytes, _)) = crate::memory::budget() {
         env = env.with_memory_limit(usize::try_from(bytes / 2).unwrap_or(usize::MAX), 1.0);
@@ -165,14 +190,20 @@ pub fn run_stages(engine: &Engine, dir: &Path) -> Result<Vec<StageReport>, Engin
     Ok(reports)
 }
 
-fn register(rt: &Runtime, ctx: &SessionContext, name: &str, path: &Path) -> Result<(), EngineError> {
+pub(super) fn register(rt: &Runtime, ctx: &SessionContext, name: &str, path: &Path) -> Result<(), EngineError> {
     let shown = path.display().to_string();
     rt.block_on(ctx.register_parquet(name, &shown, ParquetReadOptions::default()))
         .map_err(|e| EngineError::Table { path: path.to_path_buf(), problem: e.to_string() })
 }
 
 /// Plans `sql`, streams its batches into `path` (atomically); returns the rows written.
-fn run_stage(rt: &Runtime, ctx: &SessionContext, stage: &str, sql: &str, path: &Path) -> Result<usize, EngineError> {
+pub(super) fn run_stage(
+    rt: &Runtime,
+    ctx: &SessionContext,
+    stage: &str,
+    sql: &str,
+    path: &Path,
+) -> Result<usize, EngineError> {
     let query = |e: datafusion::error::DataFusionError| EngineError::Query {
         stage: format!("{stage} ({})", path.display()),
         problem: e.to_string(),
