@@ -161,8 +161,9 @@ pub fn bench_train_step_with(
     let n_nodes = (g.n_pins() + g.n_boards()) as usize;
     let mut sets = [NodeSet::new(n_nodes), NodeSet::new(n_nodes)];
     let mut targets = NodeSet::new(n_nodes);
-    let host: Vec<_> = (0..opts.distinct_batches.max(1))
-        .map(|i| make_batch(nb, &bench_triplets(g, cfg, i), g.features.as_ref(), &mut sets, &mut targets))
+    let host: Vec<_> = bench_triplet_batches(g, cfg, opts.distinct_batches)
+        .iter()
+        .map(|t| make_batch(nb, t, g.features.as_ref(), &mut sets, &mut targets))
         .collect();
     let batch = &host[0];
     if let Some(dir) = opts.dump {
@@ -223,19 +224,33 @@ pub fn bench_train_step_with(
 
 /// The benchmarks' one fixed batch: the first `batch_size` pairs of epoch 1, with one hard
 /// negative per query when the config uses them.
-pub fn bench_triplets(g: &Graph, cfg: &crate::train::TrainConfig, index: usize) -> crate::sampler::Triplets {
+pub fn bench_triplets(g: &Graph, cfg: &crate::train::TrainConfig) -> crate::sampler::Triplets {
+    bench_triplet_batches(g, cfg, 1).pop().unwrap_or_default()
+}
+
+/// The first `count` batches of epoch 1 (round again past its end), each made as
+/// [`bench_triplets`] makes the first; the epoch's pairs and the hard-negative pools are built once.
+pub fn bench_triplet_batches(
+    g: &Graph,
+    cfg: &crate::train::TrainConfig,
+    count: usize,
+) -> Vec<crate::sampler::Triplets> {
     use crate::sampler::{Triplets, epoch_pairs, fill_triplets, hard_pools};
     let pairs = epoch_pairs(g, cfg.pair_sampling, cfg.board_query_share, cfg.seed, 1);
     let batches = pairs.len().div_ceil(cfg.batch_size.max(1)).max(1);
-    let start = (index % batches) * cfg.batch_size;
-    let chunk = &pairs[start.min(pairs.len())..(start + cfg.batch_size).min(pairs.len())];
     let h = if cfg.hard_negatives { 1 } else { 0 };
     let pools = (h > 0)
         .then(|| hard_pools(g, cfg.hard_band.unwrap_or_else(|| crate::sampler::default_band(g.n_pins())), 4, cfg.seed));
-    let mut rng = SmallRng::seed_from_u64(cfg.seed);
-    let mut t = Triplets::default();
-    fill_triplets(g, chunk, cfg.negatives, pools.as_ref().map(|p| (p, h)), &mut rng, &mut t);
-    t
+    (0..count.max(1))
+        .map(|index| {
+            let start = (index % batches) * cfg.batch_size;
+            let chunk = &pairs[start.min(pairs.len())..(start + cfg.batch_size).min(pairs.len())];
+            let mut rng = SmallRng::seed_from_u64(cfg.seed);
+            let mut t = Triplets::default();
+            fill_triplets(g, chunk, cfg.negatives, pools.as_ref().map(|p| (p, h)), &mut rng, &mut t);
+            t
+        })
+        .collect()
 }
 
 fn dump_batch(

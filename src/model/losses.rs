@@ -48,59 +48,39 @@ pub struct DeviceBatch {
 impl DeviceBatch {
     /// Uploads `batch` to `device`, moving its arrays rather than copying them.
     pub fn upload(batch: TrainBatch, device: &Device) -> DeviceBatch {
-        let TrainBatch { block, query_rows, positive_rows, negative_rows, hard_rows, hard_per_query, .. } = batch;
-        let queries = query_rows.len();
-        let layer = |l: HostLayer| {
-            let t = l.self_idx.len();
-            LayerIndex {
-                self_idx: owned_int_tensor(l.self_idx, device),
-                nbr_idx: owned_int_tensor(l.nbr_idx, device),
-                weights: Tensor::from_data(TensorData::new(l.weights, [t, l.k]), device),
-            }
-        };
-        let n0 = block.input_nodes.len();
-        let feature_dim = block.feature_dim;
-        let [l0, l1] = block.layers;
+        let queries = batch.query_rows.len();
+        let TrainBatch { block, query_rows, positive_rows, negative_rows, hard_rows, hard_per_query } = batch;
         DeviceBatch {
-            block: Block {
-                input_nodes: owned_int_tensor(block.input_nodes, device),
-                input_features: block
-                    .input_features
-                    .map(|f| Tensor::from_data(TensorData::new(f, [n0, feature_dim]), device)),
-                layers: [layer(l0), layer(l1)],
-            },
-            rows: LossRows {
-                queries: owned_int_tensor(query_rows, device),
-                positives: owned_int_tensor(positive_rows, device),
-                negatives: owned_int_tensor(negative_rows, device),
-                hard: owned_int_tensor(hard_rows, device),
-                hard_per_query,
-            },
+            block: upload_block(block, device),
+            rows: LossRows::upload([query_rows, positive_rows, negative_rows, hard_rows], hard_per_query, device),
             queries,
         }
     }
 }
 
-fn layer_tensors(l: &HostLayer, device: &Device) -> LayerIndex {
-    let t = l.self_idx.len();
-    LayerIndex {
-        self_idx: int_tensor(&l.self_idx, device),
-        nbr_idx: int_tensor(&l.nbr_idx, device),
-        weights: Tensor::from_data(TensorData::new(l.weights.clone(), [t, l.k]), device),
+/// Uploads a host block, moving its arrays.
+pub fn upload_block(b: HostBlock, device: &Device) -> Block {
+    let layer = |l: HostLayer| {
+        let t = l.self_idx.len();
+        LayerIndex {
+            self_idx: owned_int_tensor(l.self_idx, device),
+            nbr_idx: owned_int_tensor(l.nbr_idx, device),
+            weights: Tensor::from_data(TensorData::new(l.weights, [t, l.k]), device),
+        }
+    };
+    let n0 = b.input_nodes.len();
+    let feature_dim = b.feature_dim;
+    let [l0, l1] = b.layers;
+    Block {
+        input_nodes: owned_int_tensor(b.input_nodes, device),
+        input_features: b.input_features.map(|f| Tensor::from_data(TensorData::new(f, [n0, feature_dim]), device)),
+        layers: [layer(l0), layer(l1)],
     }
 }
 
-/// Uploads a host block.
+/// Uploads a host block (a copy of it; see [`upload_block`]).
 pub fn block_tensors(b: &HostBlock, device: &Device) -> Block {
-    let n0 = b.input_nodes.len();
-    Block {
-        input_nodes: int_tensor(&b.input_nodes, device),
-        input_features: b
-            .input_features
-            .as_ref()
-            .map(|f| Tensor::from_data(TensorData::new(f.clone(), [n0, b.feature_dim]), device)),
-        layers: [layer_tensors(&b.layers[0], device), layer_tensors(&b.layers[1], device)],
-    }
+    upload_block(b.clone(), device)
 }
 
 /// A batch's roles as rows of the target embeddings, on the device.
@@ -117,30 +97,26 @@ pub struct LossRows {
 }
 
 impl LossRows {
+    /// Uploads a batch's rows (copies of them; see [`LossRows::upload`]).
     pub fn new(batch: &TrainBatch, device: &Device) -> LossRows {
+        let rows = [&batch.query_rows, &batch.positive_rows, &batch.negative_rows, &batch.hard_rows];
+        LossRows::upload(rows.map(Clone::clone), batch.hard_per_query, device)
+    }
+
+    /// Uploads the query, positive, negative and hard-negative rows, moving them.
+    pub fn upload(
+        [queries, positives, negatives, hard]: [Vec<u32>; 4],
+        hard_per_query: usize,
+        device: &Device,
+    ) -> Self {
         LossRows {
-            queries: int_tensor(&batch.query_rows, device),
-            positives: int_tensor(&batch.positive_rows, device),
-            negatives: int_tensor(&batch.negative_rows, device),
-            hard: int_tensor(&batch.hard_rows, device),
-            hard_per_query: batch.hard_per_query,
+            queries: owned_int_tensor(queries, device),
+            positives: owned_int_tensor(positives, device),
+            negatives: owned_int_tensor(negatives, device),
+            hard: owned_int_tensor(hard, device),
+            hard_per_query,
         }
     }
-}
-
-/// The loss of one batch (uploads its rows, then [`rows_loss`]).
-///
-/// # Shapes
-/// `z: [targets, d]` → `[1]`
-pub fn batch_loss(
-    z: Tensor<2>,
-    batch: &TrainBatch,
-    kind: LossKind,
-    margin: f32,
-    temperature: f32,
-    device: &Device,
-) -> Tensor<1> {
-    rows_loss(z, &LossRows::new(batch, device), kind, margin, temperature)
 }
 
 /// Max-margin (or BPR) loss over shared random negatives plus per-query hard negatives.

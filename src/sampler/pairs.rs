@@ -22,8 +22,6 @@ pub struct Triplets {
 /// the row of each node among the targets.
 #[derive(Clone, Debug, Default)]
 pub struct TrainBatch {
-    pub epoch: usize,
-    pub step: usize,
     pub block: HostBlock,
     pub query_rows: Vec<u32>,
     pub positive_rows: Vec<u32>,
@@ -47,16 +45,7 @@ pub fn make_batch(
     let negative_rows = rows(&t.negatives);
     let hard_rows = rows(&t.hard);
     let block = build_block(nb, &targets.nodes, features, sets);
-    TrainBatch {
-        epoch: 0,
-        step: 0,
-        block,
-        query_rows,
-        positive_rows,
-        negative_rows,
-        hard_rows,
-        hard_per_query: t.hard_per_query,
-    }
+    TrainBatch { block, query_rows, positive_rows, negative_rows, hard_rows, hard_per_query: t.hard_per_query }
 }
 
 /// Draws the positive pairs of one epoch: for each drawn training edge (board, pin) (every edge

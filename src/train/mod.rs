@@ -29,7 +29,7 @@ pub use self::config::{DeviceChoice, Mode, TrainConfig, default_temperature, run
 pub use self::events::{EndReason, TrainCommand, TrainError, TrainEvent};
 pub use self::ledger::evaluate_embeddings;
 // The losses live with the model; these paths are kept for callers of `train::…`.
-pub use crate::model::losses::{LossKind, LossRows, batch_loss, block_tensors, rows_loss};
+pub use crate::model::losses::{LossKind, LossRows, block_tensors, rows_loss};
 
 use self::checkpoint::{RunState, start_model};
 use self::events::{EventSink, end_reason, handle_commands};
@@ -284,7 +284,7 @@ fn train_loop<S: Step>(
                 }
                 Some(r) => {
                     let models: Vec<&S::Model> = std::iter::once(&model).chain(r.replicas()).collect();
-                    let Some((losses, count)) = step.next_shard_losses(&models, r.devices()) else { break Ok(()) };
+                    let Some((losses, count)) = step.next_shard_losses(&models) else { break Ok(()) };
                     let (stepped, loss) = r.step(model, losses, &mut optim, cfg.learning_rate);
                     model = stepped;
                     meter.add(&loss);

@@ -173,11 +173,6 @@ impl<M: Module> DataParallel<M> {
         DataParallel { devices, replicas, waited }
     }
 
-    /// Every replica's autodiff device, device 0 first.
-    pub fn devices(&self) -> &[Device] {
-        &self.devices
-    }
-
     /// Replicas 1.. (replica 0 is the caller's model).
     pub fn replicas(&self) -> &[M] {
         &self.replicas
@@ -398,7 +393,7 @@ pub fn bench_step(
 ) -> Result<Vec<ParallelStepRow>, TrainError> {
     use crate::model::losses::{LossRows, block_tensors, rows_loss};
     let nb = crate::sampler::try_node_neighbourhoods(g, cfg.neighbourhood, &cfg.walk)?;
-    let t = crate::bench::bench_triplets(g, cfg, 0);
+    let t = crate::bench::bench_triplets(g, cfg);
     let n_nodes = (g.n_pins() + g.n_boards()) as usize;
     let mut sets = [NodeSet::new(n_nodes), NodeSet::new(n_nodes)];
     let mut targets = NodeSet::new(n_nodes);

@@ -33,15 +33,11 @@ pub(super) trait Step {
     fn begin_epoch(&mut self, epoch: usize) -> Result<(), TrainError>;
     /// The next batch's loss and its number of training examples; `None` when the epoch is done.
     fn next_loss(&mut self, model: &Self::Model) -> Option<(Tensor<1>, usize)>;
-    /// Data-parallel runs: the next batch as one shard per model (`models[i]` on `devices[i]`),
+    /// Data-parallel runs: the next batch as one shard per model (already on `models[i]`'s device),
     /// each shard's loss weighted by its share of the batch's examples (`None` for an empty
     /// shard), and the batch's examples; `None` when the epoch is done. Only PinSage has shards
     /// (`TrainConfig::validate` refuses several devices for the others).
-    fn next_shard_losses(
-        &mut self,
-        _models: &[&Self::Model],
-        _devices: &[Device],
-    ) -> Option<(Vec<Option<Tensor<1>>>, usize)> {
+    fn next_shard_losses(&mut self, _models: &[&Self::Model]) -> Option<(Vec<Option<Tensor<1>>>, usize)> {
         None
     }
     /// Stops the epoch's producers (if any) and waits for them.
@@ -166,11 +162,7 @@ impl Step for PinSageStep {
         Some((self.batch_loss(model, &batch), batch.queries))
     }
 
-    fn next_shard_losses(
-        &mut self,
-        models: &[&PinSage],
-        _devices: &[Device],
-    ) -> Option<(Vec<Option<Tensor<1>>>, usize)> {
+    fn next_shard_losses(&mut self, models: &[&PinSage]) -> Option<(Vec<Option<Tensor<1>>>, usize)> {
         // Each shard was uploaded to its model's device by the sampler threads.
         let shards = self.next_batch()?;
         let total: usize = shards.iter().map(|b| b.queries).sum();
@@ -258,12 +250,8 @@ fn spawn_samplers(
                         let mut rng = batch_rng(seed, epoch, i);
                         fill_triplets(&g, chunk, negatives, pools.as_deref().map(|p| (p, h)), &mut rng, &mut t);
                         let batch = make_shards(&nb, &t, g.features.as_ref(), shards, exclude, &mut sets, &mut targets);
-                        let uploaded = (batch.into_iter().zip(devices.iter()))
-                            .map(|(mut b, device)| {
-                                (b.epoch, b.step) = (epoch, i);
-                                DeviceBatch::upload(b, device)
-                            })
-                            .collect();
+                        let uploaded =
+                            batch.into_iter().zip(devices.iter()).map(|(b, d)| DeviceBatch::upload(b, d)).collect();
                         if queue.send(uploaded).is_err() {
                             return;
                         }

@@ -100,7 +100,7 @@ impl Fixture {
 
     /// Step `step`'s triplets: the benchmark batch under seed `step`.
     fn triplets(&self, step: u64) -> Triplets {
-        bench_triplets(&self.g, &TrainConfig { seed: step, ..self.cfg.clone() }, 0)
+        bench_triplets(&self.g, &TrainConfig { seed: step, ..self.cfg.clone() })
     }
 }
 

@@ -70,10 +70,17 @@ pub fn check_table(path: &Path, columns: &[(&str, ColumnKind)]) -> Result<Schema
 /// Writes the job's inputs into `dir`: the weights, every node's features (or only its id when
 /// the graph has none; boards read zeros, as in `embed_all`) and the neighbourhoods.
 pub fn write_inputs(dir: &Path, g: &Graph, nb: &NodeNeighbourhoods, model: &PinSage) -> Result<(), EngineError> {
+    write_model_inputs(dir, g, nb.n_nodes(), model)?;
+    tables::write_neighbourhoods(&dir.join(NEIGHBOURHOODS_FILE), nb, CHUNK_ROWS)?;
+    Ok(())
+}
+
+/// The inputs besides the neighbourhoods: `dir` (created when missing), the weights and the
+/// features of `n_nodes` nodes.
+pub fn write_model_inputs(dir: &Path, g: &Graph, n_nodes: usize, model: &PinSage) -> Result<(), EngineError> {
     std::fs::create_dir_all(dir).map_err(|e| EngineError::Io(format!("creating {}: {e}", dir.display())))?;
     ModelWeights::from_model(model)?.save(&dir.join(WEIGHTS_FILE))?;
-    write_features(&dir.join(FEATURES_FILE), g, nb.n_nodes(), CHUNK_ROWS)?;
-    tables::write_neighbourhoods(&dir.join(NEIGHBOURHOODS_FILE), nb, CHUNK_ROWS)?;
+    write_features(&dir.join(FEATURES_FILE), g, n_nodes, CHUNK_ROWS)?;
     Ok(())
 }
 

@@ -63,10 +63,8 @@ pub fn infer_with_walk_job(
     model: &PinSage,
 ) -> Result<Vec<StageReport>, EngineError> {
     let t = Instant::now();
-    std::fs::create_dir_all(dir).map_err(|e| EngineError::Io(format!("creating {}: {e}", dir.display())))?;
-    ModelWeights::from_model(model)?.save(&dir.join(WEIGHTS_FILE))?;
     let n = g.n_pins() as usize + g.n_boards() as usize;
-    super::io::write_features(&dir.join(FEATURES_FILE), g, n, crate::eval::tables::CHUNK_ROWS)?;
+    super::io::write_model_inputs(dir, g, n, model)?;
     let mut reports = vec![StageReport {
         stage: "inputs (weights, features)",
         path: dir.join(FEATURES_FILE),
