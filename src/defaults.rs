@@ -14,3 +14,7 @@ pub const INFER_CHUNK: usize = 8192;
 pub const RETRIEVAL_CHUNK: usize = 4096;
 /// Hard negatives kept per node in the hard-negative pools (trainer and curriculum view).
 pub const HARD_POOL_SIZE: usize = 16;
+
+/// Training reads its loss back (and reports progress) at most this often, in seconds: each
+/// read waits for the device to finish everything queued (`TrainConfig::log_every_steps`).
+pub const LOSS_READ_INTERVAL_SECS: f64 = 0.5;

@@ -334,6 +334,18 @@ pub struct TrainStepArgs {
     /// Pool with the fused kernels (src/model/fused_pool.rs) instead of Burn's composed ops.
     #[arg(long)]
     pub fused_pool: bool,
+    /// Time the implementation as it was before the step was tuned (plain `Linear` dense layers,
+    /// composed pooling): the reference for loss-curve comparisons.
+    #[arg(long, conflicts_with = "fused_pool")]
+    pub reference: bool,
+    /// Upload each step's batch inside the timed loop (as training does, on this thread) instead
+    /// of all of them before the timing.
+    #[arg(long)]
+    pub upload_each_step: bool,
+    /// Batches carry their gathers (ids and weights) even when every node's neighbourhood would
+    /// fit on the device, as training did before the neighbourhoods were held there.
+    #[arg(long)]
+    pub gathers: bool,
     /// Cycle through this many different batches, as training does (1: the same batch each step).
     #[arg(long, default_value_t = 1)]
     pub distinct_batches: usize,

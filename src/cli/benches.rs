@@ -73,6 +73,9 @@ pub fn train_step(a: &TrainStepArgs) -> anyhow::Result<()> {
     let opts = bench::StepBenchOptions {
         dump: a.dump.as_deref(),
         fused_pool: a.fused_pool,
+        reference: a.reference,
+        upload_each_step: a.upload_each_step,
+        gathers: a.gathers,
         distinct_batches: a.distinct_batches,
     };
     let r = bench::bench_train_step(&g, &cfg, &dev, &name, a.steps, &opts)?;

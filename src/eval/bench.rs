@@ -113,6 +113,13 @@ pub struct StepBench {
     pub hard_per_query: usize,
     /// Whether pooling ran as the fused kernels rather than Burn's composed ops.
     pub fused_pool: bool,
+    /// Whether this was the reference implementation (`StepBenchOptions::reference`).
+    pub reference: bool,
+    /// Whether batches were node sets over neighbourhoods held on the device (as training does
+    /// when they fit) rather than gathers.
+    pub node_sets: bool,
+    /// Building one batch on the CPU (triplets, then the block's index arrays), one thread.
+    pub sample_ms_per_batch: f64,
     /// The loss of every timed step (read back once, after the timing).
     pub losses: Vec<f32>,
 }
@@ -124,6 +131,12 @@ pub struct StepBenchOptions<'a> {
     pub dump: Option<&'a std::path::Path>,
     /// Pool with the fused kernels whatever the config says.
     pub fused_pool: bool,
+    /// Plain `Linear` dense layers and composed pooling: the step as it was before issue 15.
+    pub reference: bool,
+    /// Upload each step's batch in the timed loop instead of all before it.
+    pub upload_each_step: bool,
+    /// Batches carry their gathers even when the neighbourhoods would fit on the device.
+    pub gathers: bool,
     /// Cycle through this many different batches (as training does) instead of one (0 = 1).
     pub distinct_batches: usize,
 }
@@ -154,35 +167,63 @@ pub fn bench_train_step_with(
     opts: &StepBenchOptions,
 ) -> Result<StepBench, crate::train::TrainError> {
     use crate::model::losses::DeviceBatch;
-    use crate::sampler::{NodeSet, make_batch};
+    use crate::model::resident::ResidentNeighbourhoods;
+    use crate::sampler::{HostNodeSets, NodeSet, TrainBatch, make_batch, make_plan_batch};
+    enum HostBatch {
+        Gathers(TrainBatch),
+        NodeSets(TrainBatch<HostNodeSets>),
+    }
     use crate::train::{TrainError, rows_loss};
     use burn::optim::GradientsParams;
 
     let n_nodes = (g.n_pins() + g.n_boards()) as usize;
     let mut sets = [NodeSet::new(n_nodes), NodeSet::new(n_nodes)];
     let mut targets = NodeSet::new(n_nodes);
-    let host: Vec<_> = bench_triplet_batches(g, cfg, opts.distinct_batches)
-        .iter()
-        .map(|t| make_batch(nb, t, g.features.as_ref(), &mut sets, &mut targets))
-        .collect();
-    let batch = &host[0];
-    if let Some(dir) = opts.dump {
-        dump_batch(dir, batch, cfg, n_nodes).map_err(|e| TrainError::Io(format!("{}: {e}", dir.display())))?;
-    }
     let train_device = device.clone().autodiff();
+    // As training does: the neighbourhoods on the device and node-set batches when they fit
+    // (not for the reference, which predates them, or with `gathers`).
+    let resident = (!opts.reference && !opts.gathers).then(|| ResidentNeighbourhoods::fit(nb, &train_device)).flatten();
+    let triplets = bench_triplet_batches(g, cfg, opts.distinct_batches);
+    let sampling = Instant::now();
+    let host: Vec<HostBatch> = triplets
+        .iter()
+        .map(|t| match resident {
+            Some(_) => HostBatch::NodeSets(make_plan_batch(nb, t, g.features.as_ref(), &mut sets, &mut targets)),
+            None => HostBatch::Gathers(make_batch(nb, t, g.features.as_ref(), &mut sets, &mut targets)),
+        })
+        .collect();
+    let sample_ms_per_batch = 1e3 * sampling.elapsed().as_secs_f64() / host.len() as f64;
+    // The first batch with its gathers, for the figures and the dump.
+    let batch = make_batch(nb, &triplets[0], g.features.as_ref(), &mut sets, &mut targets);
+    if let Some(dir) = opts.dump {
+        dump_batch(dir, &batch, cfg, n_nodes).map_err(|e| TrainError::Io(format!("{}: {e}", dir.display())))?;
+    }
     device.seed(cfg.seed);
-    let fused_pool = cfg.fused_pool || opts.fused_pool;
-    let mut model = cfg.model_config(g).with_fused_pool(fused_pool).init(&train_device);
+    let fused_pool = !opts.reference && (cfg.fused_pool || opts.fused_pool);
+    let mut model =
+        cfg.model_config(g).with_fused_pool(fused_pool).with_split_dense(!opts.reference).init(&train_device);
     let mut optim = cfg.optimizer();
-    // The batches are uploaded once, before the timing (as the PyTorch reference does);
-    // `pinsage train` uploads each on the sampler threads.
-    let device_batches: Vec<DeviceBatch> = host.iter().map(|b| DeviceBatch::upload(b.clone(), &train_device)).collect();
+    let upload = |b: &HostBatch| match b {
+        HostBatch::Gathers(b) => DeviceBatch::upload(b.clone(), &train_device),
+        HostBatch::NodeSets(b) => DeviceBatch::upload_sets(b.clone(), &train_device),
+    };
+    // The batches are uploaded once, before the timing (as the PyTorch reference does), unless
+    // `upload_each_step`; `pinsage train` uploads each on the sampler threads.
+    let device_batches: Vec<DeviceBatch> =
+        if opts.upload_each_step { Vec::new() } else { host.iter().map(upload).collect() };
     let mut losses = Vec::with_capacity(steps);
     let mut next = 0usize;
     let mut step = |model: crate::model::PinSage, losses: &mut Vec<burn::prelude::Tensor<1>>| {
-        let b = &device_batches[next % device_batches.len()];
+        let uploaded;
+        let b = match device_batches.get(next % host.len()) {
+            Some(b) => b,
+            None => {
+                uploaded = upload(&host[next % host.len()]);
+                &uploaded
+            }
+        };
         next += 1;
-        let z = model.forward(&b.block);
+        let z = model.forward(&b.block.block(resident.as_ref()));
         let loss = rows_loss(z, &b.rows, cfg.loss, cfg.margin, cfg.temperature());
         losses.push(loss.clone().inner());
         let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -218,6 +259,9 @@ pub fn bench_train_step_with(
         negatives: batch.negative_rows.len(),
         hard_per_query: batch.hard_per_query,
         fused_pool,
+        reference: opts.reference,
+        node_sets: resident.is_some(),
+        sample_ms_per_batch,
         losses,
     })
 }

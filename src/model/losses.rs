@@ -5,8 +5,9 @@ use burn::prelude::*;
 use burn::tensor::activation::{log_sigmoid, relu};
 use serde::{Deserialize, Serialize};
 
+use super::resident::{DeviceNodeSets, ResidentNeighbourhoods};
 use super::{Block, LayerIndex, gather_rows};
-use crate::sampler::{HostBlock, HostLayer, TrainBatch};
+use crate::sampler::{HostBlock, HostLayer, HostNodeSets, TrainBatch};
 
 /// The training loss.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -35,11 +36,33 @@ pub fn owned_int_tensor(v: Vec<u32>, device: &Device) -> Tensor<1, Int> {
     Tensor::from_data(TensorData::new(v, [n]), device)
 }
 
+/// A batch's gather plan on its device: the gathers themselves, or the node sets from which a
+/// [`ResidentNeighbourhoods`] derives them.
+#[derive(Clone, Debug)]
+pub enum DeviceBlock {
+    Gathers(Block),
+    NodeSets(DeviceNodeSets),
+}
+
+impl DeviceBlock {
+    /// The block to run the model on (derived through `resident` for node sets).
+    ///
+    /// # Panics
+    /// For node sets without a resident table: the trainer pairs the two.
+    pub fn block(&self, resident: Option<&ResidentNeighbourhoods>) -> Block {
+        match (self, resident) {
+            (DeviceBlock::Gathers(b), _) => b.clone(),
+            (DeviceBlock::NodeSets(sets), Some(r)) => r.block(sets),
+            (DeviceBlock::NodeSets(_), None) => panic!("a node-set batch needs the resident neighbourhoods"),
+        }
+    }
+}
+
 /// A training batch already on its device: what the sampler threads hand the training loop, so
-/// the uploads (tens of MB a step on Gowalla) happen on the samplers, not between steps.
+/// the uploads happen on the samplers, not between steps.
 #[derive(Clone, Debug)]
 pub struct DeviceBatch {
-    pub block: Block,
+    pub block: DeviceBlock,
     pub rows: LossRows,
     /// Training examples (queries) in the batch.
     pub queries: usize,
@@ -48,10 +71,19 @@ pub struct DeviceBatch {
 impl DeviceBatch {
     /// Uploads `batch` to `device`, moving its arrays rather than copying them.
     pub fn upload(batch: TrainBatch, device: &Device) -> DeviceBatch {
+        Self::upload_with(batch, device, |b, d| DeviceBlock::Gathers(upload_block(b, d)))
+    }
+
+    /// Uploads a node-set batch (for a device holding [`ResidentNeighbourhoods`]).
+    pub fn upload_sets(batch: TrainBatch<HostNodeSets>, device: &Device) -> DeviceBatch {
+        Self::upload_with(batch, device, |b, d| DeviceBlock::NodeSets(DeviceNodeSets::upload(b, d)))
+    }
+
+    fn upload_with<B>(batch: TrainBatch<B>, device: &Device, block: impl FnOnce(B, &Device) -> DeviceBlock) -> Self {
         let queries = batch.query_rows.len();
-        let TrainBatch { block, query_rows, positive_rows, negative_rows, hard_rows, hard_per_query } = batch;
+        let TrainBatch { block: plan, query_rows, positive_rows, negative_rows, hard_rows, hard_per_query } = batch;
         DeviceBatch {
-            block: upload_block(block, device),
+            block: block(plan, device),
             rows: LossRows::upload([query_rows, positive_rows, negative_rows, hard_rows], hard_per_query, device),
             queries,
         }

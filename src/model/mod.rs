@@ -10,6 +10,7 @@ pub mod lightgcn;
 pub mod losses;
 pub mod pinsage;
 pub mod recommend;
+pub mod resident;
 pub mod retrieval;
 
 // `crate::model::PinSage` etc.: the PinSage model is this module's main item.

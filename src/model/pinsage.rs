@@ -57,6 +57,11 @@ pub struct PinSageConfig {
     /// `TrainConfig::fused_pool` for why it is off by default.
     #[config(default = false)]
     pub fused_pool: bool,
+    /// Dense layers on tall inputs run as batches of row blocks (`dense`), whose weight gradients
+    /// are many short products instead of one long one. Same values up to summation order; off
+    /// gives plain `Linear::forward` (the reference for `bench train-step --reference`).
+    #[config(default = true)]
+    pub split_dense: bool,
 }
 
 /// One convolve layer: Q/q transform neighbour messages, W/w combine self and neighbourhood.
@@ -82,6 +87,8 @@ pub struct PinSage {
     skip: bool,
     #[module(skip)]
     fused_pool: bool,
+    #[module(skip)]
+    split_dense: bool,
 }
 
 /// One layer's worth of gather instructions, relative to the rows of the previous layer's output.
@@ -135,6 +142,7 @@ impl PinSageConfig {
             pooling: self.pooling,
             skip: self.skip,
             fused_pool: self.fused_pool,
+            split_dense: self.split_dense,
         }
     }
 
@@ -195,7 +203,7 @@ impl PinSage {
     pub fn input(&self, nodes: Tensor<1, Int>, features: Option<Tensor<2>>) -> Tensor<2> {
         let from_ids = self.ids.as_ref().map(|e| gather_rows(e.weight.val(), nodes));
         let from_features = match (&self.features, features) {
-            (Some(lin), Some(f)) => Some(dense(lin, f)),
+            (Some(lin), Some(f)) => Some(self.dense(lin, f)),
             _ => None,
         };
         match (from_ids, from_features) {
@@ -213,7 +221,7 @@ impl PinSage {
     pub fn convolve(&self, layer: usize, h: Tensor<2>, idx: &LayerIndex) -> Tensor<2> {
         let conv = &self.layers[layer];
         let [t, k] = idx.weights.dims();
-        let messages = relu(dense(&conv.q, h.clone()));
+        let messages = relu(self.dense(&conv.q, h.clone()));
         let pooled = match (self.pooling, self.fused_pool) {
             (Pooling::Importance, true) => weighted_gather(messages, idx.nbr_idx.clone(), idx.weights.clone()),
             (Pooling::Mean, true) => weighted_gather(messages, idx.nbr_idx.clone(), mean_weights(idx.weights.clone())),
@@ -224,8 +232,16 @@ impl PinSage {
             }
         };
         let own = gather_rows(h, idx.self_idx.clone());
-        let z = relu(dense(&conv.w, Tensor::cat(vec![own, pooled], 1)));
+        let z = relu(self.dense(&conv.w, Tensor::cat(vec![own, pooled], 1)));
         l2_normalise(z)
+    }
+
+    /// `lin.forward(x)`, split into row blocks when the config says so (see [`dense`]).
+    ///
+    /// # Shapes
+    /// `x: [n, d_in]` → `[n, d_out]`
+    fn dense(&self, lin: &Linear, x: Tensor<2>) -> Tensor<2> {
+        if self.split_dense { dense(lin, x) } else { lin.forward(x) }
     }
 
     /// Whether the embedding adds the node's own h⁰ (see [`PinSageConfig::skip`]).
@@ -239,13 +255,13 @@ impl PinSage {
     /// # Shapes
     /// `z: [t, hidden_dim]`, `own_input: [t, input_dim]` → `[t, hidden_dim]`
     pub fn head(&self, z: Tensor<2>, own_input: impl FnOnce() -> Tensor<2>) -> Tensor<2> {
-        let e = dense(&self.g2, relu(dense(&self.g1, z)));
+        let e = self.dense(&self.g2, relu(self.dense(&self.g1, z)));
         if !self.skip {
             return l2_normalise(e);
         }
         let own = own_input();
         let own = match &self.skip_map {
-            Some(map) => dense(map, own),
+            Some(map) => self.dense(map, own),
             None => own,
         };
         l2_normalise(e + own)

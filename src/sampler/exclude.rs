@@ -4,7 +4,7 @@
 //! head–tail edges from its sampled blocks for the same reason). At inference nothing is left
 //! out: a board pools all its training pins, and the pins to predict are never among them.
 
-use super::{NodeNeighbourhoods, TrainBatch, Triplets};
+use super::{BlockPlan, NodeNeighbourhoods, TrainBatch, Triplets};
 
 /// For every pair (q, p) of `t` whose positive p is in q's neighbourhood, gives the query its own
 /// row in both layers of `batch`'s gather plan: q's neighbourhood with p's weight set to 0 and the
@@ -13,8 +13,7 @@ use super::{NodeNeighbourhoods, TrainBatch, Triplets};
 /// every other role (positives, negatives), keep the shared rows.
 ///
 /// Returns how many pairs got their own query row.
-pub fn exclude_positive_edges(batch: &mut TrainBatch, nb: &NodeNeighbourhoods, t: &Triplets) -> usize {
-    let k = nb.k;
+pub fn exclude_positive_edges<B: BlockPlan>(batch: &mut TrainBatch<B>, nb: &NodeNeighbourhoods, t: &Triplets) -> usize {
     let mut excluded = 0;
     for (i, (&q, &p)) in t.queries.iter().zip(&t.positives).enumerate() {
         let ids = nb.ids_of(q);
@@ -28,21 +27,7 @@ pub fn exclude_positive_edges(batch: &mut TrainBatch, nb: &NodeNeighbourhoods, t
         let scale = if kept > 0.0 { total / kept } else { 0.0 };
         let weights: Vec<f32> = ids.iter().zip(own).map(|(&v, &w)| if v == p { 0.0 } else { w * scale }).collect();
 
-        let [l1, l2] = &mut batch.block.layers;
-        let target = batch.query_rows[i] as usize;
-        let s1 = l2.self_idx[target] as usize;
-        // Layer 1: the query's own representation, from the same input rows.
-        let row1 = l1.self_idx.len() as u32;
-        l1.self_idx.push(l1.self_idx[s1]);
-        l1.nbr_idx.extend_from_within(s1 * k..(s1 + 1) * k);
-        l1.weights.extend_from_slice(&weights);
-        // Layer 2: the query's embedding, from its new layer-1 row and the same neighbour rows.
-        let row2 = l2.self_idx.len() as u32;
-        l2.self_idx.push(row1);
-        l2.nbr_idx.extend_from_within(target * k..(target + 1) * k);
-        l2.weights.extend_from_slice(&weights);
-        batch.block.n_targets += 1;
-        batch.query_rows[i] = row2;
+        batch.query_rows[i] = batch.block.own_row(batch.query_rows[i], &weights);
         excluded += 1;
     }
     excluded

@@ -4,7 +4,7 @@
 use rand::rngs::SmallRng;
 use rand::{Rng, RngExt, SeedableRng};
 
-use super::{HardPools, HostBlock, NodeNeighbourhoods, NodeSet, PairSampling, build_block};
+use super::{BlockPlan, HardPools, HostBlock, NodeNeighbourhoods, NodeSet, PairSampling};
 use crate::graph::Graph;
 
 /// One training triplet set: queries with one positive each, shared random negatives, and
@@ -18,11 +18,12 @@ pub struct Triplets {
     pub hard_per_query: usize,
 }
 
-/// A training batch ready for upload: the gather plan for all distinct targets and, for each role,
-/// the row of each node among the targets.
+/// A training batch ready for upload: the gather plan for all distinct targets (its gathers, or
+/// only its node sets: see [`BlockPlan`]) and, for each role, the row of each node among the
+/// targets.
 #[derive(Clone, Debug, Default)]
-pub struct TrainBatch {
-    pub block: HostBlock,
+pub struct TrainBatch<B = HostBlock> {
+    pub block: B,
     pub query_rows: Vec<u32>,
     pub positive_rows: Vec<u32>,
     pub negative_rows: Vec<u32>,
@@ -38,13 +39,24 @@ pub fn make_batch(
     sets: &mut [NodeSet; 2],
     targets: &mut NodeSet,
 ) -> TrainBatch {
+    make_plan_batch(nb, t, features, sets, targets)
+}
+
+/// [`make_batch`] with the plan as `B`.
+pub fn make_plan_batch<B: BlockPlan>(
+    nb: &NodeNeighbourhoods,
+    t: &Triplets,
+    features: Option<&crate::graph::Features>,
+    sets: &mut [NodeSet; 2],
+    targets: &mut NodeSet,
+) -> TrainBatch<B> {
     targets.clear();
     let mut rows = |ids: &[u32]| ids.iter().map(|&v| targets.insert(v)).collect::<Vec<u32>>();
     let query_rows = rows(&t.queries);
     let positive_rows = rows(&t.positives);
     let negative_rows = rows(&t.negatives);
     let hard_rows = rows(&t.hard);
-    let block = build_block(nb, &targets.nodes, features, sets);
+    let block = B::build(nb, &targets.nodes, features, sets);
     TrainBatch { block, query_rows, positive_rows, negative_rows, hard_rows, hard_per_query: t.hard_per_query }
 }
 

@@ -16,7 +16,9 @@ use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 
 use super::{DeviceChoice, TrainError};
-use crate::sampler::{NodeNeighbourhoods, NodeSet, TrainBatch, Triplets, exclude_positive_edges, make_batch};
+use crate::sampler::{
+    BlockPlan, NodeNeighbourhoods, NodeSet, TrainBatch, Triplets, exclude_positive_edges, make_plan_batch,
+};
 use crate::walk::ParamError;
 
 /// Parses a `--devices` list such as `0,1`: comma-separated device indices, at least one, no
@@ -131,7 +133,7 @@ pub fn split_triplets(t: &Triplets, parts: usize) -> Vec<Triplets> {
 /// One step's shards: `parts` batches from [`split_triplets`] (one whole batch when `parts` is 1),
 /// each with its pairs' positive edges left out of their queries' neighbourhoods when `exclude`
 /// (see [`exclude_positive_edges`]).
-pub fn make_shards(
+pub fn make_shards<B: BlockPlan>(
     nb: &NodeNeighbourhoods,
     t: &Triplets,
     features: Option<&crate::graph::Features>,
@@ -139,9 +141,9 @@ pub fn make_shards(
     exclude: bool,
     sets: &mut [NodeSet; 2],
     targets: &mut NodeSet,
-) -> Vec<TrainBatch> {
+) -> Vec<TrainBatch<B>> {
     let mut shard = |s: &Triplets| {
-        let mut batch = make_batch(nb, s, features, sets, targets);
+        let mut batch = make_plan_batch(nb, s, features, sets, targets);
         if exclude {
             exclude_positive_edges(&mut batch, nb, s);
         }
@@ -402,7 +404,8 @@ pub fn bench_step(
     };
     let mut rows: Vec<ParallelStepRow> = Vec::new();
     for k in 1..=devices.len() {
-        let shards = make_shards(&nb, &t, g.features.as_ref(), k, cfg.exclude_positive_edges, &mut sets, &mut targets);
+        let shards: Vec<TrainBatch> =
+            make_shards(&nb, &t, g.features.as_ref(), k, cfg.exclude_positive_edges, &mut sets, &mut targets);
         let train_devices: Vec<Device> = devices[..k].iter().cloned().map(Device::autodiff).collect();
         devices[0].seed(cfg.seed);
         let mut model = cfg.model_config(g).init(&train_devices[0]);

@@ -21,6 +21,7 @@ use crate::infer::{Embeddings, InferError, embed_all};
 use crate::lightgcn::{Adjacency, LightGcn};
 use crate::model::PinSage;
 use crate::model::losses::{DeviceBatch, int_tensor, rows_loss};
+use crate::model::resident::ResidentNeighbourhoods;
 use crate::sampler::{
     HardPools, NodeNeighbourhoods, NodeSet, Triplets, batch_rng, default_band, epoch_pairs, fill_triplets,
     hard_per_query, hard_pools, try_node_neighbourhoods,
@@ -76,6 +77,9 @@ pub(super) struct PinSageStep {
     nb: Arc<NodeNeighbourhoods>,
     /// Where each shard's batch goes (autodiff devices; one unless data-parallel).
     shard_devices: Arc<Vec<Device>>,
+    /// Every node's neighbourhood on each shard device, when the table is small enough
+    /// (`ResidentNeighbourhoods::fit`): batches then carry node sets, not gathers.
+    resident: Option<Vec<ResidentNeighbourhoods>>,
     infer_device: Device,
     pools: Option<Arc<HardPools>>,
     pools_job: Option<JoinHandle<Arc<HardPools>>>,
@@ -99,11 +103,14 @@ impl PinSageStep {
             let seed = cfg.seed;
             std::thread::spawn(move || Arc::new(hard_pools(&g, band, crate::defaults::HARD_POOL_SIZE, seed)))
         });
+        let shard_devices: Vec<Device> = devices.iter().map(|d| d.clone().autodiff()).collect();
+        let resident = shard_devices.iter().map(|d| ResidentNeighbourhoods::fit(&nb, d)).collect();
         Ok(PinSageStep {
             g: g.clone(),
             cfg: cfg.clone(),
             nb,
-            shard_devices: Arc::new(devices.iter().map(|d| d.clone().autodiff()).collect()),
+            shard_devices: Arc::new(shard_devices),
+            resident,
             infer_device: device.clone(),
             pools: None,
             pools_job,
@@ -122,9 +129,10 @@ impl PinSageStep {
         Some(shards)
     }
 
-    /// One batch's loss under `model` (on the batch's device).
-    fn batch_loss(&self, model: &PinSage, batch: &DeviceBatch) -> Tensor<1> {
-        let z = model.forward(&batch.block);
+    /// One batch's loss under `model` (on the batch's device, shard `shard`'s).
+    fn batch_loss(&self, model: &PinSage, batch: &DeviceBatch, shard: usize) -> Tensor<1> {
+        let resident = self.resident.as_ref().map(|r| &r[shard]);
+        let z = model.forward(&batch.block.block(resident));
         let cfg = &self.cfg;
         rows_loss(z, &batch.rows, cfg.loss, cfg.margin, cfg.temperature())
     }
@@ -146,6 +154,7 @@ impl Step for PinSageStep {
         let stop = Arc::new(AtomicBool::new(false));
         let workers = spawn_samplers(
             (self.g.clone(), self.nb.clone(), self.pools.clone()),
+            self.resident.is_some(),
             cfg,
             epoch,
             self.shard_devices.clone(),
@@ -159,7 +168,7 @@ impl Step for PinSageStep {
 
     fn next_loss(&mut self, model: &PinSage) -> Option<(Tensor<1>, usize)> {
         let batch = self.next_batch()?.swap_remove(0);
-        Some((self.batch_loss(model, &batch), batch.queries))
+        Some((self.batch_loss(model, &batch, 0), batch.queries))
     }
 
     fn next_shard_losses(&mut self, models: &[&PinSage]) -> Option<(Vec<Option<Tensor<1>>>, usize)> {
@@ -167,9 +176,10 @@ impl Step for PinSageStep {
         let shards = self.next_batch()?;
         let total: usize = shards.iter().map(|b| b.queries).sum();
         let losses = (shards.iter().zip(models))
-            .map(|(batch, model)| {
+            .enumerate()
+            .map(|(shard, (batch, model))| {
                 let share = batch.queries as f32 / total.max(1) as f32;
-                (batch.queries > 0).then(|| self.batch_loss(model, batch) * share)
+                (batch.queries > 0).then(|| self.batch_loss(model, batch, shard) * share)
             })
             .collect();
         Some((losses, total))
@@ -213,10 +223,12 @@ impl Step for PinSageStep {
 }
 
 /// Samples one epoch's batches on `threads` CPU workers, uploads each shard to its device and
-/// queues them (bounded). Each batch's content depends only on (seed, epoch, batch index), not on
+/// queues them (bounded): as node sets when the devices hold the neighbourhoods (`node_sets`), else
+/// with their gathers. Each batch's content depends only on (seed, epoch, batch index), not on
 /// which worker built it.
 fn spawn_samplers(
     (g, nb, pools): (Arc<Graph>, Arc<NodeNeighbourhoods>, Option<Arc<HardPools>>),
+    node_sets: bool,
     cfg: &TrainConfig,
     epoch: usize,
     devices: Arc<Vec<Device>>,
@@ -249,9 +261,14 @@ fn spawn_samplers(
                         let chunk = &pairs[i * batch_size..((i + 1) * batch_size).min(pairs.len())];
                         let mut rng = batch_rng(seed, epoch, i);
                         fill_triplets(&g, chunk, negatives, pools.as_deref().map(|p| (p, h)), &mut rng, &mut t);
-                        let batch = make_shards(&nb, &t, g.features.as_ref(), shards, exclude, &mut sets, &mut targets);
-                        let uploaded =
-                            batch.into_iter().zip(devices.iter()).map(|(b, d)| DeviceBatch::upload(b, d)).collect();
+                        let f = g.features.as_ref();
+                        let uploaded = if node_sets {
+                            let batch = make_shards(&nb, &t, f, shards, exclude, &mut sets, &mut targets);
+                            batch.into_iter().zip(devices.iter()).map(|(b, d)| DeviceBatch::upload_sets(b, d)).collect()
+                        } else {
+                            let batch = make_shards(&nb, &t, f, shards, exclude, &mut sets, &mut targets);
+                            batch.into_iter().zip(devices.iter()).map(|(b, d)| DeviceBatch::upload(b, d)).collect()
+                        };
                         if queue.send(uploaded).is_err() {
                             return;
                         }

@@ -29,14 +29,30 @@ pub struct Layout {
 impl Layout {
     pub(super) fn new(key: CacheKey, slice: Arc<EgoSlice>) -> Layout {
         let n = slice.nodes.len();
-        let mut pos = Vec::with_capacity(n);
-        // Rings by breadth-first depth, spread by the golden angle.
+        // Rings by breadth-first depth: each depth fills an annulus just outside the previous one,
+        // by the golden angle at equal area per node (about one EDGE_LEN square), so the layout
+        // starts near its working density. Packed tighter, every node would start with hundreds of
+        // others inside its repulsion cell: 5,000 nodes cost ~50 ms an iteration on 2 cores.
         let golden = std::f32::consts::PI * (3.0 - 5f32.sqrt());
-        let mut per_depth: HashMap<u8, u32> = HashMap::new();
+        let area_per_node = EDGE_LEN * EDGE_LEN / std::f32::consts::PI;
+        let max_depth = slice.depth.iter().copied().max().unwrap_or(0) as usize;
+        let mut count = vec![0u32; max_depth + 1];
         for &d in &slice.depth {
-            let i = per_depth.entry(d).or_insert(0);
+            count[d as usize] += 1;
+        }
+        let mut inner = vec![0f32; max_depth + 1];
+        let mut outer = 0f32;
+        for d in 1..=max_depth {
+            inner[d] = outer + EDGE_LEN * 1.5;
+            outer = (inner[d] * inner[d] + count[d] as f32 * area_per_node).sqrt();
+        }
+        let mut placed = vec![0u32; max_depth + 1];
+        let mut pos = Vec::with_capacity(n);
+        for &d in &slice.depth {
+            let i = &mut placed[d as usize];
             let a = *i as f32 * golden;
-            let r = d as f32 * EDGE_LEN * 1.5 + (*i as f32).sqrt() * 2.0;
+            let r0 = inner[d as usize];
+            let r = (r0 * r0 + *i as f32 * area_per_node).sqrt();
             pos.push([r * a.cos(), r * a.sin()]);
             *i += 1;
         }

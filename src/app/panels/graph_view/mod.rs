@@ -27,7 +27,7 @@ use crate::graph::Graph;
 /// Above this many nodes + edges the shader draws the picture (when the GPU renderer is up).
 pub const SHADER_THRESHOLD: usize = 3000;
 /// Time budget of the layout per frame.
-const LAYOUT_BUDGET_SECS: f64 = 0.006;
+const LAYOUT_BUDGET_SECS: f64 = 0.004;
 
 /// Colour pins by …
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -134,10 +134,13 @@ impl GraphView {
         if layout.settled {
             return;
         }
+        // Iterate while another iteration like the last still fits the frame's budget.
         let t = std::time::Instant::now();
         loop {
+            let started = std::time::Instant::now();
             layout.iterate();
-            if layout.settled || t.elapsed().as_secs_f64() > LAYOUT_BUDGET_SECS {
+            let next_ends_secs = t.elapsed().as_secs_f64() + started.elapsed().as_secs_f64();
+            if layout.settled || next_ends_secs > LAYOUT_BUDGET_SECS {
                 break;
             }
         }
