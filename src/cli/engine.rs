@@ -31,6 +31,9 @@ pub struct InferArgs {
     /// Where the model is loaded to read its weights.
     #[arg(long, value_parser = named::<DeviceChoice>(), default_value_t = DeviceChoice::Cpu)]
     pub device: DeviceChoice,
+    /// Start nodes per partition of the neighbourhood job (a task on Ballista).
+    #[arg(long, default_value_t = engine::walks::NODES_PER_PARTITION)]
+    pub partition_nodes: usize,
 }
 
 #[derive(Subcommand, Debug)]
@@ -63,28 +66,31 @@ pub enum BallistaCommand {
     },
 }
 
-/// Runs the engine on a run's model; returns the graph, the folder and the stage reports.
+/// Runs the engine on a run's model (the neighbourhood job's start nodes in partitions of
+/// `partition_nodes`); returns the graph and the stage reports.
 fn run_engine(
     run: &Path,
     engine_arg: &str,
     out: &Path,
-    device: DeviceChoice,
+    (device, partition_nodes): (DeviceChoice, usize),
 ) -> anyhow::Result<(std::sync::Arc<Graph>, Vec<engine::StageReport>)> {
     let engine: Engine = engine_arg.parse()?;
     anyhow::ensure!(run.is_dir(), "no run folder at {}", run.display());
     let (g, cfg, dev) = load_run_graph(run, device)?;
     let (_, model) = train::load_model(run, &g, &dev)?;
     let g = std::sync::Arc::new(g);
-    let reports = engine::infer_with_walk_job(&engine, out, &g, (cfg.neighbourhood, &cfg.walk), &model)
-        .with_context(|| format!("running the inference on {engine} into {}", out.display()))?;
+    let reports =
+        engine::infer_with_walk_job(&engine, out, &g, (cfg.neighbourhood, &cfg.walk), &model, partition_nodes)
+            .with_context(|| format!("running the inference on {engine} into {}", out.display()))?;
     Ok((g, reports))
 }
 
 pub fn infer_cmd(args: &InferArgs) -> anyhow::Result<()> {
     let out = args.out.clone().unwrap_or_else(|| args.run.join("engine"));
-    let (_, reports) = run_engine(&args.run, &args.engine, &out, args.device)?;
+    anyhow::ensure!(args.partition_nodes > 0, "--partition-nodes must be at least 1");
+    let (_, reports) = run_engine(&args.run, &args.engine, &out, (args.device, args.partition_nodes))?;
     for r in &reports {
-        println!("{:<45} {:>10} rows {:>8.2} s  {}", r.stage, r.rows, r.seconds, r.path.display());
+        println!("{:<52} {:>10} rows {:>8.2} s  {}", r.stage, r.rows, r.seconds, r.path.display());
     }
     Ok(())
 }
@@ -98,7 +104,7 @@ pub fn engine_embeddings(
     device: DeviceChoice,
 ) -> anyhow::Result<(Graph, Embeddings)> {
     let dir = npy.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).join("engine");
-    let (g, reports) = run_engine(run, engine_arg, &dir, device)?;
+    let (g, reports) = run_engine(run, engine_arg, &dir, (device, engine::walks::NODES_PER_PARTITION))?;
     let path = &reports.last().context("the engine ran no stage")?.path;
     let n = g.n_pins() as usize + g.n_boards() as usize;
     let emb = read_embeddings(path, n, g.n_pins() as usize)?;
@@ -123,6 +129,7 @@ pub fn ballista_cmd(what: &BallistaCommand) -> anyhow::Result<()> {
                 grpc_port: *grpc_port,
                 slots: *slots,
                 work_dir,
+                report: Some(|m| eprintln!("ballista executor: {m}")),
             };
             eprintln!("ballista executor on {host}:{port} (gRPC {grpc_port}) for the scheduler at {scheduler}");
             Ok(engine::ballista::run_executor(&opts)?)
@@ -139,6 +146,8 @@ pub enum BenchPath {
     Datafusion,
     /// Both, and their largest difference.
     Both,
+    /// The neighbourhood job alone on --engine, its table checked against the in-memory one.
+    Neighbourhoods,
 }
 
 #[derive(Args, Debug)]
@@ -153,13 +162,20 @@ pub struct BenchEngineArgs {
     /// The engine's table folder [default: a temp folder, removed after].
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Where the jobs run: `datafusion` or `ballista://HOST:PORT` (the executors must see --out).
+    #[arg(long, default_value = "datafusion")]
+    pub engine: String,
 }
 
 /// `bench engine`: seconds (and peak RSS) of the in-memory layer-wise inference and of the
 /// DataFusion jobs on one graph, with an untrained 64-d model (weights do not change the cost).
 pub fn bench_engine(args: &BenchEngineArgs) -> anyhow::Result<()> {
     use pinsage_explorer::eval::scale::peak_rss_bytes;
+    let engine: Engine = args.engine.parse()?;
     let g = args.data.load()?;
+    if args.path == BenchPath::Neighbourhoods {
+        return bench_neighbourhood_job(args, &engine, std::sync::Arc::new(g));
+    }
     let t = std::time::Instant::now();
     let nb = try_node_neighbourhoods(&g, pinsage_explorer::sampler::NeighbourhoodKind::Walks, &args.walk.config()?)?;
     let nb_secs = t.elapsed().as_secs_f64();
@@ -185,7 +201,8 @@ pub fn bench_engine(args: &BenchEngineArgs) -> anyhow::Result<()> {
         let tmp = std::env::temp_dir().join(format!("pinsage-bench-engine-{}", std::process::id()));
         let dir = args.out.clone().unwrap_or_else(|| tmp.clone());
         let t = std::time::Instant::now();
-        let reports = engine::infer(&Engine::DataFusion, &dir, &g, &nb, &model)?;
+        let reports = engine::infer(&engine, &dir, &g, &nb, &model)?;
+        out["engine"] = engine.to_string().into();
         out["datafusion_secs"] = t.elapsed().as_secs_f64().into();
         out["datafusion_stages"] =
             reports.iter().map(|r| serde_json::json!({"stage": r.stage, "rows": r.rows, "secs": r.seconds})).collect();
@@ -200,5 +217,43 @@ pub fn bench_engine(args: &BenchEngineArgs) -> anyhow::Result<()> {
         }
     }
     println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+/// `bench engine --path neighbourhoods`: the neighbourhood job alone on `engine` (seconds, rows,
+/// this process's peak RSS after it), then the in-memory table and whether the job's equals it.
+fn bench_neighbourhood_job(args: &BenchEngineArgs, engine: &Engine, g: std::sync::Arc<Graph>) -> anyhow::Result<()> {
+    use pinsage_explorer::eval::scale::peak_rss_bytes;
+    use pinsage_explorer::sampler::NeighbourhoodKind;
+    let walk = args.walk.config()?;
+    let tmp = std::env::temp_dir().join(format!("pinsage-bench-walk-job-{}", std::process::id()));
+    let dir = args.out.clone().unwrap_or_else(|| tmp.clone());
+    let t = std::time::Instant::now();
+    let kind = NeighbourhoodKind::Walks;
+    let report = engine::walks::neighbourhood_job(engine, &dir, &g, (kind, &walk), engine::walks::NODES_PER_PARTITION)?;
+    let job_secs = t.elapsed().as_secs_f64();
+    let peak_after_job = peak_rss_bytes();
+    let n = g.n_pins() as usize + g.n_boards() as usize;
+    let got = engine::io::read_neighbourhood_rows(&report.path, n)?;
+    let t = std::time::Instant::now();
+    let nb = try_node_neighbourhoods(&g, kind, &walk)?;
+    let memory_secs = t.elapsed().as_secs_f64();
+    let differing = (0..n as u32)
+        .filter(|&v| {
+            let want = nb.ids_of(v).iter().zip(nb.weights_of(v)).filter(|&(_, &w)| w != 0.0).map(|(&i, &w)| (i, w));
+            !want.eq(got[v as usize].iter().copied())
+        })
+        .count();
+    if args.out.is_none() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    let out = serde_json::json!({
+        "engine": engine.to_string(), "nodes": n, "pins": g.n_pins(), "edges": g.n_edges(), "k": walk.top_k,
+        "threads": rayon::current_num_threads(), "job_secs": job_secs, "rows": report.rows,
+        "peak_rss_after_job": peak_after_job, "memory_secs": memory_secs,
+        "nodes_differing_from_memory": differing,
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    anyhow::ensure!(differing == 0, "{differing} nodes' neighbourhoods differ from the in-memory table's");
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! The inference as DataFusion / Ballista jobs (`eval::engine`, `pinsage infer`, `embed --engine`,
 //! `pinsage ballista`): node for node equal to the in-memory `embed_all` for every pooling, with
-//! and without features and the skip path; inputs that are corrupt, miss a column or name an
-//! unreachable scheduler fail with the file, column or address named, and leave no output.
+//! and without features and the skip path; the neighbourhood job equal to the in-memory
+//! neighbourhoods in this process and on two Ballista executors that read the graph themselves;
+//! inputs that are corrupt, miss a column or name an unreachable scheduler fail with the file,
+//! column or address named, and leave no output.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -12,7 +14,8 @@ use std::time::{Duration, Instant};
 use arrow_array::{RecordBatch, UInt32Array};
 use arrow_schema::{DataType, Field, Schema};
 use pinsage_explorer::eval::engine::{
-    self, EMBEDDINGS_FILE, Engine, EngineError, FEATURES_FILE, L1_FILE, NEIGHBOURHOODS_FILE, io::read_embeddings,
+    self, EMBEDDINGS_FILE, Engine, EngineError, FEATURES_FILE, L1_FILE, NEIGHBOURHOODS_FILE, edges::EDGES_FILE,
+    io::read_embeddings,
 };
 use pinsage_explorer::graph::{Features, Graph};
 use pinsage_explorer::infer::{Embeddings, embed_all};
@@ -280,10 +283,32 @@ fn embed_with_datafusion_writes_the_files_embed_writes_and_ballista_matches_them
     assert!(!out.status.success() && err.contains(&format!("127.0.0.1:{sched}")), "{err}");
     assert!(!tables.join(EMBEDDINGS_FILE).exists());
 
-    // One scheduler and two executors as separate processes on free localhost ports.
-    let mut procs = Processes(Vec::new());
+    // A scheduler and two executors; the neighbourhood job too runs on the executors, in
+    // partitions of 4 start nodes.
     let logs = dir.path().join("logs");
-    std::fs::create_dir_all(&logs).unwrap();
+    let procs = start_cluster(sched, dir.path(), &logs);
+    let tables_s = tables.to_str().unwrap();
+    let out = pinsage(&["infer", "--run", run_s, "--engine", &engine, "--out", tables_s, "--partition-nodes", "4"]);
+    let log = |n: &str| std::fs::read_to_string(logs.join(n)).unwrap_or_default();
+    assert!(
+        out.status.success(),
+        "{}\nscheduler: {}\nexecutor: {}",
+        String::from_utf8_lossy(&out.stderr),
+        log("s"),
+        log("e0")
+    );
+    let got = read_embeddings(&tables.join(EMBEDDINGS_FILE), nodes, 0).unwrap();
+    assert_close(&got.data, &want, "infer --engine ballista (node for node)");
+
+    executors_walked(&run, &engine, &tables, &log, nodes);
+    drop(procs);
+}
+
+/// One scheduler on `sched` and two executors (2 slots each) as separate processes on free
+/// localhost ports, their stderr in `logs/{s,e0,e1}`.
+fn start_cluster(sched: u16, dir: &Path, logs: &Path) -> Processes {
+    let mut procs = Processes(Vec::new());
+    std::fs::create_dir_all(logs).unwrap();
     let s = |v: &str| v.to_string();
     procs.0.push(spawn(&[s("ballista"), s("scheduler"), s("--bind"), format!("127.0.0.1:{sched}")], &logs.join("s")));
     wait_for_port(sched, "the scheduler", &mut procs);
@@ -301,62 +326,157 @@ fn embed_with_datafusion_writes_the_files_embed_writes_and_ballista_matches_them
             s("--slots"),
             s("2"),
             s("--work-dir"),
-            dir.path().join(format!("work{i}")).display().to_string(),
+            dir.join(format!("work{i}")).display().to_string(),
         ];
         procs.0.push(spawn(&args, &logs.join(format!("e{i}"))));
         wait_for_port(flight, "an executor", &mut procs);
     }
-    let out = pinsage(&["infer", "--run", run_s, "--engine", &engine, "--out", tables.to_str().unwrap()]);
-    let log = |n: &str| std::fs::read_to_string(logs.join(n)).unwrap_or_default();
-    assert!(
-        out.status.success(),
-        "{}\nscheduler: {}\nexecutor: {}",
-        String::from_utf8_lossy(&out.stderr),
-        log("s"),
-        log("e0")
-    );
-    let got = read_embeddings(&tables.join(EMBEDDINGS_FILE), nodes, 0).unwrap();
-    assert_close(&got.data, &want, "infer --engine ballista (node for node)");
-    drop(procs);
+    procs
+}
+
+/// After `pinsage infer --engine ENGINE --out TABLES` on the cluster: the executors walked (each
+/// read the graph from edges.parquet at most once, its partitions sharing it, and at least one
+/// did), the table equals the in-memory neighbourhoods of the run, and an edges table the executors
+/// cannot use is named in the job's error, which comes from an executor.
+fn executors_walked(run: &Path, engine: &str, tables: &Path, log: &dyn Fn(&str) -> String, nodes: usize) {
+    let reads: Vec<usize> = ["e0", "e1"].iter().map(|e| log(e).matches("read the graph in").count()).collect();
+    assert!(reads.iter().all(|&r| r <= 1) && reads.iter().sum::<usize>() >= 1, "graph reads per executor: {reads:?}");
+    for e in ["e0", "e1"].iter().map(|e| log(e)).filter(|l| l.contains("read the graph in")) {
+        assert!(e.contains(&tables.join(EDGES_FILE).display().to_string()), "names the edges table: {e}");
+    }
+    let cfg = pinsage_explorer::train::run_config(run).unwrap().config;
+    let g = pinsage_explorer::train::run_graph(&cfg, pinsage_explorer::load::Format::Auto).unwrap();
+    assert_eq!(g.n_pins() as usize + g.n_boards() as usize, nodes);
+    assert!(nodes > 8, "several partitions of 4 nodes: {nodes} nodes");
+    let nb = node_neighbourhoods(&g, cfg.neighbourhood, &cfg.walk);
+    assert_table_equals(&tables.join(NEIGHBOURHOODS_FILE), &nb, "the executors' neighbourhoods");
+
+    let ballista: Engine = engine.parse().unwrap();
+    let spec = engine::walks::NeighbourhoodSpec::new(&g, cfg.neighbourhood, &cfg.walk);
+    let bad = tables.with_file_name("bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::copy(tables.join(engine::walks::NODES_FILE), bad.join(engine::walks::NODES_FILE)).unwrap();
+    write_edges_table(&bad.join(EDGES_FILE), &[(0, 0), (g.n_pins(), 0)]);
+    let msg = engine::walks::run_neighbourhood_job(&ballista, &bad, &spec, None).unwrap_err().to_string();
+    let bad_edges = bad.join(EDGES_FILE).display().to_string();
+    assert!(msg.contains(&bad_edges) && msg.contains("outside the graph"), "{msg}");
+    std::fs::remove_file(bad.join(EDGES_FILE)).unwrap();
+    let msg = engine::walks::run_neighbourhood_job(&ballista, &bad, &spec, None).unwrap_err().to_string();
+    assert!(msg.contains(&bad_edges) && msg.contains("cannot open"), "{msg}");
+    assert!(!bad.join(NEIGHBOURHOODS_FILE).exists());
+}
+
+/// The graph of the neighbourhood-job tests: `graph(false)` with test and validation edges too,
+/// which `edges.parquet` carries and the job must not walk on.
+fn graph_with_held_out_edges() -> Graph {
+    let g = graph(false);
+    let mut train = Vec::new();
+    for b in 0..g.n_boards() {
+        train.extend(g.pins_of(b).iter().map(|&p| (b, p)));
+    }
+    let test: Vec<(u32, u32)> = (0..12u32).map(|b| (b, (b * 11 + 3) % 60)).filter(|e| !train.contains(e)).collect();
+    let validation: Vec<(u32, u32)> =
+        (0..12u32).map(|b| (b, (b * 13 + 7) % 60)).filter(|e| !train.contains(e) && !test.contains(e)).collect();
+    let mut g = Graph::from_edges(60, 12, &train, &test);
+    g.set_validation(&validation);
+    assert!(g.n_test_edges() > 0 && g.n_validation_edges() > 0);
+    g
+}
+
+/// Every node's non-padding rows of the in-memory table.
+fn memory_rows(nb: &NodeNeighbourhoods) -> Vec<Vec<(u32, f32)>> {
+    (0..nb.n_nodes() as u32)
+        .map(|v| {
+            nb.ids_of(v).iter().copied().zip(nb.weights_of(v).iter().copied()).filter(|&(_, w)| w != 0.0).collect()
+        })
+        .collect()
+}
+
+/// Asserts that a neighbourhoods table holds exactly the in-memory table's rows, node by node and
+/// in order, padding left out; returns its rows.
+fn assert_table_equals(path: &Path, nb: &NodeNeighbourhoods, what: &str) -> usize {
+    let got = engine::io::read_neighbourhood_rows(path, nb.n_nodes()).unwrap();
+    let want = memory_rows(nb);
+    for (v, (got, want)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(got, want, "{what}: node {v}");
+    }
+    want.iter().map(Vec::len).sum()
 }
 
 /// The neighbourhood job (walks per partition of start nodes, on DataFusion) writes exactly the
 /// in-memory table's rows, node by node and in order, padding left out: for walk and uniform
-/// neighbourhoods, with the nodes in partitions of 7 (boards with more pins than K are sampled).
+/// neighbourhoods, with the nodes in partitions of 7 (boards with more pins than K are sampled),
+/// both with the graph in memory and with the graph read back from `edges.parquet` (what a Ballista
+/// executor does; the held-out edges in that table are not walked on).
 #[test]
 fn the_neighbourhood_job_equals_the_in_memory_neighbourhoods() {
-    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    use pinsage_explorer::eval::engine::walks::neighbourhood_job;
+    use pinsage_explorer::eval::engine::walks::{
+        NODES_FILE, NeighbourhoodSpec, neighbourhood_job, run_neighbourhood_job,
+    };
 
-    let g = Arc::new(graph(false));
-    let walk = WalkConfig { top_k: 4, ..WalkConfig::default() };
+    let g = Arc::new(graph_with_held_out_edges());
+    let walk = WalkConfig { top_k: 4, restart: 0.3, seed: u64::MAX - 5, ..WalkConfig::default() };
     assert!((0..g.n_boards()).any(|b| g.pins_of(b).len() > 4), "some board is sampled");
     for kind in [NeighbourhoodKind::Walks, NeighbourhoodKind::Uniform] {
         let dir = tempfile::tempdir().unwrap();
-        let report = neighbourhood_job(dir.path(), g.clone(), (kind, &walk), 7).unwrap();
-        let mut rows: Vec<Vec<(u32, f32)>> = vec![Vec::new(); (g.n_pins() + g.n_boards()) as usize];
-        let file = std::fs::File::open(&report.path).unwrap();
-        for batch in ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap() {
-            let batch = batch.unwrap();
-            let col = |i: usize| batch.column(i).clone();
-            let (node, nbr, weight) = (col(0), col(1), col(2));
-            let node = node.as_any().downcast_ref::<UInt32Array>().unwrap();
-            let nbr = nbr.as_any().downcast_ref::<UInt32Array>().unwrap();
-            let weight = weight.as_any().downcast_ref::<arrow_array::Float32Array>().unwrap();
-            for i in 0..batch.num_rows() {
-                rows[node.value(i) as usize].push((nbr.value(i), weight.value(i)));
-            }
-        }
+        let report = neighbourhood_job(&Engine::DataFusion, dir.path(), &g, (kind, &walk), 7).unwrap();
         let nb = node_neighbourhoods(&g, kind, &walk);
-        let mut total = 0;
-        for (v, got) in rows.iter().enumerate() {
-            let want: Vec<(u32, f32)> =
-                (nb.ids_of(v as u32).iter().copied().zip(nb.weights_of(v as u32).iter().copied()))
-                    .filter(|&(_, w)| w != 0.0)
-                    .collect();
-            assert_eq!(got, &want, "{kind:?}: node {v}");
-            total += want.len();
-        }
-        assert_eq!(report.rows, total);
+        let rows = assert_table_equals(&report.path, &nb, &format!("{kind:?}, graph in memory"));
+        assert_eq!(report.rows, rows);
+        assert!(dir.path().join(NODES_FILE).is_file() && dir.path().join(EDGES_FILE).is_file());
+
+        let spec = NeighbourhoodSpec::new(&g, kind, &walk);
+        let report = run_neighbourhood_job(&Engine::DataFusion, dir.path(), &spec, None).unwrap();
+        assert_eq!(assert_table_equals(&report.path, &nb, &format!("{kind:?}, graph read from the edges")), rows);
     }
+    // Not a vacuous comparison: other walk settings give another table.
+    let other = node_neighbourhoods(&g, NeighbourhoodKind::Walks, &WalkConfig { seed: 2, ..walk.clone() });
+    let same = node_neighbourhoods(&g, NeighbourhoodKind::Walks, &walk);
+    assert_ne!(memory_rows(&other), memory_rows(&same));
+}
+
+/// The neighbourhood job with the graph read from `edges.parquet` (as on an executor): a missing,
+/// corrupt or out-of-range edges table fails naming the file, and leaves no neighbourhoods.
+#[test]
+fn a_missing_or_corrupt_edges_table_is_named_by_the_neighbourhood_job() {
+    use pinsage_explorer::eval::engine::walks::{NeighbourhoodSpec, neighbourhood_job, run_neighbourhood_job};
+
+    let g = Arc::new(graph(false));
+    let walk = WalkConfig { top_k: 4, ..WalkConfig::default() };
+    let spec = NeighbourhoodSpec::new(&g, NeighbourhoodKind::Walks, &walk);
+    let run = |spoil: &dyn Fn(&Path)| {
+        let dir = tempfile::tempdir().unwrap();
+        neighbourhood_job(&Engine::DataFusion, dir.path(), &g, (spec.kind, &walk), 16).unwrap();
+        spoil(&dir.path().join(EDGES_FILE));
+        let msg = run_neighbourhood_job(&Engine::DataFusion, dir.path(), &spec, None).unwrap_err().to_string();
+        assert!(!dir.path().join(NEIGHBOURHOODS_FILE).exists(), "no neighbourhoods after: {msg}");
+        let edges = std::path::absolute(dir.path().join(EDGES_FILE)).unwrap();
+        assert!(msg.contains(&edges.display().to_string()), "names the file: {msg}");
+        msg
+    };
+    let msg = run(&|p| std::fs::remove_file(p).unwrap());
+    assert!(msg.contains("cannot open"), "{msg}");
+    let msg = run(&|p| std::fs::write(p, b"PAR1 not really parquet").unwrap());
+    assert!(msg.contains("Parquet"), "{msg}");
+    let msg = run(&|p| write_edges_table(p, &[(0, 1), (60, 2)]));
+    assert!(msg.contains("row 1") && msg.contains("pin 60"), "{msg}");
+}
+
+/// An edges table of (pin, board) rows without a split column (all training edges).
+fn write_edges_table(path: &Path, edges: &[(u32, u32)]) {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("pin", DataType::UInt32, false),
+        Field::new("board", DataType::UInt32, false),
+    ]));
+    let pins: Vec<u32> = edges.iter().map(|e| e.0).collect();
+    let boards: Vec<u32> = edges.iter().map(|e| e.1).collect();
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![Arc::new(UInt32Array::from(pins)), Arc::new(UInt32Array::from(boards))],
+    )
+    .unwrap();
+    let file = std::fs::File::create(path).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, schema, None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
 }

@@ -1,8 +1,9 @@
 //! Ballista: the client session that sends the stages to a scheduler, and the scheduler and
 //! executor processes (`pinsage ballista scheduler|executor`) built on the Ballista library crates
 //! with the engine's UDFs and UDAFs registered (the scheduler plans with them, the executors run
-//! them). Executors read the tables and the weights by path, so every machine must see the same
-//! files (a shared file system or object store).
+//! them). Executors read the tables, the weights and the graph (`edges.parquet`, for the
+//! neighbourhood job) by path, so every machine must see the same files (a shared file system or
+//! object store).
 
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
@@ -13,11 +14,13 @@ use ballista_core::registry::BallistaFunctionRegistry;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SessionContext;
 use datafusion::execution::registry::FunctionRegistry;
+use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::SessionConfig;
 
 use super::EngineError;
 use super::pool::pool_udafs;
 use super::udf::dense_udfs;
+use super::walks::NeighbourhoodUdf;
 
 /// Fails with the address named when nothing answers at `addr` (`host:port`) within 5 s.
 pub fn check_reachable(addr: &str) -> Result<(), EngineError> {
@@ -34,10 +37,13 @@ pub fn check_reachable(addr: &str) -> Result<(), EngineError> {
     Err(unreachable(last))
 }
 
-/// A client session whose queries run on the scheduler at `addr`.
-pub async fn client(addr: &str) -> Result<SessionContext, EngineError> {
-    let state =
-        SessionStateBuilder::new().with_default_features().with_config(SessionConfig::new_with_ballista()).build();
+/// A client session whose queries run on the scheduler at `addr`, its configuration (Ballista's)
+/// passed through `tune` (the settings travel with each query to the scheduler).
+pub async fn client(addr: &str, tune: &dyn Fn(SessionConfig) -> SessionConfig) -> Result<SessionContext, EngineError> {
+    let state = SessionStateBuilder::new()
+        .with_default_features()
+        .with_config(tune(SessionConfig::new_with_ballista()))
+        .build();
     SessionContext::remote_with_state(&format!("df://{addr}"), state)
         .await
         .map_err(|e| EngineError::Unreachable { addr: addr.to_string(), problem: e.to_string() })
@@ -67,6 +73,7 @@ pub fn run_scheduler(bind: SocketAddr) -> Result<(), EngineError> {
             for f in dense_udfs() {
                 state.register_udf(Arc::new(f))?;
             }
+            state.register_udf(Arc::new(ScalarUDF::new_from_impl(NeighbourhoodUdf::reading(None))))?;
             for f in pool_udafs() {
                 state.register_udaf(Arc::new(f))?;
             }
@@ -93,6 +100,8 @@ pub struct ExecutorOptions {
     /// Tasks run at once (0: one per core).
     pub slots: usize,
     pub work_dir: std::path::PathBuf,
+    /// Told of each graph the executor reads for the neighbourhood job (path, size, seconds).
+    pub report: Option<fn(&str)>,
 }
 
 /// Runs an executor until the process ends.
@@ -108,6 +117,8 @@ pub fn run_executor(opts: &ExecutorOptions) -> Result<(), EngineError> {
     for f in dense_udfs() {
         registry.scalar_functions.insert(f.name().to_string(), Arc::new(f));
     }
+    let walks = ScalarUDF::new_from_impl(NeighbourhoodUdf::reading(opts.report));
+    registry.scalar_functions.insert(walks.name().to_string(), Arc::new(walks));
     for f in pool_udafs() {
         registry.aggregate_functions.insert(f.name().to_string(), Arc::new(f));
     }

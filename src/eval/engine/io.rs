@@ -1,11 +1,13 @@
 //! The engine's tables on disk: writing its inputs (the weights, `features.parquet`,
 //! `neighbourhoods.parquet`), checking a Parquet input before a job reads it (a corrupt file or a
-//! missing column is named, not left to surface as a query failure), and reading an embeddings
-//! table back into [`Embeddings`] (each node exactly once).
+//! missing column is named, not left to surface as a query failure), reading an embeddings table
+//! back into [`Embeddings`] (each node exactly once) or a neighbourhoods table into rows, and the
+//! file stamps that key the per-process caches.
 
 use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use arrow_array::{Array, ArrayRef, FixedSizeListArray, Float32Array, UInt32Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
@@ -49,6 +51,31 @@ fn table_err(path: &Path, problem: impl Into<String>) -> EngineError {
     EngineError::Table { path: path.to_path_buf(), problem: problem.into() }
 }
 
+/// A file's identity for the per-process caches (weights, graphs): its size, modification time
+/// and, on Unix, its inode (the engine replaces a file by renaming a new one over it, so a rewrite
+/// has a new inode even within the clock's granularity).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileStamp {
+    len: u64,
+    modified: Option<SystemTime>,
+    inode: u64,
+}
+
+impl FileStamp {
+    /// The stamp of the file at `path`; a missing or unreadable file is named.
+    pub fn of(path: &Path) -> Result<FileStamp, EngineError> {
+        let meta = std::fs::metadata(path).map_err(|e| table_err(path, format!("cannot open: {e}")))?;
+        if !meta.is_file() {
+            return Err(table_err(path, "not a file"));
+        }
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+        #[cfg(not(unix))]
+        let inode = 0;
+        Ok(FileStamp { len: meta.len(), modified: meta.modified().ok(), inode })
+    }
+}
+
 /// Opens `path` as Parquet and checks that it has `columns` of the right types; returns its schema.
 pub fn check_table(path: &Path, columns: &[(&str, ColumnKind)]) -> Result<SchemaRef, EngineError> {
     let file = File::open(path).map_err(|e| table_err(path, format!("cannot open: {e}")))?;
@@ -65,6 +92,16 @@ pub fn check_table(path: &Path, columns: &[(&str, ColumnKind)]) -> Result<Schema
         }
     }
     Ok(schema)
+}
+
+/// The number of row groups of the Parquet file at `path`, and the rows of the largest.
+pub fn row_groups(path: &Path) -> Result<(usize, usize), EngineError> {
+    let file = File::open(path).map_err(|e| table_err(path, format!("cannot open: {e}")))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| table_err(path, format!("not a readable Parquet file: {e}")))?;
+    let groups = builder.metadata().row_groups();
+    let rows = groups.iter().map(|g| usize::try_from(g.num_rows()).unwrap_or(0)).max().unwrap_or(0);
+    Ok((groups.len(), rows))
 }
 
 /// Writes the job's inputs into `dir`: the weights, every node's features (or only its id when
@@ -118,6 +155,35 @@ pub fn write_features(path: &Path, g: &Graph, n_nodes: usize, chunk_rows: usize)
         Ok(())
     })?;
     Ok(n_nodes)
+}
+
+/// The rows of a neighbourhoods table (`node`, `nbr`, `weight`) of `n_nodes` nodes, per node in
+/// the file's order.
+pub fn read_neighbourhood_rows(path: &Path, n_nodes: usize) -> Result<Vec<Vec<(u32, f32)>>, EngineError> {
+    check_table(path, &[("node", ColumnKind::U32), ("nbr", ColumnKind::U32), ("weight", ColumnKind::F32)])?;
+    let file = File::open(path).map_err(|e| table_err(path, format!("cannot open: {e}")))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .map_err(|e| table_err(path, format!("not a readable Parquet file: {e}")))?;
+    let mut rows = vec![Vec::new(); n_nodes];
+    for batch in reader {
+        let batch = batch.map_err(|e| table_err(path, format!("reading: {e}")))?;
+        let column = |name: &str| batch.column_by_name(name).ok_or_else(|| table_err(path, format!("no `{name}`")));
+        let node = column("node")?.as_any().downcast_ref::<UInt32Array>().cloned();
+        let nbr = column("nbr")?.as_any().downcast_ref::<UInt32Array>().cloned();
+        let weight = column("weight")?.as_any().downcast_ref::<Float32Array>().cloned();
+        let (Some(node), Some(nbr), Some(weight)) = (node, nbr, weight) else {
+            return Err(table_err(path, "`node`, `nbr` or `weight` is not of its expected type"));
+        };
+        for i in 0..node.len() {
+            let v = node.value(i) as usize;
+            let Some(row) = rows.get_mut(v) else {
+                return Err(table_err(path, format!("node {v}: not one of the graph's {n_nodes} nodes")));
+            };
+            row.push((nbr.value(i), weight.value(i)));
+        }
+    }
+    Ok(rows)
 }
 
 /// Reads an embeddings table (`node`, `vector`) of `n_nodes` nodes (the first `n_pins` pins) into

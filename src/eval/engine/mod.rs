@@ -3,8 +3,10 @@
 //! machines, over Parquet tables that other tools read.
 //!
 //! The stages, each a SQL query whose result is streamed into a Parquet file written atomically:
-//! 0. `neighbourhoods` = `unnest(pinsage_neighbourhood(node))` over `nodes.parquet` (`walks`):
-//!    the walks per partition of start nodes (`pinsage infer`; library callers may pass tables);
+//! 0. `neighbourhoods` = `unnest(pinsage_neighbourhood(node, 'edges.parquet', …))` over
+//!    `nodes.parquet` (`walks`): the walks per partition of start nodes, on the executors too, which
+//!    read the graph from `edges.parquet` (`edges`) (`pinsage infer`; library callers may pass
+//!    tables);
 //! 1. `embeddings_l0` = `pinsage_input(node, features)` over `features.parquet` (h⁰);
 //! 2. `embeddings_l1` = `pinsage_combine(h, pool(weight, pinsage_message(h_nbr)))`: the message
 //!    transform on the previous layer's table, joined to `neighbourhoods.parquet` on `nbr = node`,
@@ -18,6 +20,7 @@
 //! and executor processes with the functions registered.
 
 pub mod ballista;
+pub mod edges;
 pub mod io;
 pub mod plan;
 pub mod pool;

@@ -53,14 +53,16 @@ pub fn infer(
     Ok(reports)
 }
 
-/// Like [`infer`], but the neighbourhoods are themselves a job ([`super::walks::neighbourhood_job`],
-/// on DataFusion in this process whatever `engine` runs the layers).
+/// Like [`infer`], but the neighbourhoods are themselves a job on `engine`
+/// ([`super::walks::neighbourhood_job`]: the start nodes in partitions of `per_partition`; on
+/// Ballista the executors read the graph from the `edges.parquet` written here).
 pub fn infer_with_walk_job(
     engine: &Engine,
     dir: &Path,
     g: &Arc<Graph>,
     (kind, walk): (crate::sampler::NeighbourhoodKind, &crate::walk::WalkConfig),
     model: &PinSage,
+    per_partition: usize,
 ) -> Result<Vec<StageReport>, EngineError> {
     let t = Instant::now();
     let n = g.n_pins() as usize + g.n_boards() as usize;
@@ -71,19 +73,24 @@ pub fn infer_with_walk_job(
         rows: n,
         seconds: t.elapsed().as_secs_f64(),
     }];
-    reports.push(super::walks::neighbourhood_job(dir, Arc::clone(g), (kind, walk), super::walks::NODES_PER_PARTITION)?);
+    reports.push(super::walks::neighbourhood_job(engine, dir, g, (kind, walk), per_partition)?);
     reports.extend(run_stages(engine, dir)?);
     Ok(reports)
 }
 
 /// The engine's session: DataFusion here, or a Ballista client (the scheduler checked first, so
-/// that an unreachable one is named), with the UDFs and UDAFs registered for planning.
-fn context(rt: &Runtime, engine: &Engine) -> Result<SessionContext, EngineError> {
+/// that an unreachable one is named), its configuration passed through `tune`, with the UDFs and
+/// UDAFs of the layers registered for planning.
+pub(super) fn context(
+    rt: &Runtime,
+    engine: &Engine,
+    tune: &dyn Fn(SessionConfig) -> SessionConfig,
+) -> Result<SessionContext, EngineError> {
     let ctx = match engine {
-        Engine::DataFusion => SessionContext::new_with_config_rt(SessionConfig::new(), local_runtime()?),
+        Engine::DataFusion => SessionContext::new_with_config_rt(tune(SessionConfig::new()), local_runtime()?),
         Engine::Ballista(addr) => {
             super::ballista::check_reachable(addr)?;
-            rt.block_on(super::ballista::client(addr))?
+            rt.block_on(super::ballista::client(addr, tune))?
         }
     };
     for f in dense_udfs() {
@@ -107,7 +114,7 @@ pub(super) fn local_runtime() -> Result<std::sync::Arc<RuntimeEnv>, EngineError>
     env.build_arc().map_err(|e| EngineError::Query { stage: "the DataFusion runtime".into(), problem: e.to_string() })
 }
 
-fn quote(path: &Path) -> String {
+pub(super) fn quote(path: &Path) -> String {
     path.display().to_string().replace('\'', "''")
 }
 
@@ -165,7 +172,7 @@ pub fn run_stages(engine: &Engine, dir: &Path) -> Result<Vec<StageReport>, Engin
         .enable_all()
         .build()
         .map_err(|e| EngineError::Io(format!("starting the async runtime: {e}")))?;
-    let ctx = context(&rt, engine)?;
+    let ctx = context(&rt, engine, &|c| c)?;
     register(&rt, &ctx, "features", &features)?;
     register(&rt, &ctx, "neighbourhoods", &nb)?;
     let wq = quote(&weights_path);

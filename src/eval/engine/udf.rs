@@ -20,6 +20,7 @@ use datafusion::logical_expr::{
     ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 
+use super::io::FileStamp;
 use super::weights::ModelWeights;
 
 /// The Arrow type of a vector column of width `dim`.
@@ -71,16 +72,20 @@ pub fn dense_udfs() -> Vec<ScalarUDF> {
     [Step::Input, Step::Message, Step::Combine, Step::Head].map(|s| ScalarUDF::new_from_impl(DenseUdf::new(s))).into()
 }
 
-/// The weights at `path`, read once per process.
+/// The weights at `path`, read once per process and file version (a weights file rewritten in place,
+/// a new run into the same folder, is read again by a long-running executor).
 pub fn cached_weights(path: &str) -> Result<Arc<ModelWeights>> {
-    static CACHE: OnceLock<Mutex<HashMap<PathBuf, Arc<ModelWeights>>>> = OnceLock::new();
+    type Cache = HashMap<PathBuf, (FileStamp, Arc<ModelWeights>)>;
+    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let key = PathBuf::from(path);
-    if let Some(w) = cache.lock().map_err(|_| DataFusionError::Internal("weights cache poisoned".into()))?.get(&key) {
+    let stamp = FileStamp::of(&key).map_err(|e| DataFusionError::Execution(e.to_string()))?;
+    let poisoned = || DataFusionError::Internal("weights cache poisoned".into());
+    if let Some((_, w)) = cache.lock().map_err(|_| poisoned())?.get(&key).filter(|(s, _)| *s == stamp) {
         return Ok(w.clone());
     }
     let w = Arc::new(ModelWeights::load(&key).map_err(|e| DataFusionError::Execution(e.to_string()))?);
-    cache.lock().map_err(|_| DataFusionError::Internal("weights cache poisoned".into()))?.insert(key, w.clone());
+    cache.lock().map_err(|_| poisoned())?.insert(key, (stamp, w.clone()));
     Ok(w)
 }
 
