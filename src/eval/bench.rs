@@ -168,31 +168,21 @@ pub fn bench_train_step_with(
 ) -> Result<StepBench, crate::train::TrainError> {
     use crate::model::losses::DeviceBatch;
     use crate::model::resident::ResidentNeighbourhoods;
-    use crate::sampler::{HostNodeSets, NodeSet, TrainBatch, make_batch, make_plan_batch};
-    enum HostBatch {
-        Gathers(TrainBatch),
-        NodeSets(TrainBatch<HostNodeSets>),
-    }
+    use crate::sampler::{NodeSet, make_batch};
     use crate::train::{TrainError, rows_loss};
     use burn::optim::GradientsParams;
 
     let n_nodes = (g.n_pins() + g.n_boards()) as usize;
-    let mut sets = [NodeSet::new(n_nodes), NodeSet::new(n_nodes)];
-    let mut targets = NodeSet::new(n_nodes);
     let train_device = device.clone().autodiff();
     // As training does: the neighbourhoods on the device and node-set batches when they fit
     // (not for the reference, which predates them, or with `gathers`).
     let resident = (!opts.reference && !opts.gathers).then(|| ResidentNeighbourhoods::fit(nb, &train_device)).flatten();
     let triplets = bench_triplet_batches(g, cfg, opts.distinct_batches);
     let sampling = Instant::now();
-    let host: Vec<HostBatch> = triplets
-        .iter()
-        .map(|t| match resident {
-            Some(_) => HostBatch::NodeSets(make_plan_batch(nb, t, g.features.as_ref(), &mut sets, &mut targets)),
-            None => HostBatch::Gathers(make_batch(nb, t, g.features.as_ref(), &mut sets, &mut targets)),
-        })
-        .collect();
+    let host = host_batches(g, nb, &triplets, resident.is_some());
     let sample_ms_per_batch = 1e3 * sampling.elapsed().as_secs_f64() / host.len() as f64;
+    let mut sets = [NodeSet::new(n_nodes), NodeSet::new(n_nodes)];
+    let mut targets = NodeSet::new(n_nodes);
     // The first batch with its gathers, for the figures and the dump.
     let batch = make_batch(nb, &triplets[0], g.features.as_ref(), &mut sets, &mut targets);
     if let Some(dir) = opts.dump {
@@ -239,13 +229,7 @@ pub fn bench_train_step_with(
     }
     device.sync().map_err(|e| TrainError::Device(e.to_string()))?;
     let secs = start.elapsed().as_secs_f64();
-    let losses = if losses.is_empty() {
-        Vec::new()
-    } else {
-        burn::prelude::Tensor::cat(losses, 0)
-            .try_into_vec_as::<f32>()
-            .map_err(|e| TrainError::Device(format!("{e:?}")))?
-    };
+    let losses = read_losses(losses)?;
     Ok(StepBench {
         device: device_name.to_string(),
         steps,
@@ -264,6 +248,41 @@ pub fn bench_train_step_with(
         sample_ms_per_batch,
         losses,
     })
+}
+
+/// The losses of the timed steps, read back at once.
+fn read_losses(losses: Vec<burn::prelude::Tensor<1>>) -> Result<Vec<f32>, crate::train::TrainError> {
+    if losses.is_empty() {
+        return Ok(Vec::new());
+    }
+    let all = burn::prelude::Tensor::cat(losses, 0);
+    all.try_into_vec_as::<f32>().map_err(|e| crate::train::TrainError::Device(format!("{e:?}")))
+}
+
+/// A bench batch on the host: with its gathers, or its node sets only.
+enum HostBatch {
+    Gathers(crate::sampler::TrainBatch),
+    NodeSets(crate::sampler::TrainBatch<crate::sampler::HostNodeSets>),
+}
+
+/// The batches of `triplets`, as node sets when `node_sets`, else with their gathers.
+fn host_batches(
+    g: &Graph,
+    nb: &crate::sampler::NodeNeighbourhoods,
+    triplets: &[crate::sampler::Triplets],
+    node_sets: bool,
+) -> Vec<HostBatch> {
+    use crate::sampler::{NodeSet, make_batch, make_plan_batch};
+    let n_nodes = (g.n_pins() + g.n_boards()) as usize;
+    let mut sets = [NodeSet::new(n_nodes), NodeSet::new(n_nodes)];
+    let mut targets = NodeSet::new(n_nodes);
+    let f = g.features.as_ref();
+    (triplets.iter())
+        .map(|t| match node_sets {
+            true => HostBatch::NodeSets(make_plan_batch(nb, t, f, &mut sets, &mut targets)),
+            false => HostBatch::Gathers(make_batch(nb, t, f, &mut sets, &mut targets)),
+        })
+        .collect()
 }
 
 /// The benchmarks' one fixed batch: the first `batch_size` pairs of epoch 1, with one hard

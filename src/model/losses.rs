@@ -40,8 +40,8 @@ pub fn owned_int_tensor(v: Vec<u32>, device: &Device) -> Tensor<1, Int> {
 /// [`ResidentNeighbourhoods`] derives them.
 #[derive(Clone, Debug)]
 pub enum DeviceBlock {
-    Gathers(Block),
-    NodeSets(DeviceNodeSets),
+    Gathers(Box<Block>),
+    NodeSets(Box<DeviceNodeSets>),
 }
 
 impl DeviceBlock {
@@ -51,7 +51,7 @@ impl DeviceBlock {
     /// For node sets without a resident table: the trainer pairs the two.
     pub fn block(&self, resident: Option<&ResidentNeighbourhoods>) -> Block {
         match (self, resident) {
-            (DeviceBlock::Gathers(b), _) => b.clone(),
+            (DeviceBlock::Gathers(b), _) => (**b).clone(),
             (DeviceBlock::NodeSets(sets), Some(r)) => r.block(sets),
             (DeviceBlock::NodeSets(_), None) => panic!("a node-set batch needs the resident neighbourhoods"),
         }
@@ -71,12 +71,12 @@ pub struct DeviceBatch {
 impl DeviceBatch {
     /// Uploads `batch` to `device`, moving its arrays rather than copying them.
     pub fn upload(batch: TrainBatch, device: &Device) -> DeviceBatch {
-        Self::upload_with(batch, device, |b, d| DeviceBlock::Gathers(upload_block(b, d)))
+        Self::upload_with(batch, device, |b, d| DeviceBlock::Gathers(Box::new(upload_block(b, d))))
     }
 
     /// Uploads a node-set batch (for a device holding [`ResidentNeighbourhoods`]).
     pub fn upload_sets(batch: TrainBatch<HostNodeSets>, device: &Device) -> DeviceBatch {
-        Self::upload_with(batch, device, |b, d| DeviceBlock::NodeSets(DeviceNodeSets::upload(b, d)))
+        Self::upload_with(batch, device, |b, d| DeviceBlock::NodeSets(Box::new(DeviceNodeSets::upload(b, d))))
     }
 
     fn upload_with<B>(batch: TrainBatch<B>, device: &Device, block: impl FnOnce(B, &Device) -> DeviceBlock) -> Self {

@@ -228,8 +228,8 @@ impl<'a, M: Module> Ledger<'a, M> {
 /// step; a non-finite mean ends the run.
 pub(super) struct LossMeter {
     every: usize,
-    /// When the loss was last read (or the meter made).
-    last_read: std::time::Instant,
+    /// When the loss was last read this epoch (`None` before the first read).
+    last_read: Option<std::time::Instant>,
     pending: Option<Tensor<1>>,
     since_read: usize,
     sum: f64,
@@ -238,7 +238,7 @@ pub(super) struct LossMeter {
 
 impl LossMeter {
     pub(super) fn new(every: usize) -> LossMeter {
-        LossMeter { every, last_read: std::time::Instant::now(), pending: None, since_read: 0, sum: 0.0, steps_read: 0 }
+        LossMeter { every, last_read: None, pending: None, since_read: 0, sum: 0.0, steps_read: 0 }
     }
 
     pub(super) fn add(&mut self, loss: &Tensor<1>) {
@@ -251,7 +251,8 @@ impl LossMeter {
     }
 
     /// The mean loss since the last read, when a read is due after `step` (1-based): at the
-    /// epoch's last step, or after `every` steps once `LOSS_READ_INTERVAL_SECS` have passed.
+    /// epoch's last step, or after `every` steps, the first time in the epoch at once and then
+    /// once `LOSS_READ_INTERVAL_SECS` have passed since the last read.
     pub(super) fn read_if_due(
         &mut self,
         step: usize,
@@ -260,7 +261,7 @@ impl LossMeter {
         epochs_done: usize,
     ) -> Result<Option<f32>, TrainError> {
         let due = self.since_read >= self.every
-            && self.last_read.elapsed().as_secs_f64() >= crate::defaults::LOSS_READ_INTERVAL_SECS;
+            && self.last_read.is_none_or(|t| t.elapsed().as_secs_f64() >= crate::defaults::LOSS_READ_INTERVAL_SECS);
         if !due && step != steps_per_epoch {
             return Ok(None);
         }
@@ -268,7 +269,7 @@ impl LossMeter {
     }
 
     pub(super) fn read(&mut self, epoch: usize, step: usize, epochs_done: usize) -> Result<f32, TrainError> {
-        self.last_read = std::time::Instant::now();
+        self.last_read = Some(std::time::Instant::now());
         let Some(acc) = self.pending.take() else { return Ok(0.0) };
         let mean = acc.into_scalar::<f32>() / self.since_read as f32;
         if !mean.is_finite() {
