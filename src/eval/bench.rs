@@ -195,7 +195,7 @@ pub fn bench_train_step_with(
     let mut optim = cfg.optimizer();
     let upload = |b: &HostBatch| match b {
         HostBatch::Gathers(b) => DeviceBatch::upload(b.clone(), &train_device),
-        HostBatch::NodeSets(b) => DeviceBatch::upload_sets(b.clone(), &train_device),
+        HostBatch::NodeSets(b) => DeviceBatch::upload(b.clone(), &train_device),
     };
     // The batches are uploaded once, before the timing (as the PyTorch reference does), unless
     // `upload_each_step`; `pinsage train` uploads each on the sampler threads.

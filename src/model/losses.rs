@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::resident::{DeviceNodeSets, ResidentNeighbourhoods};
 use super::{Block, LayerIndex, gather_rows};
-use crate::sampler::{HostBlock, HostLayer, HostNodeSets, TrainBatch};
+use crate::sampler::{BlockPlan, HostBlock, HostLayer, HostNodeSets, TrainBatch};
 
 /// The training loss.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -68,22 +68,32 @@ pub struct DeviceBatch {
     pub queries: usize,
 }
 
+/// A host gather plan that goes to a device as a [`DeviceBlock`]: its gathers, or its node sets.
+pub trait UploadPlan: BlockPlan {
+    /// Uploads the plan, moving its arrays.
+    fn upload(self, device: &Device) -> DeviceBlock;
+}
+
+impl UploadPlan for HostBlock {
+    fn upload(self, device: &Device) -> DeviceBlock {
+        DeviceBlock::Gathers(Box::new(upload_block(self, device)))
+    }
+}
+
+impl UploadPlan for HostNodeSets {
+    fn upload(self, device: &Device) -> DeviceBlock {
+        DeviceBlock::NodeSets(Box::new(DeviceNodeSets::upload(self, device)))
+    }
+}
+
 impl DeviceBatch {
-    /// Uploads `batch` to `device`, moving its arrays rather than copying them.
-    pub fn upload(batch: TrainBatch, device: &Device) -> DeviceBatch {
-        Self::upload_with(batch, device, |b, d| DeviceBlock::Gathers(Box::new(upload_block(b, d))))
-    }
-
-    /// Uploads a node-set batch (for a device holding [`ResidentNeighbourhoods`]).
-    pub fn upload_sets(batch: TrainBatch<HostNodeSets>, device: &Device) -> DeviceBatch {
-        Self::upload_with(batch, device, |b, d| DeviceBlock::NodeSets(Box::new(DeviceNodeSets::upload(b, d))))
-    }
-
-    fn upload_with<B>(batch: TrainBatch<B>, device: &Device, block: impl FnOnce(B, &Device) -> DeviceBlock) -> Self {
+    /// Uploads `batch` to `device`, moving its arrays rather than copying them (node sets only
+    /// for a device holding [`ResidentNeighbourhoods`]).
+    pub fn upload<B: UploadPlan>(batch: TrainBatch<B>, device: &Device) -> DeviceBatch {
         let queries = batch.query_rows.len();
-        let TrainBatch { block: plan, query_rows, positive_rows, negative_rows, hard_rows, hard_per_query } = batch;
+        let TrainBatch { block, query_rows, positive_rows, negative_rows, hard_rows, hard_per_query } = batch;
         DeviceBatch {
-            block: block(plan, device),
+            block: block.upload(device),
             rows: LossRows::upload([query_rows, positive_rows, negative_rows, hard_rows], hard_per_query, device),
             queries,
         }

@@ -72,8 +72,6 @@ pub trait BlockPlan: Sized + Send + 'static {
     /// Adds a row for target row `target` in both layers with the neighbourhood weights
     /// `weights` (its K neighbours unchanged) and returns the new target's row.
     fn own_row(&mut self, target: u32, weights: &[f32]) -> u32;
-    /// Rows of the last layer (the targets, own rows included).
-    fn n_targets(&self) -> usize;
 }
 
 /// Fills `s1` with the targets then their neighbours and `s0` with `s1` then the neighbours of
@@ -175,10 +173,6 @@ impl BlockPlan for HostBlock {
         self.n_targets += 1;
         row2
     }
-
-    fn n_targets(&self) -> usize {
-        self.n_targets
-    }
 }
 
 /// A batch's node sets without its gathers: S⁰ ⊇ S¹ ⊇ targets as one list (S¹ first, the targets
@@ -227,9 +221,5 @@ impl BlockPlan for HostNodeSets {
         self.own_rows.push(target);
         self.own_weights.extend_from_slice(weights);
         (self.n_targets + self.own_rows.len() - 1) as u32
-    }
-
-    fn n_targets(&self) -> usize {
-        self.n_targets + self.own_rows.len()
     }
 }

@@ -20,11 +20,11 @@ use crate::graph::Graph;
 use crate::infer::{Embeddings, InferError, embed_all};
 use crate::lightgcn::{Adjacency, LightGcn};
 use crate::model::PinSage;
-use crate::model::losses::{DeviceBatch, int_tensor, rows_loss};
+use crate::model::losses::{DeviceBatch, UploadPlan, int_tensor, rows_loss};
 use crate::model::resident::ResidentNeighbourhoods;
 use crate::sampler::{
-    HardPools, NodeNeighbourhoods, NodeSet, Triplets, batch_rng, default_band, epoch_pairs, fill_triplets,
-    hard_per_query, hard_pools, try_node_neighbourhoods,
+    HardPools, HostBlock, HostNodeSets, NodeNeighbourhoods, NodeSet, TrainBatch, Triplets, batch_rng, default_band,
+    epoch_pairs, fill_triplets, hard_per_query, hard_pools, try_node_neighbourhoods,
 };
 
 /// One model's side of the training loop.
@@ -152,9 +152,10 @@ impl Step for PinSageStep {
         }
         let (queue_tx, rx) = bounded::<Vec<DeviceBatch>>(cfg.queue_capacity);
         let stop = Arc::new(AtomicBool::new(false));
-        let workers = spawn_samplers(
+        // Node-set batches when the devices hold the neighbourhoods, else batches with gathers.
+        let spawn = if self.resident.is_some() { spawn_samplers::<HostNodeSets> } else { spawn_samplers::<HostBlock> };
+        let workers = spawn(
             (self.g.clone(), self.nb.clone(), self.pools.clone()),
-            self.resident.is_some(),
             cfg,
             epoch,
             self.shard_devices.clone(),
@@ -222,13 +223,11 @@ impl Step for PinSageStep {
     }
 }
 
-/// Samples one epoch's batches on `threads` CPU workers, uploads each shard to its device and
-/// queues them (bounded): as node sets when the devices hold the neighbourhoods (`node_sets`), else
-/// with their gathers. Each batch's content depends only on (seed, epoch, batch index), not on
-/// which worker built it.
-fn spawn_samplers(
+/// Samples one epoch's batches on `threads` CPU workers as plan `B` (gathers or node sets),
+/// uploads each shard to its device and queues them (bounded). Each batch's content depends only
+/// on (seed, epoch, batch index), not on which worker built it.
+fn spawn_samplers<B: UploadPlan>(
     (g, nb, pools): (Arc<Graph>, Arc<NodeNeighbourhoods>, Option<Arc<HardPools>>),
-    node_sets: bool,
     cfg: &TrainConfig,
     epoch: usize,
     devices: Arc<Vec<Device>>,
@@ -261,14 +260,10 @@ fn spawn_samplers(
                         let chunk = &pairs[i * batch_size..((i + 1) * batch_size).min(pairs.len())];
                         let mut rng = batch_rng(seed, epoch, i);
                         fill_triplets(&g, chunk, negatives, pools.as_deref().map(|p| (p, h)), &mut rng, &mut t);
-                        let f = g.features.as_ref();
-                        let uploaded = if node_sets {
-                            let batch = make_shards(&nb, &t, f, shards, exclude, &mut sets, &mut targets);
-                            batch.into_iter().zip(devices.iter()).map(|(b, d)| DeviceBatch::upload_sets(b, d)).collect()
-                        } else {
-                            let batch = make_shards(&nb, &t, f, shards, exclude, &mut sets, &mut targets);
-                            batch.into_iter().zip(devices.iter()).map(|(b, d)| DeviceBatch::upload(b, d)).collect()
-                        };
+                        let batch: Vec<TrainBatch<B>> =
+                            make_shards(&nb, &t, g.features.as_ref(), shards, exclude, &mut sets, &mut targets);
+                        let uploaded =
+                            batch.into_iter().zip(devices.iter()).map(|(b, d)| DeviceBatch::upload(b, d)).collect();
                         if queue.send(uploaded).is_err() {
                             return;
                         }

@@ -50,3 +50,19 @@ pub fn wait_for_app(
     }
     h.step();
 }
+
+/// Runs the ignored test `name` (its full path, e.g. `ui_stress::stress_loop_alone_in_its_process`)
+/// alone in a child process of this test binary, one thread, and asserts that it ran and passed:
+/// for tests that need the process to themselves (its RSS, or flex's one seeded random stream,
+/// which the suite's other tests reseed and draw from).
+pub fn run_alone(name: &str) {
+    let exe = std::env::current_exe().expect("the test binary");
+    let out = std::process::Command::new(exe)
+        .args([name, "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .output()
+        .expect("run the test binary");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    eprintln!("{stderr}");
+    assert!(out.status.success(), "{name} failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("test result: ok. 1 passed"), "{name} did not run:\n{stdout}");
+}

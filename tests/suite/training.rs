@@ -553,7 +553,7 @@ fn node_set_batches_over_resident_neighbourhoods_equal_the_host_gathers() {
                 assert_eq!(gathers.query_rows, node_sets.query_rows);
                 assert_eq!(gathers.negative_rows, node_sets.negative_rows);
                 let expected = parts(&upload_block(gathers.block.clone(), &dev));
-                let uploaded = DeviceBatch::upload_sets(node_sets, &dev);
+                let uploaded = DeviceBatch::upload(node_sets, &dev);
                 let derived = parts(&uploaded.block.block(Some(&resident)));
                 assert_eq!(derived, expected, "seed {seed}, batch {i}, exclude {exclude}");
                 assert!(expected.2.0.len() > gathers.block.n_targets, "layer 1 holds more than the targets");
@@ -564,14 +564,19 @@ fn node_set_batches_over_resident_neighbourhoods_equal_the_host_gathers() {
 }
 
 /// The tuned step (split-K dense layers, node-set batches over resident neighbourhoods) follows
-/// the step as it was before tuning (plain `Linear`, host gathers) for 100 steps, on flex and a
-/// batch tall enough for the split (> 1,024 rows): within 1e-4 for the first 10 steps, then as
-/// close as the reference run twice is to itself (flex's parallel sums may reorder under load,
-/// and Adam amplifies last-bit differences): with max-margin within 1e-4 plus three times that
-/// spread for all 100 steps; with softmax, whose curve parts by up to 6e-3 while it falls steeply
-/// even alone, within 1 % of the loss plus three times the spread.
+/// the step as it was before tuning (plain `Linear`, host gathers) for 100 steps on flex and a
+/// batch tall enough for the split (> 1,024 rows): to 1e-4 with the paper's max-margin loss;
+/// with softmax to 1e-4 for 50 steps and 1 % after (see below). Both runs must start from the same
+/// weights, drawn from flex's one seeded stream, which the suite's other tests reseed and draw
+/// from: the comparison runs alone in its own process.
 #[test]
 fn the_tuned_training_step_follows_the_reference_loss_curve_for_100_steps() {
+    crate::common::run_alone("training::tuned_and_reference_loss_curves_alone_in_its_process");
+}
+
+#[test]
+#[ignore = "run alone in its own process by the_tuned_training_step_follows_the_reference_loss_curve_for_100_steps"]
+fn tuned_and_reference_loss_curves_alone_in_its_process() {
     use pinsage_explorer::bench::{StepBenchOptions, bench_train_step};
     use pinsage_explorer::model::dense::MIN_SPLIT_ROWS;
     use pinsage_explorer::model::losses::LossKind;
@@ -591,27 +596,21 @@ fn the_tuned_training_step_follows_the_reference_loss_curve_for_100_steps() {
             let opts = StepBenchOptions { reference, ..StepBenchOptions::default() };
             bench_train_step(&g, &cfg, &dev, "flex", 100, &opts).unwrap()
         };
-        let (tuned, reference, again) = (run(false), run(true), run(true));
+        let (tuned, reference) = (run(false), run(true));
         assert!(tuned.node_sets && !reference.node_sets && reference.reference);
         assert!(tuned.layer1_nodes > MIN_SPLIT_ROWS, "layer 1 has {} rows: too few to split", tuned.layer1_nodes);
         assert_eq!(tuned.losses.len(), 100);
-        let diffs = |a: &[f32], b: &[f32]| -> Vec<f32> { a.iter().zip(b).map(|(x, y)| (x - y).abs()).collect() };
-        let max = |v: &[f32]| v.iter().copied().fold(0f32, f32::max);
-        let d = diffs(&tuned.losses, &reference.losses);
-        let spread = diffs(&again.losses, &reference.losses);
-        assert!(max(&d[..10]) <= 1e-4, "{loss:?}: max |Δloss| over 10 steps {}", max(&d[..10]));
+        let diffs: Vec<f32> = (tuned.losses.iter().zip(&reference.losses)).map(|(a, b)| (a - b).abs()).collect();
+        let max_diff = |steps: usize| diffs[..steps].iter().copied().fold(0f32, f32::max);
         match loss {
-            LossKind::MaxMargin => {
-                assert!(max(&d) <= 1e-4 + 3.0 * max(&spread), "max-margin: {} (spread {})", max(&d), max(&spread))
-            }
+            LossKind::MaxMargin => assert!(max_diff(100) <= 1e-4, "max-margin: max |Δloss| {}", max_diff(100)),
             _ => {
-                let rel = |v: &[f32]| max(&v.iter().zip(&reference.losses).map(|(d, l)| d / l).collect::<Vec<_>>());
-                assert!(
-                    rel(&d) <= 1e-2 + 3.0 * rel(&spread),
-                    "softmax: relative {} (spread {})",
-                    rel(&d),
-                    rel(&spread)
-                );
+                // Softmax on one batch under Adam amplifies last-bit differences once the loss
+                // falls steeply (the two curves part by ~6e-3 near step 70 and meet again):
+                // 1e-4 holds for the first 50 steps, 1 % of the loss for all 100.
+                assert!(max_diff(50) <= 1e-4, "softmax: max |Δloss| over 50 steps {}", max_diff(50));
+                let rel = (diffs.iter().zip(&reference.losses)).map(|(d, l)| d / l).fold(0f32, f32::max);
+                assert!(rel <= 1e-2, "softmax: max relative |Δloss| {rel}");
             }
         }
         // The curve moved: the comparison is not between two flat lines.

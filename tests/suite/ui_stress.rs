@@ -36,16 +36,7 @@ const ROUNDS: usize = 36;
 /// runs alone, in a child process of this test binary.
 #[test]
 fn opening_training_and_closing_graphs_in_a_loop_does_not_grow_memory() {
-    let name = "ui_stress::stress_loop_alone_in_its_process";
-    let exe = std::env::current_exe().expect("the test binary");
-    let out = std::process::Command::new(exe)
-        .args([name, "--exact", "--ignored", "--nocapture", "--test-threads=1"])
-        .output()
-        .expect("run the test binary");
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    eprintln!("{stderr}");
-    assert!(out.status.success(), "the stress loop failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("test result: ok. 1 passed"), "the stress loop did not run:\n{stdout}");
+    crate::common::run_alone("ui_stress::stress_loop_alone_in_its_process");
 }
 
 #[test]
