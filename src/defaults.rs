@@ -18,3 +18,8 @@ pub const HARD_POOL_SIZE: usize = 16;
 /// Training reads its loss back (and reports progress) at most this often, in seconds: each
 /// read waits for the device to finish everything queued (`TrainConfig::log_every_steps`).
 pub const LOSS_READ_INTERVAL_SECS: f64 = 0.5;
+
+/// Graphs with at least this many nodes update PinSage's id table row-sparsely by default
+/// (`TrainConfig::sparse_ids`): a 64-d table of 1 M nodes is 256 MB, which dense Adam rewrites
+/// several times a step.
+pub const SPARSE_IDS_MIN_NODES: usize = 1_000_000;

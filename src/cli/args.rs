@@ -331,12 +331,13 @@ pub struct TrainStepArgs {
     /// the graph as training fits them). Default: the paper's setup.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Pool with the fused kernels (src/model/fused_pool.rs) instead of Burn's composed ops.
+    /// Pool with Burn's composed ops instead of the fused kernels (src/model/fused_pool.rs),
+    /// whatever the config says.
     #[arg(long)]
-    pub fused_pool: bool,
+    pub composed_pool: bool,
     /// Time the implementation as it was before the step was tuned (plain `Linear` dense layers,
     /// composed pooling): the reference for loss-curve comparisons.
-    #[arg(long, conflicts_with = "fused_pool")]
+    #[arg(long)]
     pub reference: bool,
     /// Upload each step's batch inside the timed loop (as training does, on this thread) instead
     /// of all of them before the timing.

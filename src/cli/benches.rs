@@ -72,7 +72,7 @@ pub fn train_step(a: &TrainStepArgs) -> anyhow::Result<()> {
     }
     let opts = bench::StepBenchOptions {
         dump: a.dump.as_deref(),
-        fused_pool: a.fused_pool,
+        composed_pool: a.composed_pool,
         reference: a.reference,
         upload_each_step: a.upload_each_step,
         gathers: a.gathers,

@@ -1,5 +1,6 @@
 //! Benchmarks behind `pinsage bench`: walk throughput and the memory system's random-read ceiling.
 
+use crate::train::sparse_ids::SparseIds;
 use std::time::Instant;
 
 use rand::rngs::SmallRng;
@@ -115,6 +116,8 @@ pub struct StepBench {
     pub fused_pool: bool,
     /// Whether this was the reference implementation (`StepBenchOptions::reference`).
     pub reference: bool,
+    /// Whether the id table was updated row-sparsely (`TrainConfig::uses_sparse_ids`).
+    pub sparse_ids: bool,
     /// Whether batches were node sets over neighbourhoods held on the device (as training does
     /// when they fit) rather than gathers.
     pub node_sets: bool,
@@ -129,8 +132,8 @@ pub struct StepBench {
 pub struct StepBenchOptions<'a> {
     /// Write the batch's index arrays here as .npy (plus meta.json) for the PyTorch reference.
     pub dump: Option<&'a std::path::Path>,
-    /// Pool with the fused kernels whatever the config says.
-    pub fused_pool: bool,
+    /// Pool with Burn's composed ops whatever the config says.
+    pub composed_pool: bool,
     /// Plain `Linear` dense layers and composed pooling: the step as it was before issue 15.
     pub reference: bool,
     /// Upload each step's batch in the timed loop instead of all before it.
@@ -156,6 +159,26 @@ pub fn bench_train_step(
     bench_train_step_with(g, &nb, cfg, device, device_name, steps, opts)
 }
 
+/// One step on a block and its loss rows as the trainer takes it (the id rows through `sparse`,
+/// the row-sparse update, when given); the loss goes onto `losses`, unread.
+fn train_step(
+    model: crate::model::PinSage,
+    (block, rows): (&crate::model::Block, &crate::model::losses::LossRows),
+    sparse: Option<&mut SparseIds>,
+    optim: &mut burn::optim::ModuleOptimizer,
+    cfg: &crate::train::TrainConfig,
+    losses: &mut Vec<burn::prelude::Tensor<1>>,
+) -> crate::model::PinSage {
+    let mut sparse = sparse;
+    let z = sparse.as_mut().map_or_else(|| model.forward(block), |s| s.forward(&model, block));
+    let loss = crate::train::rows_loss(z, rows, cfg.loss, cfg.margin, cfg.temperature());
+    losses.push(loss.clone().inner());
+    let mut grads = loss.backward();
+    let model = if let Some(s) = sparse { s.update(model, &mut grads, cfg.learning_rate) } else { model };
+    let grads = burn::optim::GradientsParams::from_grads(grads, &model);
+    optim.step(cfg.learning_rate, model, grads)
+}
+
 /// [`bench_train_step`] with the node neighbourhoods already computed.
 pub fn bench_train_step_with(
     g: &Graph,
@@ -169,8 +192,7 @@ pub fn bench_train_step_with(
     use crate::model::losses::DeviceBatch;
     use crate::model::resident::ResidentNeighbourhoods;
     use crate::sampler::{NodeSet, make_batch};
-    use crate::train::{TrainError, rows_loss};
-    use burn::optim::GradientsParams;
+    use crate::train::TrainError;
 
     let n_nodes = (g.n_pins() + g.n_boards()) as usize;
     let train_device = device.clone().autodiff();
@@ -189,13 +211,13 @@ pub fn bench_train_step_with(
         dump_batch(dir, &batch, cfg, n_nodes).map_err(|e| TrainError::Io(format!("{}: {e}", dir.display())))?;
     }
     device.seed(cfg.seed);
-    let fused_pool = !opts.reference && (cfg.fused_pool || opts.fused_pool);
+    let fused_pool = !opts.reference && !opts.composed_pool && cfg.fused_pool;
     let mut model =
         cfg.model_config(g).with_fused_pool(fused_pool).with_split_dense(!opts.reference).init(&train_device);
     let mut optim = cfg.optimizer();
     let upload = |b: &HostBatch| match b {
-        HostBatch::Gathers(b) => DeviceBatch::upload(b.clone(), &train_device),
-        HostBatch::NodeSets(b) => DeviceBatch::upload(b.clone(), &train_device),
+        HostBatch::Gathers(b) => DeviceBatch::upload(b, &train_device),
+        HostBatch::NodeSets(b) => DeviceBatch::upload(b, &train_device),
     };
     // The batches are uploaded once, before the timing (as the PyTorch reference does), unless
     // `upload_each_step`; `pinsage train` uploads each on the sampler threads.
@@ -203,6 +225,9 @@ pub fn bench_train_step_with(
         if opts.upload_each_step { Vec::new() } else { host.iter().map(upload).collect() };
     let mut losses = Vec::with_capacity(steps);
     let mut next = 0usize;
+    // The id table's row-sparse update, as training does it (not for the reference).
+    let mut sparse = (!opts.reference).then(|| SparseIds::for_model(cfg, &model, device)).flatten();
+    let sparse_ids = sparse.is_some();
     let mut step = |model: crate::model::PinSage, losses: &mut Vec<burn::prelude::Tensor<1>>| {
         let uploaded;
         let b = match device_batches.get(next % host.len()) {
@@ -213,11 +238,7 @@ pub fn bench_train_step_with(
             }
         };
         next += 1;
-        let z = model.forward(&b.block.block(resident.as_ref()));
-        let loss = rows_loss(z, &b.rows, cfg.loss, cfg.margin, cfg.temperature());
-        losses.push(loss.clone().inner());
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        optim.step(cfg.learning_rate, model, grads)
+        train_step(model, (&b.block.block(resident.as_ref()), &b.rows), sparse.as_mut(), &mut optim, cfg, losses)
     };
     for _ in 0..5 {
         model = step(model, &mut Vec::new());
@@ -244,6 +265,7 @@ pub fn bench_train_step_with(
         hard_per_query: batch.hard_per_query,
         fused_pool,
         reference: opts.reference,
+        sparse_ids,
         node_sets: resident.is_some(),
         sample_ms_per_batch,
         losses,

@@ -36,6 +36,9 @@ pub struct ScaleRow {
     /// Every pin's top-K walk neighbourhood and every board's, as training and inference use them.
     pub walk_secs: Option<f64>,
     pub walk_top_k: usize,
+    /// Width of the id embeddings: 64, or the widest power of two whose table one GPU tensor
+    /// holds (`train::check_table_fits_device`).
+    pub input_dim: usize,
     pub peak_rss_after_walks_bytes: Option<u64>,
     pub train_steps: usize,
     pub ms_per_step: Option<f64>,
@@ -112,6 +115,10 @@ fn stages(
 
     let mut cfg = TrainConfig { seed: opts.seed, ..TrainConfig::default() };
     cfg.walk.top_k = opts.top_k;
+    while cfg.input_dim > 8 && crate::train::check_table_fits_device(&cfg, &g, device).is_err() {
+        cfg.input_dim /= 2;
+    }
+    row.input_dim = cfg.input_dim;
     let t = Instant::now();
     let nb = crate::sampler::try_node_neighbourhoods(&g, cfg.neighbourhood, &cfg.walk).map_err(|e| e.to_string())?;
     row.walk_secs = Some(t.elapsed().as_secs_f64());

@@ -4,7 +4,7 @@
 use burn::prelude::*;
 
 use crate::graph::Features;
-use crate::model::{LayerIndex, PinSage};
+use crate::model::{LayerIndex, PinSage, gather_rows};
 use crate::sampler::NodeNeighbourhoods;
 
 /// Why embeddings or rankings could not be computed.
@@ -66,6 +66,87 @@ fn full_layer(nb: &NodeNeighbourhoods, nodes: std::ops::Range<u32>, device: &Dev
     }
 }
 
+/// A whole-graph layer held as row blocks of at most [`max_shard_rows`] rows (one wgpu binding
+/// holds at most 2 GiB, a 64-d layer of 8.4 M nodes), gathered by global row.
+struct RowShards {
+    /// Each block's first row and its rows.
+    parts: Vec<(usize, Tensor<2>)>,
+}
+
+/// Rows of `dim` floats per [`RowShards`] block: half the GPU tensor limit, in whole chunks.
+fn max_shard_rows(dim: usize, chunk: usize) -> usize {
+    let rows = (crate::model::MAX_GPU_TENSOR_BYTES / 2 / (4 * dim.max(1) as u64)) as usize;
+    (rows / chunk.max(1) * chunk.max(1)).max(chunk.max(1))
+}
+
+impl RowShards {
+    /// Consecutive chunks of rows joined into blocks of at most `max_rows` rows.
+    fn from_chunks(chunks: Vec<Tensor<2>>, max_rows: usize) -> RowShards {
+        let mut parts = Vec::new();
+        let (mut pending, mut pending_rows, mut start) = (Vec::new(), 0usize, 0usize);
+        for c in chunks {
+            let rows = c.dims()[0];
+            if pending_rows + rows > max_rows && !pending.is_empty() {
+                parts.push((start, Tensor::cat(std::mem::take(&mut pending), 0)));
+                start += pending_rows;
+                pending_rows = 0;
+            }
+            pending.push(c);
+            pending_rows += rows;
+        }
+        if !pending.is_empty() {
+            parts.push((start, Tensor::cat(pending, 0)));
+        }
+        RowShards { parts }
+    }
+
+    /// The one block, when the layer fits in one.
+    fn single(&self) -> Option<&Tensor<2>> {
+        match self.parts.as_slice() {
+            [(_, t)] => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Rows `idx` (global ids, repeats allowed), as `gather_rows` on the whole layer.
+    ///
+    /// # Shapes
+    /// `idx: [m]` → `[m, dim]`
+    fn gather(&self, idx: Tensor<1, Int>) -> Tensor<2> {
+        if let Some(t) = self.single() {
+            return gather_rows(t.clone(), idx);
+        }
+        let [m] = idx.dims();
+        let mut out: Option<Tensor<2>> = None;
+        for (start, t) in &self.parts {
+            let len = t.dims()[0];
+            let local = idx.clone().sub_scalar(*start as i64).clamp(0, len as i64 - 1);
+            let inside = (idx.clone().greater_equal_elem(*start as i64))
+                .bool_and(idx.clone().lower_elem((start + len) as i64))
+                .float()
+                .reshape([m, 1]);
+            let part = gather_rows(t.clone(), local) * inside;
+            out = Some(match out {
+                Some(o) => o + part,
+                None => part,
+            });
+        }
+        out.expect("a layer has at least one block")
+    }
+
+    /// Reads every block back, in row order.
+    fn read(self) -> Result<Vec<f32>, InferError> {
+        let mut data = Vec::new();
+        for (_, t) in self.parts {
+            let part = t
+                .try_into_vec_as::<f32>()
+                .map_err(|e| InferError::Device(format!("reading embeddings back: {e:?}")))?;
+            data.extend_from_slice(&part);
+        }
+        Ok(data)
+    }
+}
+
 /// The input representation of every node, in chunks.
 fn all_inputs(
     model: &PinSage,
@@ -73,7 +154,7 @@ fn all_inputs(
     features: Option<&Features>,
     chunk: usize,
     device: &Device,
-) -> Tensor<2> {
+) -> Vec<Tensor<2>> {
     let n = nb.n_nodes() as u32;
     let mut parts = Vec::new();
     let mut start = 0u32;
@@ -90,17 +171,36 @@ fn all_inputs(
         parts.push(model.input(ids((start..end).collect(), device), f));
         start = end;
     }
-    Tensor::cat(parts, 0)
+    parts
 }
 
 /// Embeds every node layer by layer; `progress(done, total)` is called after each chunk of each
 /// of the three stages (inputs, layer 1, layer 2 + head), with total = 3 × chunks.
+///
+/// Each layer first computes every node's message ReLU(Q h + q) once, then each chunk pools its
+/// neighbours' messages: O(nodes) a layer. (Computing the messages inside each chunk's convolve,
+/// as training's per-batch forward does, would cost O(nodes² / chunk).) Layers over 1 GiB are
+/// held in several blocks ([`RowShards`]).
 pub fn embed_all(
     model: &PinSage,
     nb: &NodeNeighbourhoods,
     features: Option<&Features>,
     device: &Device,
     chunk: usize,
+    progress: impl FnMut(usize, usize),
+) -> Result<Embeddings, InferError> {
+    embed_all_in_blocks(model, nb, features, device, chunk, None, progress)
+}
+
+/// [`embed_all`] with each whole-graph layer held in blocks of at most `block_rows` rows
+/// (rounded to whole chunks; `None`: as many as 1 GiB holds). The result does not depend on it.
+pub fn embed_all_in_blocks(
+    model: &PinSage,
+    nb: &NodeNeighbourhoods,
+    features: Option<&Features>,
+    device: &Device,
+    chunk: usize,
+    block_rows: Option<usize>,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Embeddings, InferError> {
     let [input_dim, hidden_dim] = model.layer_transforms(0).0.weight.dims();
@@ -110,34 +210,45 @@ pub fn embed_all(
     let n = nb.n_nodes() as u32;
     let chunks = (n as usize).div_ceil(chunk);
     let total = 3 * chunks;
-    let h0 = all_inputs(&model, nb, features, chunk, &device);
+    let shards = |parts: Vec<Tensor<2>>| {
+        let dim = parts.first().map_or(1, |p| p.dims()[1]);
+        let max_rows = block_rows.map_or_else(|| max_shard_rows(dim, chunk), |r| r.max(chunk));
+        RowShards::from_chunks(parts, max_rows)
+    };
+    let h0 = shards(all_inputs(&model, nb, features, chunk, &device));
     progress(chunks, total);
-    let dim0 = h0.dims()[1];
-    // Only the skip path reads h⁰ after layer 1; otherwise its buffer is freed as layer 1 ends.
-    let h0_for_skip = model.skip().then(|| h0.clone());
+    // Only the skip path reads h⁰ after layer 1; otherwise its blocks are freed as layer 1 ends.
+    let h0_for_skip = model.skip().then(|| RowShards { parts: h0.parts.clone() });
     let mut h = h0;
+    let ranges = || (0..n).step_by(chunk.max(1)).map(move |s| s..(s + chunk as u32).min(n));
     for layer in 0..2 {
+        let messages =
+            shards(ranges().map(|r| model.messages(layer, h.gather(ids(r.collect(), &device)))).collect::<Vec<_>>());
         let mut parts = Vec::with_capacity(chunks);
-        let mut start = 0u32;
-        let mut i = 0;
-        while start < n {
-            let end = (start + chunk as u32).min(n);
-            let idx = full_layer(nb, start..end, &device);
-            let z = model.convolve(layer, h.clone(), &idx);
+        for (i, range) in ranges().enumerate() {
+            let idx = full_layer(nb, range.clone(), &device);
+            let pooled = match messages.single() {
+                Some(m) => model.pool_messages(m.clone(), &idx),
+                None => {
+                    let [t, k] = idx.weights.dims();
+                    let gathered = messages.gather(idx.nbr_idx.clone()).reshape([t, k, hidden_dim]);
+                    super::pool(model.pooling(), gathered, idx.weights.clone())
+                }
+            };
+            let z = model.combine(layer, h.gather(idx.self_idx.clone()), pooled);
             parts.push(if layer == 1 {
                 model.head(z, || {
-                    h0_for_skip.clone().expect("read only with skip").slice([start as usize..end as usize, 0..dim0])
+                    h0_for_skip.as_ref().expect("read only with skip").gather(ids(range.clone().collect(), &device))
                 })
             } else {
                 z
             });
-            start = end;
-            i += 1;
-            progress((layer + 1) * chunks + i, total);
+            progress((layer + 1) * chunks + i + 1, total);
         }
-        h = Tensor::cat(parts, 0);
+        drop(messages);
+        h = shards(parts);
     }
-    let dim = h.dims()[1];
-    let data = h.try_into_vec_as::<f32>().map_err(|e| InferError::Device(format!("reading embeddings back: {e:?}")))?;
+    let dim = h.parts.first().map_or(hidden_dim, |p| p.1.dims()[1]);
+    let data = h.read()?;
     Ok(Embeddings { dim, n_pins: nb.n_pins as usize, data })
 }

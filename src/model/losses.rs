@@ -5,7 +5,8 @@ use burn::prelude::*;
 use burn::tensor::activation::{log_sigmoid, relu};
 use serde::{Deserialize, Serialize};
 
-use super::resident::{DeviceNodeSets, ResidentNeighbourhoods};
+use super::pack::{Pack, Packed, Part};
+use super::resident::{DeviceNodeSets, NodeSetParts, ResidentNeighbourhoods};
 use super::{Block, LayerIndex, gather_rows};
 use crate::sampler::{BlockPlan, HostBlock, HostLayer, HostNodeSets, TrainBatch};
 
@@ -69,60 +70,100 @@ pub struct DeviceBatch {
 }
 
 /// A host gather plan that goes to a device as a [`DeviceBlock`]: its gathers, or its node sets.
+/// Its arrays travel in a [`Pack`] with the batch's loss rows: one upload a batch.
 pub trait UploadPlan: BlockPlan {
-    /// Uploads the plan, moving its arrays.
-    fn upload(self, device: &Device) -> DeviceBlock;
+    /// Where the plan's arrays lie in the pack.
+    type Parts: Send;
+    /// Adds the plan's arrays to `pack`.
+    fn pack(&self, pack: &mut Pack) -> Self::Parts;
+    /// The plan on the device, sliced from the uploaded pack.
+    fn unpack(parts: Self::Parts, packed: &Packed) -> DeviceBlock;
+}
+
+/// Where a [`HostLayer`]'s arrays lie in a pack.
+#[derive(Clone, Copy, Debug)]
+pub struct LayerParts {
+    self_idx: Part,
+    nbr_idx: Part,
+    weights: Part,
+    t: usize,
+    k: usize,
+}
+
+/// Where a [`HostBlock`]'s arrays lie in a pack.
+#[derive(Clone, Copy, Debug)]
+pub struct BlockParts {
+    input_nodes: Part,
+    /// The features and `[n0, feature_dim]`.
+    features: Option<(Part, [usize; 2])>,
+    layers: [LayerParts; 2],
 }
 
 impl UploadPlan for HostBlock {
-    fn upload(self, device: &Device) -> DeviceBlock {
-        DeviceBlock::Gathers(Box::new(upload_block(self, device)))
+    type Parts = BlockParts;
+
+    fn pack(&self, pack: &mut Pack) -> BlockParts {
+        let layer = |l: &HostLayer, pack: &mut Pack| LayerParts {
+            self_idx: pack.int(&l.self_idx),
+            nbr_idx: pack.int(&l.nbr_idx),
+            weights: pack.float(&l.weights),
+            t: l.self_idx.len(),
+            k: l.k,
+        };
+        BlockParts {
+            input_nodes: pack.int(&self.input_nodes),
+            features: (self.input_features.as_ref())
+                .map(|f| (pack.float(f), [self.input_nodes.len(), self.feature_dim])),
+            layers: [layer(&self.layers[0], pack), layer(&self.layers[1], pack)],
+        }
+    }
+
+    fn unpack(parts: BlockParts, packed: &Packed) -> DeviceBlock {
+        let layer = |l: LayerParts| LayerIndex {
+            self_idx: packed.int(l.self_idx),
+            nbr_idx: packed.int(l.nbr_idx),
+            weights: packed.float(l.weights, [l.t, l.k]),
+        };
+        DeviceBlock::Gathers(Box::new(Block {
+            input_nodes: packed.int(parts.input_nodes),
+            input_features: parts.features.map(|(f, shape)| packed.float(f, shape)),
+            layers: parts.layers.map(layer),
+        }))
     }
 }
 
 impl UploadPlan for HostNodeSets {
-    fn upload(self, device: &Device) -> DeviceBlock {
-        DeviceBlock::NodeSets(Box::new(DeviceNodeSets::upload(self, device)))
+    type Parts = NodeSetParts;
+
+    fn pack(&self, pack: &mut Pack) -> NodeSetParts {
+        NodeSetParts::pack(self, pack)
+    }
+
+    fn unpack(parts: NodeSetParts, packed: &Packed) -> DeviceBlock {
+        DeviceBlock::NodeSets(Box::new(parts.unpack(packed)))
     }
 }
 
 impl DeviceBatch {
-    /// Uploads `batch` to `device`, moving its arrays rather than copying them (node sets only
-    /// for a device holding [`ResidentNeighbourhoods`]).
-    pub fn upload<B: UploadPlan>(batch: TrainBatch<B>, device: &Device) -> DeviceBatch {
-        let queries = batch.query_rows.len();
-        let TrainBatch { block, query_rows, positive_rows, negative_rows, hard_rows, hard_per_query } = batch;
-        DeviceBatch {
-            block: block.upload(device),
-            rows: LossRows::upload([query_rows, positive_rows, negative_rows, hard_rows], hard_per_query, device),
-            queries,
-        }
+    /// Uploads `batch` to `device` in one [`Pack`] (node sets only for a device holding
+    /// [`ResidentNeighbourhoods`]).
+    pub fn upload<B: UploadPlan>(batch: &TrainBatch<B>, device: &Device) -> DeviceBatch {
+        let mut pack = Pack::default();
+        let block = batch.block.pack(&mut pack);
+        let rows = LossRows::pack(batch, &mut pack);
+        let packed = pack.upload(device);
+        DeviceBatch { block: B::unpack(block, &packed), rows: rows.unpack(&packed), queries: batch.query_rows.len() }
     }
 }
 
-/// Uploads a host block, moving its arrays.
-pub fn upload_block(b: HostBlock, device: &Device) -> Block {
-    let layer = |l: HostLayer| {
-        let t = l.self_idx.len();
-        LayerIndex {
-            self_idx: owned_int_tensor(l.self_idx, device),
-            nbr_idx: owned_int_tensor(l.nbr_idx, device),
-            weights: Tensor::from_data(TensorData::new(l.weights, [t, l.k]), device),
-        }
-    };
-    let n0 = b.input_nodes.len();
-    let feature_dim = b.feature_dim;
-    let [l0, l1] = b.layers;
-    Block {
-        input_nodes: owned_int_tensor(b.input_nodes, device),
-        input_features: b.input_features.map(|f| Tensor::from_data(TensorData::new(f, [n0, feature_dim]), device)),
-        layers: [layer(l0), layer(l1)],
-    }
-}
-
-/// Uploads a host block (a copy of it; see [`upload_block`]).
+/// Uploads a host block.
 pub fn block_tensors(b: &HostBlock, device: &Device) -> Block {
-    upload_block(b.clone(), device)
+    let mut pack = Pack::default();
+    let parts = b.pack(&mut pack);
+    match HostBlock::unpack(parts, &pack.upload(device)) {
+        DeviceBlock::Gathers(block) => *block,
+        DeviceBlock::NodeSets(_) => unreachable!("a host block unpacks to gathers"),
+    }
 }
 
 /// A batch's roles as rows of the target embeddings, on the device.
@@ -138,26 +179,32 @@ pub struct LossRows {
     pub hard_per_query: usize,
 }
 
+/// Where a batch's loss rows lie in a pack.
+#[derive(Clone, Copy, Debug)]
+pub struct RowParts {
+    parts: [Part; 4],
+    hard_per_query: usize,
+}
+
+impl RowParts {
+    fn unpack(self, packed: &Packed) -> LossRows {
+        let [queries, positives, negatives, hard] = self.parts.map(|p| packed.int(p));
+        LossRows { queries, positives, negatives, hard, hard_per_query: self.hard_per_query }
+    }
+}
+
 impl LossRows {
-    /// Uploads a batch's rows (copies of them; see [`LossRows::upload`]).
-    pub fn new(batch: &TrainBatch, device: &Device) -> LossRows {
-        let rows = [&batch.query_rows, &batch.positive_rows, &batch.negative_rows, &batch.hard_rows];
-        LossRows::upload(rows.map(Clone::clone), batch.hard_per_query, device)
+    /// Uploads a batch's rows.
+    pub fn new<B: BlockPlan>(batch: &TrainBatch<B>, device: &Device) -> LossRows {
+        let mut pack = Pack::default();
+        let parts = Self::pack(batch, &mut pack);
+        parts.unpack(&pack.upload(device))
     }
 
-    /// Uploads the query, positive, negative and hard-negative rows, moving them.
-    pub fn upload(
-        [queries, positives, negatives, hard]: [Vec<u32>; 4],
-        hard_per_query: usize,
-        device: &Device,
-    ) -> Self {
-        LossRows {
-            queries: owned_int_tensor(queries, device),
-            positives: owned_int_tensor(positives, device),
-            negatives: owned_int_tensor(negatives, device),
-            hard: owned_int_tensor(hard, device),
-            hard_per_query,
-        }
+    /// Adds the query, positive, negative and hard-negative rows to `pack`.
+    fn pack<B: BlockPlan>(batch: &TrainBatch<B>, pack: &mut Pack) -> RowParts {
+        let rows = [&batch.query_rows, &batch.positive_rows, &batch.negative_rows, &batch.hard_rows];
+        RowParts { parts: rows.map(|r| pack.int(r)), hard_per_query: batch.hard_per_query }
     }
 }
 

@@ -53,9 +53,9 @@ pub struct PinSageConfig {
     #[config(default = false)]
     pub skip: bool,
     /// Importance and mean pooling run as one GPU kernel each way on cubecl devices (see
-    /// `fused_pool`) instead of composed Burn ops (as on the CPU). Same values; see
-    /// `TrainConfig::fused_pool` for why it is off by default.
-    #[config(default = false)]
+    /// `fused_pool`) instead of composed Burn ops (as on the CPU). Same values up to the order of
+    /// float additions; see `TrainConfig::fused_pool` for why it is on by default.
+    #[config(default = true)]
     pub fused_pool: bool,
     /// Dense layers on tall inputs run as batches of row blocks (`dense`), whose weight gradients
     /// are many short products instead of one long one. Same values up to summation order; off
@@ -191,6 +191,22 @@ impl PinSage {
         self.pooling
     }
 
+    /// The id-embedding table (`[n_nodes, input_dim]`), if the model has one.
+    pub fn id_table(&self) -> Option<Tensor<2>> {
+        self.ids.as_ref().map(|e| e.weight.val())
+    }
+
+    /// The model with its id-embedding table mapped by `f` (same shape, same parameter id; the
+    /// table is handed over, not copied, so `f` may update it in place). Nothing happens
+    /// without id embeddings.
+    pub fn map_id_table(mut self, f: impl FnOnce(Tensor<2>) -> Tensor<2>) -> Self {
+        if let Some(mut e) = self.ids.take() {
+            e.weight = e.weight.map(f);
+            self.ids = Some(e);
+        }
+        self
+    }
+
     /// The Q and W transforms of convolve layer `layer` (for step-by-step explanations).
     pub fn layer_transforms(&self, layer: usize) -> (&Linear, &Linear) {
         (&self.layers[layer].q, &self.layers[layer].w)
@@ -202,6 +218,16 @@ impl PinSage {
     /// `nodes: [n]`, `features: [n, feature_dim]` → `[n, input_dim]`
     pub fn input(&self, nodes: Tensor<1, Int>, features: Option<Tensor<2>>) -> Tensor<2> {
         let from_ids = self.ids.as_ref().map(|e| gather_rows(e.weight.val(), nodes));
+        self.input_from(from_ids, features)
+    }
+
+    /// h⁰ from id-embedding rows already looked up (`None` without id embeddings) plus projected
+    /// features. Training with a row-sparse id update passes the batch's rows as a leaf of
+    /// their own (`train::sparse_ids`).
+    ///
+    /// # Shapes
+    /// `from_ids: [n, input_dim]`, `features: [n, feature_dim]` → `[n, input_dim]`
+    pub fn input_from(&self, from_ids: Option<Tensor<2>>, features: Option<Tensor<2>>) -> Tensor<2> {
         let from_features = match (&self.features, features) {
             (Some(lin), Some(f)) => Some(self.dense(lin, f)),
             _ => None,
@@ -219,10 +245,27 @@ impl PinSage {
     /// # Shapes
     /// `h: [n_prev, d_in]` → `[t, hidden_dim]` with `t = idx.self_idx.dims()[0]`
     pub fn convolve(&self, layer: usize, h: Tensor<2>, idx: &LayerIndex) -> Tensor<2> {
-        let conv = &self.layers[layer];
+        let messages = self.messages(layer, h.clone());
+        let pooled = self.pool_messages(messages, idx);
+        self.combine(layer, gather_rows(h, idx.self_idx.clone()), pooled)
+    }
+
+    /// The messages ReLU(Q h_v + q) of layer `layer` for every row of `h`: what neighbours send.
+    /// Full-graph inference computes them once per node and layer (`infer::embed_all`).
+    ///
+    /// # Shapes
+    /// `h: [n, d_in]` → `[n, hidden_dim]`
+    pub fn messages(&self, layer: usize, h: Tensor<2>) -> Tensor<2> {
+        relu(self.dense(&self.layers[layer].q, h))
+    }
+
+    /// γ over each target's neighbours' rows of `messages` (`idx.nbr_idx`, `idx.weights`).
+    ///
+    /// # Shapes
+    /// `messages: [n, hidden_dim]` → `[t, hidden_dim]`
+    pub fn pool_messages(&self, messages: Tensor<2>, idx: &LayerIndex) -> Tensor<2> {
         let [t, k] = idx.weights.dims();
-        let messages = relu(self.dense(&conv.q, h.clone()));
-        let pooled = match (self.pooling, self.fused_pool) {
+        match (self.pooling, self.fused_pool) {
             (Pooling::Importance, true) => weighted_gather(messages, idx.nbr_idx.clone(), idx.weights.clone()),
             (Pooling::Mean, true) => weighted_gather(messages, idx.nbr_idx.clone(), mean_weights(idx.weights.clone())),
             _ => {
@@ -230,10 +273,15 @@ impl PinSage {
                 let gathered = gather_rows(messages, idx.nbr_idx.clone()).reshape([t, k, d]);
                 pool(self.pooling, gathered, idx.weights.clone())
             }
-        };
-        let own = gather_rows(h, idx.self_idx.clone());
-        let z = relu(self.dense(&conv.w, Tensor::cat(vec![own, pooled], 1)));
-        l2_normalise(z)
+        }
+    }
+
+    /// z = ReLU(W [h_u ‖ n] + w), z ← z/‖z‖, from the targets' own rows and pooled messages.
+    ///
+    /// # Shapes
+    /// `own: [t, d_in]`, `pooled: [t, hidden_dim]` → `[t, hidden_dim]`
+    pub fn combine(&self, layer: usize, own: Tensor<2>, pooled: Tensor<2>) -> Tensor<2> {
+        l2_normalise(relu(self.dense(&self.layers[layer].w, Tensor::cat(vec![own, pooled], 1))))
     }
 
     /// `lin.forward(x)`, split into row blocks when the config says so (see [`dense`]).
@@ -281,7 +329,14 @@ impl PinSage {
     /// # Shapes
     /// → `[n2, hidden_dim]`, unit rows
     pub fn forward(&self, block: &Block) -> Tensor<2> {
-        let h0 = self.input(block.input_nodes.clone(), block.input_features.clone());
+        self.forward_from(block, self.input(block.input_nodes.clone(), block.input_features.clone()))
+    }
+
+    /// Embeddings of the block's target nodes from its input rows `h0` (see [`PinSage::input_from`]).
+    ///
+    /// # Shapes
+    /// `h0: [n0, input_dim]` → `[n2, hidden_dim]`, unit rows
+    pub fn forward_from(&self, block: &Block, h0: Tensor<2>) -> Tensor<2> {
         let h1 = self.convolve(0, h0.clone(), &block.layers[0]);
         let h2 = self.convolve(1, h1, &block.layers[1]);
         self.head(h2, || Self::targets_input(block, h0))

@@ -19,7 +19,7 @@ pub fn top_k_for_boards(
     device: &Device,
 ) -> Result<Vec<Vec<u32>>, InferError> {
     let queries: Vec<u32> = boards.iter().map(|&b| emb.n_pins as u32 + b).collect();
-    let ranked = top_k_blocks(emb, &queries, k, block, device, |node, masked| {
+    let ranked = top_k_blocks(emb, &queries, k, (block, PIN_BLOCK), device, |node, masked| {
         g.known_pins_of(node - emb.n_pins as u32, Split::Test, masked)
     })?;
     Ok(ranked.into_iter().map(|list| list.into_iter().map(|(p, _)| p).collect()).collect())
@@ -34,7 +34,20 @@ pub fn top_k_for_pins(
     block: usize,
     device: &Device,
 ) -> Result<Vec<Vec<(u32, f32)>>, InferError> {
-    top_k_blocks(emb, pins, k.min(emb.n_pins.saturating_sub(1)), block, device, |pin, masked| masked.push(pin))
+    top_k_for_pins_in_blocks(emb, pins, k, block, PIN_BLOCK, device)
+}
+
+/// [`top_k_for_pins`] scoring `pin_block` pins at a time (the result does not depend on it).
+pub fn top_k_for_pins_in_blocks(
+    emb: &Embeddings,
+    pins: &[u32],
+    k: usize,
+    block: usize,
+    pin_block: usize,
+    device: &Device,
+) -> Result<Vec<Vec<(u32, f32)>>, InferError> {
+    let k = k.min(emb.n_pins.saturating_sub(1));
+    top_k_blocks(emb, pins, k, (block, pin_block), device, |pin, masked| masked.push(pin))
 }
 
 /// The top `k` pins by dot product for each query node, `block` queries at a time: one matmul
@@ -44,7 +57,7 @@ fn top_k_blocks(
     emb: &Embeddings,
     queries: &[u32],
     k: usize,
-    block: usize,
+    (block, pin_block): (usize, usize),
     device: &Device,
     mask: impl Fn(u32, &mut Vec<u32>),
 ) -> Result<Vec<Vec<(u32, f32)>>, InferError> {
@@ -53,38 +66,70 @@ fn top_k_blocks(
     if k == 0 {
         return Ok(vec![Vec::new(); queries.len()]);
     }
-    let block = block_rows(n_pins, d, k, block.max(1).min(queries.len().max(1)))?;
+    let block = block_rows(n_pins, d, k, block.max(1).min(queries.len().max(1)).min(MAX_QUERY_ROWS))?;
     let device = device.clone().without_autodiff();
-    let pins_t = Tensor::<2>::from_data(TensorData::new(emb.pins().to_vec(), [n_pins, d]), &device).transpose();
+    // The pins in column blocks: one [b, all pins] score matrix would exceed a wgpu binding
+    // (2 GiB) and its matmul's launch grid (65,535 groups a dimension) from ~500 k pins on.
+    let pin_block = pin_block.max(1);
+    let pin_blocks: Vec<(usize, usize, Tensor<2>)> = (0..n_pins)
+        .step_by(pin_block)
+        .map(|start| {
+            let len = pin_block.min(n_pins - start);
+            let rows = emb.pins()[start * d..(start + len) * d].to_vec();
+            (start, len, Tensor::<2>::from_data(TensorData::new(rows, [len, d]), &device).transpose())
+        })
+        .collect();
     let read = |e| InferError::Device(format!("reading top-k back: {e:?}"));
     let mut out = Vec::with_capacity(queries.len());
     let mut masked_pins = Vec::new();
     for chunk in queries.chunks(block) {
         let b = chunk.len();
         let mut q = Vec::with_capacity(b * d);
-        let mut masked = Vec::new();
+        let mut masked: Vec<(usize, u32)> = Vec::new();
         for (row, &node) in chunk.iter().enumerate() {
             q.extend_from_slice(emb.row(node));
             masked_pins.clear();
             mask(node, &mut masked_pins);
-            masked.extend(masked_pins.iter().map(|&p| (row * n_pins) as i64 + p as i64));
+            masked.extend(masked_pins.iter().map(|&p| (row, p)));
         }
-        let mut scores = Tensor::<2>::from_data(TensorData::new(q, [b, d]), &device).matmul(pins_t.clone());
-        if !masked.is_empty() {
-            let m = masked.len();
-            let idx = Tensor::<1, Int>::from_data(TensorData::new(masked, [m]), &device);
-            let penalty = Tensor::<1>::full([m], -1.0e9, &device);
-            scores = scores.reshape([b * n_pins]).scatter(0, idx, penalty, IndexingUpdateOp::Add).reshape([b, n_pins]);
+        let q = Tensor::<2>::from_data(TensorData::new(q, [b, d]), &device);
+        // Each row's candidates: every pin block's top k, merged below.
+        let mut candidates: Vec<Vec<(u32, f32)>> = vec![Vec::with_capacity(k * pin_blocks.len()); b];
+        for (start, len, pins_t) in &pin_blocks {
+            let (start, len) = (*start, *len);
+            let mut scores = q.clone().matmul(pins_t.clone());
+            let local: Vec<i64> = (masked.iter())
+                .filter(|&&(_, p)| (start..start + len).contains(&(p as usize)))
+                .map(|&(row, p)| (row * len + p as usize - start) as i64)
+                .collect();
+            if !local.is_empty() {
+                let m = local.len();
+                let idx = Tensor::<1, Int>::from_data(TensorData::new(local, [m]), &device);
+                let penalty = Tensor::<1>::full([m], -1.0e9, &device);
+                scores = scores.reshape([b * len]).scatter(0, idx, penalty, IndexingUpdateOp::Add).reshape([b, len]);
+            }
+            let kb = k.min(len);
+            let (values, idx) = scores.topk_with_indices(kb, 1);
+            let idx: Vec<i64> = idx.try_into_vec_as::<i64>().map_err(read)?;
+            let values: Vec<f32> = values.try_into_vec_as::<f32>().map_err(read)?;
+            for (row, (i, v)) in idx.chunks(kb).zip(values.chunks(kb)).enumerate() {
+                candidates[row].extend(i.iter().zip(v).map(|(&p, &s)| ((start as i64 + p) as u32, s)));
+            }
         }
-        let (values, idx) = scores.topk_with_indices(k, 1);
-        let idx: Vec<i64> = idx.try_into_vec_as::<i64>().map_err(read)?;
-        let values: Vec<f32> = values.try_into_vec_as::<f32>().map_err(read)?;
-        out.extend(
-            idx.chunks(k).zip(values.chunks(k)).map(|(i, v)| i.iter().zip(v).map(|(&p, &s)| (p as u32, s)).collect()),
-        );
+        out.extend(candidates.into_iter().map(|mut c| {
+            // Best first; ties by pin id, as one block's `topk` over all pins would order them.
+            c.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            c.truncate(k);
+            c
+        }));
     }
     Ok(out)
 }
+
+/// Pins per column block of a retrieval: a 1,024-query block's scores stay at 1 GiB.
+const PIN_BLOCK: usize = 1 << 18;
+/// The most queries in one block ([`PIN_BLOCK`] scores each).
+const MAX_QUERY_ROWS: usize = 1024;
 
 /// Bytes of one query row of a retrieval block over `n_pins` pins: its scores, the masked copy and
 /// `topk`'s working copy (f32 each), plus its `k` winners (index and score).

@@ -39,10 +39,12 @@ pub(super) fn save_model<M: Module>(model: &M, dir: &Path, name: &str) -> Result
     Ok(final_path)
 }
 
+/// Writes a step's own optimizer state into a checkpoint folder (`train::steps::Step::save_state`).
+pub(super) type SaveState<'a> = &'a dyn Fn(&Path) -> Result<(), TrainError>;
+
 /// Writes the epoch's checkpoint (model and Adam's moments) and progress atomically and reports it.
 pub(super) fn checkpoint<M: Module>(
-    model: &M,
-    optim: &ModuleOptimizer,
+    (model, optim, save_state): (&M, &ModuleOptimizer, SaveState<'_>),
     dir: &Path,
     epochs_done: usize,
     best: Option<(usize, f64)>,
@@ -50,6 +52,7 @@ pub(super) fn checkpoint<M: Module>(
 ) -> Result<(), TrainError> {
     let path = save_model(model, dir, "checkpoint")?;
     replace_atomically(&dir.join("optimizer.bpk"), |tmp| optim.save(tmp))?;
+    save_state(dir)?;
     let run_state = RunState { epochs_done, best_epoch: best.map(|b| b.0), best_recall: best.map_or(0.0, |b| b.1) };
     let state = serde_json::to_string(&run_state).map_err(|e| TrainError::Config(e.to_string()))?;
     write_atomic(&dir.join("state.json"), state.as_bytes())?;
@@ -122,6 +125,30 @@ pub(super) fn check_model_memory(
     crate::memory::check(model_bytes(cfg, g, training), &format!("{what} ({} nodes)", g.n_pins() + g.n_boards()))
 }
 
+/// Fails when the model's embedding table would be one tensor larger than a GPU (wgpu) buffer
+/// binding may be ([`crate::model::MAX_GPU_TENSOR_BYTES`], 2 GiB): e.g. 64-d id embeddings for
+/// more than 8.4 M nodes. Such a model would fail at its first step; the message says what fits.
+pub fn check_table_fits_device(cfg: &TrainConfig, g: &Graph, device: &Device) -> Result<(), TrainError> {
+    let nodes = u64::from(g.n_pins()) + u64::from(g.n_boards());
+    let (width, field) = match cfg.mode {
+        Mode::Pinsage if cfg.id_embedding => (cfg.input_dim, "input_dim"),
+        Mode::Pinsage => return Ok(()),
+        Mode::Lightgcn => (cfg.hidden_dim, "hidden_dim"),
+    };
+    let bytes = nodes * width as u64 * 4;
+    let limit = crate::model::MAX_GPU_TENSOR_BYTES;
+    if bytes <= limit || !crate::model::fused_pool::runs_kernels(device) {
+        return Ok(());
+    }
+    let fits = limit / (nodes * 4);
+    let features = if cfg.mode == Mode::Pinsage { ", train on pin features alone (`id_embedding: false`)" } else { "" };
+    Err(TrainError::Config(format!(
+        "the id-embedding table ({nodes} nodes × {width} × 4 bytes = {:.2} GiB) is larger than one GPU tensor may be \
+         (2 GiB); use {field} ≤ {fits}{features}, or the CPU",
+        bytes as f64 / (1u64 << 30) as f64
+    )))
+}
+
 /// A run folder's config (checked; see [`crate::run_folder::load_run_config`]) and its notes.
 pub fn run_config(dir: &Path) -> Result<crate::run_folder::LoadedConfig, TrainError> {
     Ok(crate::run_folder::load_run_config(dir)?)
@@ -137,6 +164,7 @@ pub fn load_model(dir: &Path, g: &Graph, device: &Device) -> Result<(TrainConfig
     let model_cfg = cfg.model_config(g);
     model_cfg.validate()?;
     check_model_memory(&cfg, g, false)?;
+    check_table_fits_device(&cfg, g, device)?;
     let model = crate::run_folder::load_weights(model_cfg.init(device), &path, &model_shape(&cfg))?;
     Ok((cfg, model))
 }

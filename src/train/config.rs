@@ -66,9 +66,10 @@ pub struct TrainConfig {
     /// Add each node's own input h⁰ to its embedding (a residual path past both convolves).
     pub skip: bool,
     pub pooling: Pooling,
-    /// Importance and mean pooling as one fused GPU kernel each way (cubecl devices) instead of
-    /// Burn's composed ops. Same values; off by default because on the H200 the composed ops'
-    /// steps were faster end to end (BENCHMARKS.md, issue 15).
+    /// Importance and mean pooling as one fused GPU kernel each way (cubecl devices; the CPU
+    /// always runs Burn's composed ops). Same values up to the order of float additions; on by
+    /// default because Gowalla epochs on the H200 were 15 % shorter with it (BENCHMARKS.md,
+    /// issue 15), though the bench's step on one repeated batch is not.
     pub fused_pool: bool,
     pub neighbourhood: NeighbourhoodKind,
     pub walk: WalkConfig,
@@ -89,6 +90,12 @@ pub struct TrainConfig {
     pub adam_epsilon: f32,
     /// Decoupled weight decay (AdamW) on every parameter; 0 is plain Adam.
     pub weight_decay: f32,
+    /// PinSage's id-embedding table is updated row-sparsely: only the rows a batch reads, as
+    /// PyTorch's `SparseAdam` (`train::sparse_ids`), so a step's cost does not grow with the
+    /// graph. `None` (the default): from [`crate::defaults::SPARSE_IDS_MIN_NODES`] nodes on,
+    /// where the dense update's O(nodes) cost shows; below, dense Adam, which reached a higher
+    /// recall on Gowalla (BENCHMARKS.md, issue 12). Data-parallel runs update it densely.
+    pub sparse_ids: Option<bool>,
     /// Share of positive pairs whose query is a board (the rest are pin–pin, the paper's).
     pub board_query_share: f32,
     /// Leave each pair's own edge out of its query's neighbourhood while training (the query
@@ -141,7 +148,7 @@ impl Default for TrainConfig {
             pair_sampling: PairSampling::Boards,
             hard_negatives: false,
             skip: true,
-            fused_pool: false,
+            fused_pool: true,
             walk: WalkConfig { top_k: 50, ..WalkConfig::default() },
             epochs: 200,
             eval_interval: 5,
@@ -169,7 +176,7 @@ impl TrainConfig {
             id_embedding: true,
             skip: false,
             pooling: Pooling::Importance,
-            fused_pool: false,
+            fused_pool: true,
             neighbourhood: NeighbourhoodKind::Walks,
             walk: WalkConfig::default(),
             epochs: 5,
@@ -181,6 +188,7 @@ impl TrainConfig {
             learning_rate: 1e-3,
             adam_epsilon: 1e-8,
             weight_decay: 0.0,
+            sparse_ids: None,
             board_query_share: 0.5,
             exclude_positive_edges: false,
             pair_sampling: PairSampling::Edges,
@@ -282,6 +290,21 @@ impl TrainConfig {
     }
 
     /// Adam with this run's ε (AdamW when the run has weight decay).
+    /// Whether a graph of `n_nodes` nodes gets the row-sparse id update (see `sparse_ids`).
+    pub fn uses_sparse_ids(&self, n_nodes: usize) -> bool {
+        self.sparse_ids.unwrap_or(n_nodes >= crate::defaults::SPARSE_IDS_MIN_NODES)
+    }
+
+    /// Adam's settings for the row-sparse id table (`sparse_ids`), as [`Self::optimizer`]'s.
+    pub fn sparse_adam(&self) -> super::sparse_ids::SparseAdamConfig {
+        super::sparse_ids::SparseAdamConfig {
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: self.adam_epsilon,
+            weight_decay: self.weight_decay,
+        }
+    }
+
     pub fn optimizer(&self) -> ModuleOptimizer {
         if self.weight_decay > 0.0 {
             return AdamWConfig::new().with_epsilon(self.adam_epsilon).with_weight_decay(self.weight_decay).init();

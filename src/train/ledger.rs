@@ -6,7 +6,7 @@ use std::path::Path;
 use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
 
-use super::checkpoint::{RunState, checkpoint, save_model};
+use super::checkpoint::{RunState, SaveState, checkpoint, save_model};
 use super::events::EventSink;
 use super::{EndReason, TrainConfig, TrainError, TrainEvent};
 use crate::eval::{EmbeddingScorer, HIT_K, MAX_PIN_PAIRS, Metrics, evaluate_on};
@@ -112,8 +112,7 @@ impl<'a, M: Module> Ledger<'a, M> {
     pub(super) fn end_epoch(
         &mut self,
         e: EpochSummary,
-        model: &M,
-        optim: &ModuleOptimizer,
+        (model, optim, save_state): (&M, &ModuleOptimizer, SaveState<'_>),
         sink: &mut EventSink,
         embed: impl Fn(&M) -> Result<Embeddings, crate::infer::InferError>,
     ) -> Result<bool, TrainError> {
@@ -155,7 +154,7 @@ impl<'a, M: Module> Ledger<'a, M> {
         self.epochs_done = e.epoch;
         if let Some(dir) = self.out {
             let best = self.best.as_ref().map(|b| (b.epoch, b.recall));
-            checkpoint(model, optim, dir, self.epochs_done, best, sink)?;
+            checkpoint((model, optim, save_state), dir, self.epochs_done, best, sink)?;
         }
         if stop_early {
             sink.emit(TrainEvent::Note {

@@ -14,6 +14,7 @@ mod events;
 mod ledger;
 pub mod parallel;
 pub mod run_folder;
+pub mod sparse_ids;
 mod steps;
 
 use std::path::{Path, PathBuf};
@@ -24,7 +25,7 @@ use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use crossbeam_channel::{Receiver, Sender, bounded};
 
-pub use self::checkpoint::{load_model, model_bytes, run_config, run_embeddings};
+pub use self::checkpoint::{check_table_fits_device, load_model, model_bytes, run_config, run_embeddings};
 pub use self::config::{DeviceChoice, Mode, TrainConfig, default_temperature, run_graph};
 pub use self::events::{EndReason, TrainCommand, TrainError, TrainEvent};
 pub use self::ledger::evaluate_embeddings;
@@ -222,6 +223,7 @@ fn run(
             (d, name)
         }
     };
+    check_table_fits_device(&cfg, g, &device)?;
     device.seed(cfg.seed);
     let train_device = device.clone().autodiff();
     let ctx = RunContext { g, cfg: &cfg, out, start_epoch, state: &state, device_name, devices: replica_devices, cmds };
@@ -231,7 +233,8 @@ fn run(
             model_cfg.validate()?;
             let (model, optim) = start_model(|| model_cfg.init(&train_device), &model_cfg, &cfg, g, out, resume)?;
             let shard_devices = ctx.devices.clone().unwrap_or_else(|| vec![device.clone()]);
-            let step = PinSageStep::new(g, &cfg, start_epoch, &shard_devices)?;
+            let resume_dir = out.filter(|_| resume);
+            let step = PinSageStep::new(g, &cfg, start_epoch, &shard_devices, &model, resume_dir)?;
             train_loop(ctx, step, model, optim, sink)
         }
         Mode::Lightgcn => {
@@ -278,7 +281,9 @@ fn train_loop<S: Step>(
                 None => {
                     let Some((loss, count)) = step.next_loss(&model) else { break Ok(()) };
                     meter.add(&loss);
-                    let grads = GradientsParams::from_grads(loss.backward(), &model);
+                    let mut grads = loss.backward();
+                    model = step.own_update(model, &mut grads, cfg.learning_rate);
+                    let grads = GradientsParams::from_grads(grads, &model);
                     model = optim.step(cfg.learning_rate, model, grads);
                     count
                 }
@@ -320,7 +325,7 @@ fn train_loop<S: Step>(
             waited_secs: step.waited().as_secs_f64(),
             hard_per_query: step.hard_per_query(epoch),
         };
-        if ledger.end_epoch(summary, &model, &optim, sink, |m| step.embed(m))? {
+        if ledger.end_epoch(summary, (&model, &optim, &|dir| step.save_state(dir)), sink, |m| step.embed(m))? {
             early = true;
             break;
         }

@@ -3,6 +3,7 @@
 //! evaluation, checkpoints). PinSage samples on CPU threads into a bounded queue; LightGCN samples
 //! inline.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -15,6 +16,7 @@ use rand::{RngExt, SeedableRng};
 
 use super::ledger::Ending;
 use super::parallel::make_shards;
+use super::sparse_ids::SparseIds;
 use super::{INFER_CHUNK, TrainConfig, TrainError, TrainOutput};
 use crate::graph::Graph;
 use crate::infer::{Embeddings, InferError, embed_all};
@@ -40,6 +42,15 @@ pub(super) trait Step {
     /// (`TrainConfig::validate` refuses several devices for the others).
     fn next_shard_losses(&mut self, _models: &[&Self::Model]) -> Option<(Vec<Option<Tensor<1>>>, usize)> {
         None
+    }
+    /// Parameter updates the step makes itself from `grads` (PinSage's row-sparse id table),
+    /// removing the gradients it used; the dense optimizer takes the rest.
+    fn own_update(&mut self, model: Self::Model, _grads: &mut burn::tensor::Gradients, _lr: f64) -> Self::Model {
+        model
+    }
+    /// Writes the optimizer state of [`Step::own_update`] into the checkpoint folder `dir`.
+    fn save_state(&self, _dir: &Path) -> Result<(), TrainError> {
+        Ok(())
     }
     /// Stops the epoch's producers (if any) and waits for them.
     fn end_epoch(&mut self);
@@ -85,14 +96,19 @@ pub(super) struct PinSageStep {
     pools_job: Option<JoinHandle<Arc<HardPools>>>,
     queue: Option<EpochQueue>,
     waited: Duration,
+    /// Row-sparse Adam for the id table (`TrainConfig::sparse_ids`, one device only).
+    sparse: Option<SparseIds>,
 }
 
 impl PinSageStep {
+    /// `model` is the model the run starts from; `resume_dir` the run folder when resuming.
     pub(super) fn new(
         g: &Arc<Graph>,
         cfg: &TrainConfig,
         start_epoch: usize,
         devices: &[Device],
+        model: &PinSage,
+        resume_dir: Option<&Path>,
     ) -> Result<Self, TrainError> {
         let device = &devices[0];
         let nb = Arc::new(try_node_neighbourhoods(g, cfg.neighbourhood, &cfg.walk)?);
@@ -105,6 +121,13 @@ impl PinSageStep {
         });
         let shard_devices: Vec<Device> = devices.iter().map(|d| d.clone().autodiff()).collect();
         let resident = shard_devices.iter().map(|d| ResidentNeighbourhoods::fit(&nb, d)).collect();
+        let sparse = match model.id_table() {
+            Some(table) if cfg.uses_sparse_ids(table.dims()[0]) && devices.len() == 1 => {
+                let [rows, cols] = table.dims();
+                Some(SparseIds::resume(cfg.sparse_adam(), [rows, cols], device, resume_dir)?)
+            }
+            _ => None,
+        };
         Ok(PinSageStep {
             g: g.clone(),
             cfg: cfg.clone(),
@@ -116,6 +139,7 @@ impl PinSageStep {
             pools_job,
             queue: None,
             waited: Duration::ZERO,
+            sparse,
         })
     }
 }
@@ -132,7 +156,11 @@ impl PinSageStep {
     /// One batch's loss under `model` (on the batch's device, shard `shard`'s).
     fn batch_loss(&self, model: &PinSage, batch: &DeviceBatch, shard: usize) -> Tensor<1> {
         let resident = self.resident.as_ref().map(|r| &r[shard]);
-        let z = model.forward(&batch.block.block(resident));
+        self.loss_of(model.forward(&batch.block.block(resident)), batch)
+    }
+
+    /// The loss of the batch's target embeddings `z`.
+    fn loss_of(&self, z: Tensor<2>, batch: &DeviceBatch) -> Tensor<1> {
         let cfg = &self.cfg;
         rows_loss(z, &batch.rows, cfg.loss, cfg.margin, cfg.temperature())
     }
@@ -169,7 +197,23 @@ impl Step for PinSageStep {
 
     fn next_loss(&mut self, model: &PinSage) -> Option<(Tensor<1>, usize)> {
         let batch = self.next_batch()?.swap_remove(0);
-        Some((self.batch_loss(model, &batch, 0), batch.queries))
+        let Some(sparse) = self.sparse.as_mut() else {
+            return Some((self.batch_loss(model, &batch, 0), batch.queries));
+        };
+        // The batch's id rows come in as a leaf of their own, for the row-sparse update.
+        let z = sparse.forward(model, &batch.block.block(self.resident.as_ref().map(|r| &r[0])));
+        Some((self.loss_of(z, &batch), batch.queries))
+    }
+
+    fn own_update(&mut self, model: PinSage, grads: &mut burn::tensor::Gradients, lr: f64) -> PinSage {
+        match self.sparse.as_mut() {
+            Some(sparse) => sparse.update(model, grads, lr),
+            None => model,
+        }
+    }
+
+    fn save_state(&self, dir: &Path) -> Result<(), TrainError> {
+        self.sparse.as_ref().map_or(Ok(()), |s| s.save(dir))
     }
 
     fn next_shard_losses(&mut self, models: &[&PinSage]) -> Option<(Vec<Option<Tensor<1>>>, usize)> {
@@ -263,7 +307,7 @@ fn spawn_samplers<B: UploadPlan>(
                         let batch: Vec<TrainBatch<B>> =
                             make_shards(&nb, &t, g.features.as_ref(), shards, exclude, &mut sets, &mut targets);
                         let uploaded =
-                            batch.into_iter().zip(devices.iter()).map(|(b, d)| DeviceBatch::upload(b, d)).collect();
+                            batch.iter().zip(devices.iter()).map(|(b, d)| DeviceBatch::upload(b, d)).collect();
                         if queue.send(uploaded).is_err() {
                             return;
                         }

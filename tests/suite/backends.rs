@@ -91,19 +91,24 @@ fn device_retrieval_matches_the_cpu_ranking() {
 #[test]
 fn device_pin_neighbours_match_the_cpu_ones() {
     use pinsage_explorer::export::nearest_pins;
-    use pinsage_explorer::retrieval::top_k_for_pins;
+    use pinsage_explorer::retrieval::{top_k_for_pins, top_k_for_pins_in_blocks};
     let g = generate(&SyntheticConfig::default());
     let emb = random_embeddings(&g, 9);
     let pins: Vec<u32> = (0..g.n_pins()).collect();
-    // Blocks of 13 pins exercise the blocking and the self-mask offsets.
+    // Blocks of 13 query pins exercise the blocking and the self-mask offsets.
     let device = top_k_for_pins(&emb, &pins, 10, 13, &Device::flex()).unwrap();
     let cpu = nearest_pins(&emb, 10);
-    assert_eq!(device.len(), pins.len());
-    for (p, (d, c)) in device.iter().zip(&cpu).enumerate() {
-        assert!(d.iter().all(|&(q, _)| q != p as u32), "pin {p} is not its own neighbour");
-        assert_eq!(d.iter().map(|x| x.0).collect::<Vec<_>>(), c.iter().map(|x| x.0).collect::<Vec<_>>(), "pin {p}");
-        for ((_, a), (_, b)) in d.iter().zip(c) {
-            assert!((a - b).abs() < 1e-5, "pin {p}: score {a} vs {b}");
+    // Scoring 37 pins at a time (the pins in column blocks, as above ~262 k pins) and merging the
+    // blocks' winners ranks exactly as scoring all pins at once does.
+    let in_blocks = top_k_for_pins_in_blocks(&emb, &pins, 10, 13, 37, &Device::flex()).unwrap();
+    for ranked in [device, in_blocks] {
+        assert_eq!(ranked.len(), pins.len());
+        for (p, (d, c)) in ranked.iter().zip(&cpu).enumerate() {
+            assert!(d.iter().all(|&(q, _)| q != p as u32), "pin {p} is not its own neighbour");
+            assert_eq!(d.iter().map(|x| x.0).collect::<Vec<_>>(), c.iter().map(|x| x.0).collect::<Vec<_>>(), "pin {p}");
+            for ((_, a), (_, b)) in d.iter().zip(c) {
+                assert!((a - b).abs() < 1e-5, "pin {p}: score {a} vs {b}");
+            }
         }
     }
 }
@@ -167,4 +172,36 @@ fn fused_pooling_kernels_match_the_composed_pooling() {
     assert!(max_diff(&g_fused, &g_ref) < 1e-5 * scale, "gradients differ by {}", max_diff(&g_fused, &g_ref));
     assert!(g_fused[7 * d..8 * d].iter().any(|v| v.abs() > 1.0), "row 7 collects every target's gradient");
     assert!(g_fused[1900 * d..].iter().all(|&v| v == 0.0), "rows nobody picks get no gradient");
+}
+
+/// A model whose id table would be one GPU tensor over 2 GiB (wgpu's binding limit) is refused on a
+/// wgpu device with the widths that fit, before anything is allocated; the CPU takes it.
+#[test]
+fn an_id_table_over_a_gpu_binding_is_refused_with_the_widths_that_fit() {
+    use pinsage_explorer::train::{Mode, check_table_fits_device};
+    let (gpu, name, note) = select_device(DeviceChoice::Gpu);
+    assert!(note.is_none(), "no wgpu adapter on this machine ({name}): {note:?}");
+    let g = generate(&SyntheticConfig::default());
+    let nodes = u64::from(g.n_pins() + g.n_boards());
+    // The widest table under 2 GiB − 4 bytes, and one column more.
+    let fits = ((1u64 << 31) - 4) / (nodes * 4);
+    let cfg = |input_dim: u64| TrainConfig { input_dim: input_dim as usize, ..TrainConfig::default() };
+    assert!(check_table_fits_device(&cfg(fits), &g, &gpu).is_ok());
+    let err = check_table_fits_device(&cfg(fits + 1), &g, &gpu).unwrap_err().to_string();
+    assert!(err.contains(&format!("input_dim ≤ {fits}")) && err.contains("2 GiB"), "{err}");
+    assert!(check_table_fits_device(&cfg(fits + 1), &g, &Device::flex()).is_ok(), "the CPU has no such limit");
+    // Without id embeddings there is no table; LightGCN's is checked by its width.
+    let no_ids = TrainConfig { id_embedding: false, ..cfg(fits + 1) };
+    assert!(check_table_fits_device(&no_ids, &g, &gpu).is_ok());
+    let lightgcn = TrainConfig { mode: Mode::Lightgcn, hidden_dim: (fits + 1) as usize, ..TrainConfig::default() };
+    assert!(check_table_fits_device(&lightgcn, &g, &gpu).unwrap_err().to_string().contains("hidden_dim"));
+}
+
+/// The row-sparse id update is automatic from 1 M nodes, and a config's explicit choice wins.
+#[test]
+fn sparse_id_updates_start_at_a_million_nodes_unless_the_config_says() {
+    let auto = TrainConfig::default();
+    assert!(!auto.uses_sparse_ids(999_999) && auto.uses_sparse_ids(1_000_000));
+    assert!(TrainConfig { sparse_ids: Some(true), ..auto.clone() }.uses_sparse_ids(10));
+    assert!(!TrainConfig { sparse_ids: Some(false), ..auto }.uses_sparse_ids(5_000_000));
 }

@@ -248,11 +248,13 @@ fn replicas_hold_identical_weights_after_every_step() {
 /// learning rate) bounds it. The bound is for a short run: ReLUs (and the max-margin hinge) make
 /// training chaotic, and Adam amplifies a rounding-level difference where a gradient is near zero,
 /// so longer runs drift apart by up to ~lr per step, equally good, as any change of summation
-/// order on one device would make them.
+/// order on one device would make them. Replicas update the id table densely, so the one-device
+/// run does too (`sparse_ids: false`).
 #[test]
 fn two_replicas_train_like_one_device_on_the_same_batches() {
     let g = Arc::new(generate(&SyntheticConfig::default()));
-    let cfg = TrainConfig { sampler_threads: 1, eval_each_epoch: false, ..cpu_config_from(2, TrainConfig::default()) };
+    let base = TrainConfig { sparse_ids: Some(false), ..TrainConfig::default() };
+    let cfg = TrainConfig { sampler_threads: 1, eval_each_epoch: false, ..cpu_config_from(2, base) };
     let run = |devices: Option<Vec<usize>>| {
         let handle = train::spawn(g.clone(), TrainConfig { devices, ..cfg.clone() }, RunOptions::default());
         let events: Vec<TrainEvent> = handle.events.iter().collect();
