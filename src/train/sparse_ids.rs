@@ -131,9 +131,8 @@ impl SparseIds {
     /// (removed from it); the model's other parameters are left to the dense optimizer.
     pub fn update(&mut self, model: PinSage, grads: &mut burn::tensor::Gradients, learning_rate: f64) -> PinSage {
         let Some((leaf, nodes)) = self.pending.take() else { return model };
-        let (Some(grad), Some(m_table), Some(v_table)) = (leaf.grad_remove(grads), self.m.take(), self.v.take()) else {
-            return model;
-        };
+        let Some(grad) = leaf.grad_remove(grads) else { return model };
+        let (Some(m_table), Some(v_table)) = (self.m.take(), self.v.take()) else { return model };
         let nodes = nodes.inner();
         let [n, d] = grad.dims();
         let SparseAdamConfig { beta_1, beta_2, epsilon, weight_decay } = self.cfg;
