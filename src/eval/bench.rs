@@ -1,6 +1,5 @@
 //! Benchmarks behind `pinsage bench`: walk throughput and the memory system's random-read ceiling.
 
-use crate::train::sparse_ids::SparseIds;
 use std::time::Instant;
 
 use rand::rngs::SmallRng;
@@ -9,6 +8,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::graph::Graph;
+use crate::train::sparse_ids::SparseIds;
 use crate::walk::{WalkConfig, all_neighbourhoods};
 
 /// Result of `pinsage bench walks`.
@@ -164,12 +164,11 @@ pub fn bench_train_step(
 fn train_step(
     model: crate::model::PinSage,
     (block, rows): (&crate::model::Block, &crate::model::losses::LossRows),
-    sparse: Option<&mut SparseIds>,
+    mut sparse: Option<&mut SparseIds>,
     optim: &mut burn::optim::ModuleOptimizer,
     cfg: &crate::train::TrainConfig,
     losses: &mut Vec<burn::prelude::Tensor<1>>,
 ) -> crate::model::PinSage {
-    let mut sparse = sparse;
     let z = sparse.as_mut().map_or_else(|| model.forward(block), |s| s.forward(&model, block));
     let loss = crate::train::rows_loss(z, rows, cfg.loss, cfg.margin, cfg.temperature());
     losses.push(loss.clone().inner());
@@ -226,7 +225,7 @@ pub fn bench_train_step_with(
     let mut losses = Vec::with_capacity(steps);
     let mut next = 0usize;
     // The id table's row-sparse update, as training does it (not for the reference).
-    let mut sparse = (!opts.reference).then(|| SparseIds::for_model(cfg, &model, device)).flatten();
+    let mut sparse = if opts.reference { None } else { SparseIds::for_model(cfg, &model, device, None)? };
     let sparse_ids = sparse.is_some();
     let mut step = |model: crate::model::PinSage, losses: &mut Vec<burn::prelude::Tensor<1>>| {
         let uploaded;

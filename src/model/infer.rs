@@ -108,6 +108,20 @@ impl RowShards {
         }
     }
 
+    /// Rows `range` of the layer: a slice of one block, as blocks hold whole chunks and `range`
+    /// is one chunk.
+    ///
+    /// # Shapes
+    /// → `[range.len(), dim]`
+    fn rows(&self, range: std::ops::Range<u32>) -> Tensor<2> {
+        let (start, end) = (range.start as usize, range.end as usize);
+        let (first, t) = (self.parts.iter().rev())
+            .find(|(first, _)| *first <= start)
+            .expect("a layer's first block starts at row 0");
+        let dim = t.dims()[1];
+        t.clone().slice([start - first..end - first, 0..dim])
+    }
+
     /// Rows `idx` (global ids, repeats allowed), as `gather_rows` on the whole layer.
     ///
     /// # Shapes
@@ -222,8 +236,7 @@ pub fn embed_all_in_blocks(
     let mut h = h0;
     let ranges = || (0..n).step_by(chunk.max(1)).map(move |s| s..(s + chunk as u32).min(n));
     for layer in 0..2 {
-        let messages =
-            shards(ranges().map(|r| model.messages(layer, h.gather(ids(r.collect(), &device)))).collect::<Vec<_>>());
+        let messages = shards(ranges().map(|r| model.messages(layer, h.rows(r))).collect::<Vec<_>>());
         let mut parts = Vec::with_capacity(chunks);
         for (i, range) in ranges().enumerate() {
             let idx = full_layer(nb, range.clone(), &device);
@@ -237,9 +250,7 @@ pub fn embed_all_in_blocks(
             };
             let z = model.combine(layer, h.gather(idx.self_idx.clone()), pooled);
             parts.push(if layer == 1 {
-                model.head(z, || {
-                    h0_for_skip.as_ref().expect("read only with skip").gather(ids(range.clone().collect(), &device))
-                })
+                model.head(z, || h0_for_skip.as_ref().expect("read only with skip").rows(range.clone()))
             } else {
                 z
             });

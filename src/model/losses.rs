@@ -28,13 +28,7 @@ crate::named_enum!(LossKind, "loss" { MaxMargin => "max-margin", Bpr => "bpr", S
 
 /// Uploads ids as a 1-D int tensor.
 pub fn int_tensor(v: &[u32], device: &Device) -> Tensor<1, Int> {
-    owned_int_tensor(v.to_vec(), device)
-}
-
-/// Uploads ids as a 1-D int tensor, without copying them first.
-pub fn owned_int_tensor(v: Vec<u32>, device: &Device) -> Tensor<1, Int> {
-    let n = v.len();
-    Tensor::from_data(TensorData::new(v, [n]), device)
+    Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), device)
 }
 
 /// A batch's gather plan on its device: the gathers themselves, or the node sets from which a

@@ -42,11 +42,6 @@ fn push<T: Copy + Default>(buf: &mut Vec<T>, v: &[T]) -> Part {
 }
 
 impl Pack {
-    /// An empty pack with room for `ints` and `floats` values.
-    pub fn with_capacity(ints: usize, floats: usize) -> Pack {
-        Pack { ints: Vec::with_capacity(ints + 8 * PART_ALIGN), floats: Vec::with_capacity(floats) }
-    }
-
     /// Adds ids (copied).
     pub fn int(&mut self, v: &[u32]) -> Part {
         push(&mut self.ints, v)

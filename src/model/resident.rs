@@ -33,7 +33,7 @@ pub struct ResidentNeighbourhoods {
 /// # Shapes
 /// - `input_nodes`: `[n0]` global ids: S¹ first (the targets first within it), then the rest of S⁰
 /// - `s1`: `[n1]` and `targets`: `[n2]`, its prefixes
-/// - `rows0`, `rows1`, `rows2`: `0..n0`, `0..n1`, `0..n2`
+/// - `rows`: `0..n0`, `0..n1`, `0..n2`
 /// - `input_features`: `[n0, feature_dim]` when the model uses features
 /// - `own`: when e > 0 target rows get an own row, those `[e]` rows, their `[e, k]` weights, and
 ///   the own rows' layer-1 rows `n1..n1 + e`

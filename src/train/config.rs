@@ -289,7 +289,6 @@ impl TrainConfig {
         self.temperature.unwrap_or(TEMPERATURE_AT_REFERENCE_DENSITY)
     }
 
-    /// Adam with this run's ε (AdamW when the run has weight decay).
     /// Whether a graph of `n_nodes` nodes gets the row-sparse id update (see `sparse_ids`).
     pub fn uses_sparse_ids(&self, n_nodes: usize) -> bool {
         self.sparse_ids.unwrap_or(n_nodes >= crate::defaults::SPARSE_IDS_MIN_NODES)
@@ -297,6 +296,7 @@ impl TrainConfig {
 
     /// Adam's settings for the row-sparse id table (`sparse_ids`), as [`Self::optimizer`]'s.
     pub fn sparse_adam(&self) -> super::sparse_ids::SparseAdamConfig {
+        // Burn's `AdamConfig` defaults (its fields are private).
         super::sparse_ids::SparseAdamConfig {
             beta_1: 0.9,
             beta_2: 0.999,
@@ -305,6 +305,7 @@ impl TrainConfig {
         }
     }
 
+    /// Adam with this run's ε (AdamW when the run has weight decay).
     pub fn optimizer(&self) -> ModuleOptimizer {
         if self.weight_decay > 0.0 {
             return AdamWConfig::new().with_epsilon(self.adam_epsilon).with_weight_decay(self.weight_decay).init();

@@ -121,10 +121,20 @@ impl SparseIds {
     }
 
     /// Row-sparse Adam for `model`'s id table when `cfg` asks for it on a graph of this size
-    /// (`TrainConfig::uses_sparse_ids`), on `device` (inner), with zero moments.
-    pub fn for_model(cfg: &super::TrainConfig, model: &PinSage, device: &Device) -> Option<SparseIds> {
-        let [rows, cols] = model.id_table()?.dims();
-        cfg.uses_sparse_ids(rows).then(|| SparseIds::new(cfg.sparse_adam(), [rows, cols], device))
+    /// (`TrainConfig::uses_sparse_ids`), on `device` (inner), with the moments saved in
+    /// `resume_dir` (zero without).
+    pub fn for_model(
+        cfg: &super::TrainConfig,
+        model: &PinSage,
+        device: &Device,
+        resume_dir: Option<&Path>,
+    ) -> Result<Option<SparseIds>, TrainError> {
+        let Some(table) = model.id_table() else { return Ok(None) };
+        let [rows, cols] = table.dims();
+        if !cfg.uses_sparse_ids(rows) {
+            return Ok(None);
+        }
+        SparseIds::resume(cfg.sparse_adam(), [rows, cols], device, resume_dir).map(Some)
     }
 
     /// One Adam step on the rows [`SparseIds::rows`] handed out, from their gradient in `grads`

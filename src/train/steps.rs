@@ -121,13 +121,7 @@ impl PinSageStep {
         });
         let shard_devices: Vec<Device> = devices.iter().map(|d| d.clone().autodiff()).collect();
         let resident = shard_devices.iter().map(|d| ResidentNeighbourhoods::fit(&nb, d)).collect();
-        let sparse = match model.id_table() {
-            Some(table) if cfg.uses_sparse_ids(table.dims()[0]) && devices.len() == 1 => {
-                let [rows, cols] = table.dims();
-                Some(SparseIds::resume(cfg.sparse_adam(), [rows, cols], device, resume_dir)?)
-            }
-            _ => None,
-        };
+        let sparse = if devices.len() == 1 { SparseIds::for_model(cfg, model, device, resume_dir)? } else { None };
         Ok(PinSageStep {
             g: g.clone(),
             cfg: cfg.clone(),
