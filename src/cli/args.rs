@@ -335,6 +335,9 @@ pub struct TrainStepArgs {
     /// whatever the config says.
     #[arg(long)]
     pub composed_pool: bool,
+    /// Normalise with the fused kernels (src/model/fused_norm.rs), whatever the config says.
+    #[arg(long, conflicts_with = "reference")]
+    pub fused_norm: bool,
     /// Time the implementation as it was before the step was tuned (plain `Linear` dense layers,
     /// composed pooling): the reference for loss-curve comparisons.
     #[arg(long)]

@@ -73,6 +73,7 @@ pub fn train_step(a: &TrainStepArgs) -> anyhow::Result<()> {
     let opts = bench::StepBenchOptions {
         dump: a.dump.as_deref(),
         composed_pool: a.composed_pool,
+        fused_norm: a.fused_norm,
         reference: a.reference,
         upload_each_step: a.upload_each_step,
         gathers: a.gathers,
@@ -83,7 +84,7 @@ pub fn train_step(a: &TrainStepArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
         println!(
-            "{}: {:.2} ms/step, {:.0} triplets/s ({} queries, {} targets, {} layer-1 nodes, {} input nodes, K={}, {} pooling)",
+            "{}: {:.2} ms/step, {:.0} triplets/s ({} queries, {} targets, {} layer-1 nodes, {} input nodes, K={}, {} pooling, {} normalisation)",
             r.device,
             r.ms_per_step,
             r.triplets_per_sec,
@@ -92,7 +93,8 @@ pub fn train_step(a: &TrainStepArgs) -> anyhow::Result<()> {
             r.layer1_nodes,
             r.input_nodes,
             r.k,
-            if r.fused_pool { "fused" } else { "composed" }
+            if r.fused_pool { "fused" } else { "composed" },
+            if r.fused_norm { "fused" } else { "composed" }
         );
     }
     Ok(())

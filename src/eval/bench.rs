@@ -114,6 +114,8 @@ pub struct StepBench {
     pub hard_per_query: usize,
     /// Whether pooling ran as the fused kernels rather than Burn's composed ops.
     pub fused_pool: bool,
+    /// Whether the L2 normalisations ran as the fused kernels.
+    pub fused_norm: bool,
     /// Whether this was the reference implementation (`StepBenchOptions::reference`).
     pub reference: bool,
     /// Whether the id table was updated row-sparsely (`TrainConfig::uses_sparse_ids`).
@@ -134,6 +136,8 @@ pub struct StepBenchOptions<'a> {
     pub dump: Option<&'a std::path::Path>,
     /// Pool with Burn's composed ops whatever the config says.
     pub composed_pool: bool,
+    /// Normalise with the fused kernels whatever the config says.
+    pub fused_norm: bool,
     /// Plain `Linear` dense layers and composed pooling: the step as it was before issue 15.
     pub reference: bool,
     /// Upload each step's batch in the timed loop instead of all before it.
@@ -211,8 +215,13 @@ pub fn bench_train_step_with(
     }
     device.seed(cfg.seed);
     let fused_pool = !opts.reference && !opts.composed_pool && cfg.fused_pool;
-    let mut model =
-        cfg.model_config(g).with_fused_pool(fused_pool).with_split_dense(!opts.reference).init(&train_device);
+    let fused_norm = !opts.reference && (opts.fused_norm || cfg.fused_norm);
+    let mut model = cfg
+        .model_config(g)
+        .with_fused_pool(fused_pool)
+        .with_fused_norm(fused_norm)
+        .with_split_dense(!opts.reference)
+        .init(&train_device);
     let mut optim = cfg.optimizer();
     let upload = |b: &HostBatch| match b {
         HostBatch::Gathers(b) => DeviceBatch::upload(b, &train_device),
@@ -262,7 +271,9 @@ pub fn bench_train_step_with(
         k: nb.k,
         negatives: batch.negative_rows.len(),
         hard_per_query: batch.hard_per_query,
-        fused_pool,
+        // What ran: the CPU composes whatever the flags say.
+        fused_pool: fused_pool && crate::model::fused_pool::runs_kernels(device),
+        fused_norm: fused_norm && crate::model::fused_pool::runs_kernels(device),
         reference: opts.reference,
         sparse_ids,
         node_sets: resident.is_some(),

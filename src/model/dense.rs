@@ -22,7 +22,9 @@ pub const MIN_SPLIT_ROWS: usize = 4 * ROWS_PER_BLOCK;
 /// The rows are padded with zeros to whole blocks; the padding's outputs are dropped before the
 /// bias is added, so values and gradients equal `lin.forward(x)`'s up to summation order. (Adding
 /// the bias per block as well made the step slower on the H200: 755 µs for one matmul that fusion
-/// no longer merged with it.)
+/// no longer merged with it.) The padding is a `cat` with zeros: padding with `Tensor::pad`
+/// instead made Gowalla epochs about 5× longer on the H200 (BENCHMARKS.md, issue 15, fourth
+/// session). The bias's gradient is still one sum over all rows per layer (0.04–0.22 ms each).
 ///
 /// # Shapes
 /// `x: [n, d_in]` → `[n, d_out]`

@@ -151,7 +151,8 @@ fn elemwise_launch(like: &CubeTensor, units: usize) -> (CubeCount, CubeDim) {
     (calculate_cube_count_elemwise(&like.client, units, cube_dim), cube_dim)
 }
 
-fn storage(dtype: burn::tensor::DType) -> ElemType {
+/// The cubecl storage type of a Burn dtype (the kernels' `#[define]` argument).
+pub(super) fn storage(dtype: burn::tensor::DType) -> ElemType {
     burn::backend::cubecl::dtype_to_storage_type(dtype)
 }
 

@@ -4,6 +4,7 @@
 //! knows nothing of training loops, evaluation or the UI.
 
 pub mod dense;
+pub mod fused_norm;
 pub mod fused_pool;
 pub mod infer;
 pub mod lightgcn;

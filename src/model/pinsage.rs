@@ -12,6 +12,7 @@ use burn::tensor::activation::relu;
 use serde::{Deserialize, Serialize};
 
 use super::dense::dense;
+use super::fused_norm::fused_l2_normalise;
 use super::fused_pool::weighted_gather;
 
 /// How a node's neighbour messages are pooled (γ in the paper).
@@ -57,6 +58,9 @@ pub struct PinSageConfig {
     /// float additions; see `TrainConfig::fused_pool` for why it is on by default.
     #[config(default = true)]
     pub fused_pool: bool,
+    /// The L2 normalisations run as one GPU kernel each way on cubecl devices (see `fused_norm`).
+    #[config(default = false)]
+    pub fused_norm: bool,
     /// Dense layers on tall inputs run as batches of row blocks (`dense`), whose weight gradients
     /// are many short products instead of one long one. Same values up to summation order; off
     /// gives plain `Linear::forward` (the reference for `bench train-step --reference`).
@@ -87,6 +91,8 @@ pub struct PinSage {
     skip: bool,
     #[module(skip)]
     fused_pool: bool,
+    #[module(skip)]
+    fused_norm: bool,
     #[module(skip)]
     split_dense: bool,
 }
@@ -142,6 +148,7 @@ impl PinSageConfig {
             pooling: self.pooling,
             skip: self.skip,
             fused_pool: self.fused_pool,
+            fused_norm: self.fused_norm,
             split_dense: self.split_dense,
         }
     }
@@ -182,8 +189,7 @@ pub fn gather_rows(x: Tensor<2>, idx: Tensor<1, Int>) -> Tensor<2> {
 /// # Shapes
 /// `[n, d] -> [n, d]`
 pub fn l2_normalise(x: Tensor<2>) -> Tensor<2> {
-    let norm = x.clone().square().sum_dim(1).sqrt().clamp_min(1e-12);
-    x / norm
+    super::fused_norm::composed_l2_normalise(x)
 }
 
 impl PinSage {
@@ -281,7 +287,15 @@ impl PinSage {
     /// # Shapes
     /// `own: [t, d_in]`, `pooled: [t, hidden_dim]` → `[t, hidden_dim]`
     pub fn combine(&self, layer: usize, own: Tensor<2>, pooled: Tensor<2>) -> Tensor<2> {
-        l2_normalise(relu(self.dense(&self.layers[layer].w, Tensor::cat(vec![own, pooled], 1))))
+        self.normalise(relu(self.dense(&self.layers[layer].w, Tensor::cat(vec![own, pooled], 1))))
+    }
+
+    /// [`l2_normalise`], as one kernel each way with `fused_norm` (see that module).
+    ///
+    /// # Shapes
+    /// `[n, d] -> [n, d]`
+    fn normalise(&self, x: Tensor<2>) -> Tensor<2> {
+        if self.fused_norm { fused_l2_normalise(x) } else { l2_normalise(x) }
     }
 
     /// `lin.forward(x)`, split into row blocks when the config says so (see [`dense`]).
@@ -305,14 +319,14 @@ impl PinSage {
     pub fn head(&self, z: Tensor<2>, own_input: impl FnOnce() -> Tensor<2>) -> Tensor<2> {
         let e = self.dense(&self.g2, relu(self.dense(&self.g1, z)));
         if !self.skip {
-            return l2_normalise(e);
+            return self.normalise(e);
         }
         let own = own_input();
         let own = match &self.skip_map {
             Some(map) => self.dense(map, own),
             None => own,
         };
-        l2_normalise(e + own)
+        self.normalise(e + own)
     }
 
     /// Rows of the block's input-layer tensor `h0` that are the block's targets themselves.

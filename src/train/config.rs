@@ -71,6 +71,9 @@ pub struct TrainConfig {
     /// default because Gowalla epochs on the H200 were 15 % shorter with it (BENCHMARKS.md,
     /// issue 15), though the bench's step on one repeated batch is not.
     pub fused_pool: bool,
+    /// The L2 normalisations as one GPU kernel each way (`model::fused_norm`; cubecl devices).
+    /// Off by default: not yet timed on a GPU (BENCHMARKS.md, issue 15, fourth session).
+    pub fused_norm: bool,
     pub neighbourhood: NeighbourhoodKind,
     pub walk: WalkConfig,
     pub epochs: usize,
@@ -177,6 +180,7 @@ impl TrainConfig {
             skip: false,
             pooling: Pooling::Importance,
             fused_pool: true,
+            fused_norm: false,
             neighbourhood: NeighbourhoodKind::Walks,
             walk: WalkConfig::default(),
             epochs: 5,
@@ -322,6 +326,7 @@ impl TrainConfig {
             .with_pooling(self.pooling)
             .with_skip(self.skip)
             .with_fused_pool(self.fused_pool)
+            .with_fused_norm(self.fused_norm)
     }
 
     /// Loads a config file: any subset of the fields (the rest take their defaults); unknown

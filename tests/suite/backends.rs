@@ -42,8 +42,9 @@ fn wgpu_and_flex_give_the_same_embeddings_and_gradients() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.bpk");
     model.clone().save_file(&path).unwrap();
-    // The GPU model pools with the fused kernels (the CPU has only the composed ops).
-    let on_gpu = cfg.model_config(&g).with_fused_pool(true).init(&gpu).try_load_file(&path).unwrap();
+    // The GPU model pools and normalises with the fused kernels (the CPU has only the composed ops).
+    let on_gpu =
+        cfg.model_config(&g).with_fused_pool(true).with_fused_norm(true).init(&gpu).try_load_file(&path).unwrap();
     let a = embed_all(&model, &nb, g.features.as_ref(), &cpu, 256, |_, _| {}).unwrap();
     let b = embed_all(&on_gpu, &nb, g.features.as_ref(), &gpu, 256, |_, _| {}).unwrap();
     let max_diff = a.data.iter().zip(&b.data).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
@@ -172,6 +173,47 @@ fn fused_pooling_kernels_match_the_composed_pooling() {
     assert!(max_diff(&g_fused, &g_ref) < 1e-5 * scale, "gradients differ by {}", max_diff(&g_fused, &g_ref));
     assert!(g_fused[7 * d..8 * d].iter().any(|v| v.abs() > 1.0), "row 7 collects every target's gradient");
     assert!(g_fused[1900 * d..].iter().all(|&v| v == 0.0), "rows nobody picks get no gradient");
+}
+
+/// The L2-normalisation kernels (wgpu) against the composed Burn ops, values and gradients: random
+/// rows, a row with a known answer, and an all-zero row (a ReLU can give one), whose norm is
+/// clamped and whose gradient is the division's alone.
+#[test]
+fn fused_normalisation_kernels_match_the_composed_normalisation() {
+    use pinsage_explorer::model::fused_norm::{composed_l2_normalise, fused_l2_normalise};
+    let (gpu, name, note) = select_device(DeviceChoice::Gpu);
+    assert!(note.is_none(), "no wgpu adapter on this machine ({name}): {note:?}");
+    let dev = gpu.autodiff();
+    let (n, d) = (3000, 64);
+    dev.seed(11);
+    let mut rows =
+        Tensor::<2>::random([n, d], Distribution::Normal(0.0, 1.0), &dev).inner().try_into_vec_as::<f32>().unwrap();
+    // Row 0 = [3, 4, 0, …] (norm 5); row 1 all zero.
+    rows[..d].iter_mut().enumerate().for_each(|(c, v)| *v = [3.0, 4.0].get(c).copied().unwrap_or(0.0));
+    rows[d..2 * d].iter_mut().for_each(|v| *v = 0.0);
+    let x0 = Tensor::<2>::from_data(TensorData::new(rows, [n, d]), &dev);
+    let up = Tensor::<2>::random([n, d], Distribution::Normal(0.0, 1.0), &dev);
+    let run = |f: &dyn Fn(Tensor<2>) -> Tensor<2>| {
+        let x = x0.clone().detach().require_grad();
+        let y = f(x.clone());
+        let grads = (y.clone() * up.clone()).sum().backward();
+        let g = x.grad(&grads).unwrap().try_into_vec_as::<f32>().unwrap();
+        (y.inner().try_into_vec_as::<f32>().unwrap(), g)
+    };
+    let (y_fused, g_fused) = run(&fused_l2_normalise);
+    let (y_ref, g_ref) = run(&composed_l2_normalise);
+    assert_eq!(&y_fused[..3], &[0.6, 0.8, 0.0]);
+    assert!(y_fused[d..2 * d].iter().all(|&v| v == 0.0), "a zero row stays zero");
+    let max_diff = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+    assert!(max_diff(&y_fused, &y_ref) < 1e-6, "values differ by {}", max_diff(&y_fused, &y_ref));
+    // Row 0 by hand: ∂x = (g − y (g·y)) / 5.
+    let g: Vec<f32> = up.clone().inner().try_into_vec_as::<f32>().unwrap()[..d].to_vec();
+    let along = 0.6 * g[0] + 0.8 * g[1];
+    assert!((g_fused[0] - (g[0] - 0.6 * along) / 5.0).abs() < 1e-5 && (g_fused[2] - g[2] / 5.0).abs() < 1e-5);
+    // The zero row's gradient is ∂y / ε (huge), as the composed division gives; compare relatively.
+    let rel = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-5 * (1.0 + y.abs()));
+    assert!(rel(&g_fused[d..2 * d], &g_ref[d..2 * d]), "zero row");
+    assert!(rel(&g_fused, &g_ref), "gradients differ by {}", max_diff(&g_fused, &g_ref));
 }
 
 /// A model whose id table would be one GPU tensor over 2 GiB (wgpu's binding limit) is refused on a
