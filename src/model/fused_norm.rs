@@ -19,7 +19,6 @@ use burn::prelude::*;
 use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
-use cubecl::ir::ElemType;
 use cubecl::{CubeDim, calculate_cube_count_elemwise};
 
 use kernels::{l2_normalise_backward_kernel, l2_normalise_kernel};
