@@ -19,11 +19,10 @@ use burn::prelude::*;
 use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
-use cubecl::{CubeDim, calculate_cube_count_elemwise};
 
 use kernels::{l2_normalise_backward_kernel, l2_normalise_kernel};
 
-use super::fused_pool::{runs_kernels, storage};
+use super::fused_pool::{elemwise_launch, empty_like, runs_kernels, storage};
 
 /// The smallest norm divided by (as `x.clamp_min(NORM_EPS)` in the composed form).
 pub const NORM_EPS: f32 = 1e-12;
@@ -86,7 +85,7 @@ mod kernels {
     /// One unit per row (rows are short: the model's widths are 64).
     #[cube(launch)]
     pub fn l2_normalise_kernel<F: Float>(x: &Tensor<F>, out: &mut Tensor<F>, #[define(F)] _dtype: ElemType) {
-        let eps = F::new(1e-12); // NORM_EPS (a launch argument of type F is not supported)
+        let eps = F::new(crate::model::fused_norm::NORM_EPS);
         let d = x.shape(1);
         if ABSOLUTE_POS >= x.shape(0) {
             terminate!();
@@ -105,7 +104,7 @@ mod kernels {
         out: &mut Tensor<F>,
         #[define(F)] _dtype: ElemType,
     ) {
-        let eps = F::new(1e-12); // NORM_EPS (a launch argument of type F is not supported)
+        let eps = F::new(crate::model::fused_norm::NORM_EPS);
         let d = x.shape(1);
         if ABSOLUTE_POS >= x.shape(0) {
             terminate!();
@@ -129,14 +128,12 @@ mod kernels {
     }
 }
 
-/// An uninitialised contiguous tensor shaped like `like`, and a launch of one unit per row.
-fn out_and_launch(like: &CubeTensor) -> (CubeTensor, cubecl::CubeCount, CubeDim) {
-    let shape = like.shape();
-    let handle = like.client.empty(shape.num_elements() * like.dtype.size());
-    let out = CubeTensor::new_contiguous(like.client.clone(), like.device.clone(), shape.clone(), handle, like.dtype);
-    let rows = shape[0].max(1);
-    let dim = CubeDim::new(&like.client, rows);
-    (out, calculate_cube_count_elemwise(&like.client, rows, dim), dim)
+/// An uninitialised contiguous tensor shaped like `like` (`[rows, d]`), and a launch of one unit
+/// per row.
+fn out_and_launch(like: &CubeTensor) -> (CubeTensor, cubecl::CubeCount, cubecl::CubeDim) {
+    let [rows, d] = [like.shape()[0], like.shape()[1]];
+    let (count, dim) = elemwise_launch(like, rows.max(1));
+    (empty_like(like, rows, d), count, dim)
 }
 
 impl L2NormaliseOps for CubeBackend {

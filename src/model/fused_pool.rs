@@ -141,12 +141,12 @@ mod kernels {
 }
 
 /// An uninitialised contiguous `[rows, cols]` tensor beside `like`.
-fn empty_like(like: &CubeTensor, rows: usize, cols: usize) -> CubeTensor {
+pub(super) fn empty_like(like: &CubeTensor, rows: usize, cols: usize) -> CubeTensor {
     let handle = like.client.empty(rows * cols * like.dtype.size());
     CubeTensor::new_contiguous(like.client.clone(), like.device.clone(), Shape::new([rows, cols]), handle, like.dtype)
 }
 
-fn elemwise_launch(like: &CubeTensor, units: usize) -> (CubeCount, CubeDim) {
+pub(super) fn elemwise_launch(like: &CubeTensor, units: usize) -> (CubeCount, CubeDim) {
     let cube_dim = CubeDim::new(&like.client, units);
     (calculate_cube_count_elemwise(&like.client, units, cube_dim), cube_dim)
 }

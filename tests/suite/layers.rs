@@ -11,9 +11,8 @@ fn max_abs_diff(a: Tensor<2>, b: Tensor<2>) -> f32 {
     (a - b).abs().max().into_scalar()
 }
 
-/// Values and all three gradients (input, weight, bias: the bias rides in the product as a row
-/// of the weight) match `Linear::forward`, for a height that is not a whole number of blocks and
-/// one that is, with a bias and without.
+/// Values and all three gradients (input, weight, bias) match `Linear::forward`, for a height
+/// that is not a whole number of blocks and one that is, with a bias and without.
 #[test]
 fn dense_matches_linear_forward_and_its_gradients() {
     let device = Device::flex().autodiff();
