@@ -29,7 +29,7 @@ fn harness(view: View, wgpu: bool) -> Harness<'static, ExplorerApp> {
 }
 
 /// Steps frames (with short sleeps, so background jobs progress) until `done` holds; 60 s at most.
-fn wait_for(h: &mut Harness<'static, ExplorerApp>, what: &str, done: impl Fn(&ExplorerApp) -> bool) {
+fn wait_for(h: &mut Harness<'static, ExplorerApp>, what: &str, done: impl FnMut(&ExplorerApp) -> bool) {
     crate::common::wait_for_app(h, what, 60, done);
 }
 
@@ -164,6 +164,14 @@ fn map_selects_and_lists_neighbours(
 ) {
     h.get_by_label("Embedding map").click();
     wait_for(h, "the projection", |a| a.panels.map.drawn.len() == a.state.graph.n_pins() as usize);
+    // The layout can still move for a few frames (background results reflow the title row and
+    // the side panel); take the points once three frames in a row have drawn them in one place.
+    let (mut last, mut still) = (Vec::new(), 0);
+    wait_for(h, "the map to settle", |a| {
+        still = if a.panels.map.drawn == last { still + 1 } else { 0 };
+        last = a.panels.map.drawn.clone();
+        still >= 3
+    });
     let drawn = h.state().panels.map.drawn.clone();
     let current = h.state().state.selected_pin;
     let canvas_centre = {
