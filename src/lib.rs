@@ -20,7 +20,7 @@ pub mod walk;
 // `crate::load`, `crate::explain`, …) keep working, for code inside the crate and for users of the
 // library. New code may use either path; these names are not going away.
 pub use app::jobs;
-pub use data::{features, graph, load, memory, powerlaw, split, synthetic};
+pub use data::{features, graph, huge_pages, load, memory, powerlaw, split, synthetic};
 pub use eval::{ablation, ann, baselines, bench, export, scale};
 pub use model::{infer, lightgcn, recommend, retrieval};
 pub use teach::{edits, embed_map, explain, projection};

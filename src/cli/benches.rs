@@ -111,7 +111,7 @@ pub fn walks(data: &DataArgs, walk: &WalkArgs, repeats: u32, json: bool) -> anyh
         println!(
             "{} pins, {} edges, T={} L={} K={} restart={} on {} threads\n\
                  {:.1} M pin-steps/s; all neighbourhoods in {:.3} s ({:.0} pins/s)\n\
-                 memory ceiling: {:.1} M random reads/s; walks reach {:.0}% of it ({} reads per step)",
+                 plain random loads: {:.1} M reads/s; the walks' prefetched reads reach {:.0}% of that ({} reads per step)",
             r.pins,
             r.edges,
             r.walks,

@@ -104,6 +104,12 @@ impl Csr {
         self.targets.len()
     }
 
+    /// Backs the rows with huge pages where the kernel allows (walks read them at random).
+    pub fn advise_huge_pages(&self) {
+        crate::huge_pages::advise(&self.offsets);
+        crate::huge_pages::advise(&self.targets);
+    }
+
     #[inline]
     pub fn row(&self, i: u32) -> &[u32] {
         let i = i as usize;
@@ -197,6 +203,8 @@ impl Graph {
         let board_pins = Csr::from_pairs(n_boards as usize, train);
         let pin_boards = board_pins.transpose(n_pins as usize);
         let test = Csr::from_pairs(n_boards as usize, test);
+        pin_boards.advise_huge_pages();
+        board_pins.advise_huge_pages();
         Graph {
             n_pins,
             n_boards,
@@ -213,6 +221,8 @@ impl Graph {
     pub fn from_board_pins(n_pins: u32, board_pins: Csr) -> Graph {
         let n_boards = board_pins.rows();
         let pin_boards = board_pins.transpose(n_pins as usize);
+        pin_boards.advise_huge_pages();
+        board_pins.advise_huge_pages();
         Graph {
             n_pins,
             n_boards: n_boards as u32,

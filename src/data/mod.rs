@@ -6,6 +6,7 @@
 pub mod features;
 pub mod fuzz;
 pub mod graph;
+pub mod huge_pages;
 pub mod load;
 pub mod memory;
 pub mod powerlaw;

@@ -4,8 +4,8 @@
 //! A walk from pin `u` alternates pin → board → pin for `length` pin-steps; after each step it jumps
 //! back to `u` with probability `restart`. Every pin reached (other than `u`) is counted. Each walk
 //! `w` of pin `u` draws from its own random stream, seeded from `(seed, u, w)`, so results do not
-//! depend on the thread count, nor on whether walks run in lock-step ([`neighbourhoods`]) or one
-//! step at a time ([`WalkAnimation`]).
+//! depend on the thread count, nor on whether many walks advance together with prefetched reads
+//! ([`neighbourhoods`]) or one step at a time ([`WalkAnimation`]).
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -130,43 +130,139 @@ impl Neighbourhoods {
     }
 }
 
-/// Per-thread scratch: dense visit counters plus the list of touched pins.
+/// Per-thread scratch: dense visit counters, the list of touched pins, and the walkers in flight
+/// (structure of arrays, one entry per walker).
 struct Scratch {
     counts: Vec<u32>,
     touched: Vec<u32>,
-    walkers: Vec<(u32, SmallRng)>,
+    /// Each walker's current pin.
+    cur: Vec<u32>,
+    /// Each walker's position in the adjacency being read (an index into targets), or its board.
+    pos: Vec<u32>,
+    /// Each walker's 64 random bits for the current step (board choice, then pin choice).
+    bits: Vec<u64>,
+    /// Index of each walker's start in the group.
+    home: Vec<u32>,
+    rngs: Vec<SmallRng>,
+    /// Pins reached (start excluded) by each start of the group, in no particular order.
+    visits: Vec<Vec<u32>>,
 }
 
 impl Scratch {
     fn new(n_pins: u32) -> Scratch {
-        Scratch { counts: vec![0; n_pins as usize], touched: Vec::new(), walkers: Vec::new() }
+        let counts = vec![0; n_pins as usize];
+        crate::huge_pages::advise(&counts);
+        Scratch {
+            counts,
+            touched: Vec::new(),
+            cur: Vec::new(),
+            pos: Vec::new(),
+            bits: Vec::new(),
+            home: Vec::new(),
+            rngs: Vec::new(),
+            visits: Vec::new(),
+        }
     }
 }
 
-/// Runs all T walks of `start` in lock-step (independent chains overlap their memory latency),
-/// leaving counts in `s.counts` / `s.touched`. Returns the number of pin-steps taken.
-fn walk_from(g: &Graph, start: u32, cfg: &WalkConfig, s: &mut Scratch) -> u64 {
-    let threshold = restart_threshold(cfg.restart);
-    s.walkers.clear();
-    s.walkers.extend((0..cfg.walks).map(|w| (start, walk_rng(cfg.seed, start, w))));
-    if g.boards_of(start).is_empty() {
-        return 0;
+/// Walkers a thread keeps in flight. A pin-step is five dependent reads that miss the caches on a
+/// large graph; the walkers advance one read at a time in lock-step, each prefetching its next
+/// address, so one pass over this many walkers hides one memory latency.
+const WALKERS_IN_FLIGHT: usize = 128;
+
+/// Starts walked together so that about [`WALKERS_IN_FLIGHT`] walkers are in flight.
+fn starts_per_group(cfg: &WalkConfig) -> usize {
+    (WALKERS_IN_FLIGHT / cfg.walks.max(1) as usize).max(1)
+}
+
+/// Asks the CPU to start loading `p`'s cache line (no effect where there is no prefetch hint).
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint: it never faults and reads nothing, whatever the address.
+    #[allow(unused_unsafe)]
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast::<i8>());
     }
-    for _ in 0..cfg.length {
-        for (cur, rng) in s.walkers.iter_mut() {
-            // A pin reachable from `start` always has a board, so step() cannot fail here.
-            let Some((_, next)) = step(g, *cur, rng) else { continue };
-            if next != start {
-                let c = &mut s.counts[next as usize];
-                if *c == 0 {
-                    s.touched.push(next);
-                }
-                *c += 1;
-            }
-            *cur = if threshold > 0 && rng.next_u32() < threshold { start } else { next };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// Runs all T walks of every pin in `starts` together, leaving in `s.visits[j]` the pins the walks
+/// of `starts[j]` reached. Returns the number of pin-steps taken.
+///
+/// The walkers move in lock-step through the five reads of a pin-step (the pin's board range, the
+/// board, the board's pin range, the pin, then the restart draw), each read prefetched one pass
+/// ahead. Every walker draws from its own stream in the same order as [`step`] does, so the
+/// visits are those of walking each chain alone.
+fn walk_group(g: &Graph, starts: &[u32], cfg: &WalkConfig, s: &mut Scratch) -> u64 {
+    let threshold = restart_threshold(cfg.restart);
+    s.cur.clear();
+    s.home.clear();
+    s.rngs.clear();
+    s.visits.resize_with(starts.len().max(s.visits.len()), Vec::new);
+    let mut steps = 0;
+    for (j, &u) in starts.iter().enumerate() {
+        s.visits[j].clear();
+        if g.boards_of(u).is_empty() {
+            continue;
+        }
+        steps += cfg.walks as u64 * cfg.length as u64;
+        for w in 0..cfg.walks {
+            s.cur.push(u);
+            s.home.push(j as u32);
+            s.rngs.push(walk_rng(cfg.seed, u, w));
         }
     }
-    cfg.walks as u64 * cfg.length as u64
+    let n = s.cur.len();
+    s.pos.resize(n, 0);
+    s.bits.resize(n, 0);
+    let (pin_boards, board_pins) = (g.pin_boards(), g.board_pins());
+    for _ in 0..cfg.length {
+        for &c in &s.cur {
+            prefetch(pin_boards.offsets.as_ptr().wrapping_add(c as usize));
+        }
+        // A pin reachable from a start always has a board, so no range below is empty.
+        for i in 0..n {
+            let c = s.cur[i] as usize;
+            let (lo, hi) = (pin_boards.offsets[c], pin_boards.offsets[c + 1]);
+            let r = s.rngs[i].next_u64();
+            s.bits[i] = r;
+            s.pos[i] = lo + bounded(r as u32, hi - lo);
+            prefetch(pin_boards.targets.as_ptr().wrapping_add(s.pos[i] as usize));
+        }
+        for p in &mut s.pos {
+            *p = pin_boards.targets[*p as usize];
+            prefetch(board_pins.offsets.as_ptr().wrapping_add(*p as usize));
+        }
+        for (p, &r) in s.pos.iter_mut().zip(&s.bits) {
+            let b = *p as usize;
+            let (lo, hi) = (board_pins.offsets[b], board_pins.offsets[b + 1]);
+            *p = lo + bounded((r >> 32) as u32, hi - lo);
+            prefetch(board_pins.targets.as_ptr().wrapping_add(*p as usize));
+        }
+        for i in 0..n {
+            let next = board_pins.targets[s.pos[i] as usize];
+            let home = s.home[i] as usize;
+            let start = starts[home];
+            if next != start {
+                s.visits[home].push(next);
+            }
+            s.cur[i] = if threshold > 0 && s.rngs[i].next_u32() < threshold { start } else { next };
+        }
+    }
+    steps
+}
+
+/// Adds `visits` to the dense counters, noting each pin's first visit in `s.touched`.
+fn count_visits(s: &mut Scratch, j: usize) {
+    for &p in &s.visits[j] {
+        let c = &mut s.counts[p as usize];
+        if *c == 0 {
+            s.touched.push(p);
+        }
+        *c += 1;
+    }
 }
 
 /// Picks the top K touched pins by (count desc, id asc), writes them, and clears the scratch.
@@ -214,6 +310,7 @@ pub fn neighbourhoods(g: &Graph, pins: &[u32], cfg: &WalkConfig) -> (Neighbourho
         lens: vec![0; pins.len()],
     };
     const CHUNK: usize = 64;
+    let per_group = starts_per_group(cfg);
     let steps: u64 = out
         .ids
         .par_chunks_mut(k * CHUNK)
@@ -225,10 +322,14 @@ pub fn neighbourhoods(g: &Graph, pins: &[u32], cfg: &WalkConfig) -> (Neighbourho
             || Scratch::new(g.n_pins()),
             |s, ((((ids, weights), counts), lens), chunk)| {
                 let mut steps = 0;
-                for (i, &u) in chunk.iter().enumerate() {
-                    steps += walk_from(g, u, cfg, s);
-                    let r = i * k..(i + 1) * k;
-                    lens[i] = take_top_k(s, k, u, &mut ids[r.clone()], &mut weights[r.clone()], &mut counts[r]);
+                for (group, starts) in chunk.chunks(per_group).enumerate() {
+                    steps += walk_group(g, starts, cfg, s);
+                    for (j, &u) in starts.iter().enumerate() {
+                        count_visits(s, j);
+                        let i = group * per_group + j;
+                        let r = i * k..(i + 1) * k;
+                        lens[i] = take_top_k(s, k, u, &mut ids[r.clone()], &mut weights[r.clone()], &mut counts[r]);
+                    }
                 }
                 steps
             },
@@ -256,7 +357,8 @@ pub fn all_neighbourhoods(g: &Graph, cfg: &WalkConfig) -> (Neighbourhoods, u64) 
 /// Raw visit counts (all pins, start excluded) from `cfg.walks` walks of `start`.
 pub fn visit_counts(g: &Graph, start: u32, cfg: &WalkConfig) -> Vec<u32> {
     let mut s = Scratch::new(g.n_pins());
-    walk_from(g, start, cfg, &mut s);
+    walk_group(g, &[start], cfg, &mut s);
+    count_visits(&mut s, 0);
     s.counts
 }
 

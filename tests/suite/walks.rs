@@ -120,3 +120,40 @@ fn invalid_walk_parameters_name_the_field() {
     let bad = WalkConfig { walks: 0, ..WalkConfig::default() };
     assert_eq!(bad.validate().unwrap_err().field, "walks");
 }
+
+#[test]
+fn walks_skip_pins_without_boards_and_match_walking_each_pin_alone() {
+    // Pins 3, 5 and 9 have no boards; they sit between walked pins in the same groups of starts.
+    let mut train = Vec::new();
+    for b in 0..6u32 {
+        for p in 0..12u32 {
+            if ![3, 5, 9].contains(&p) && (p + b) % 3 != 0 {
+                train.push((b, p));
+            }
+        }
+    }
+    let g = pinsage_explorer::graph::Graph::from_edges(12, 6, &train, &[]);
+    let cfg = WalkConfig { walks: 7, length: 9, top_k: 4, ..WalkConfig::default() };
+    let (nb, steps) = all_neighbourhoods(&g, &cfg);
+    assert_eq!(steps, 9 * 7 * 9, "only the 9 pins with boards walk");
+    for p in 0..12u32 {
+        let (ids, w, c) = nb.of(p as usize);
+        if [3, 5, 9].contains(&p) {
+            assert!(ids.is_empty() && w.is_empty() && c.is_empty());
+            continue;
+        }
+        let want = top_k_of_counts(&visit_counts(&g, p, &cfg), cfg.top_k);
+        let got: Vec<(u32, u32)> = ids.iter().copied().zip(c.iter().copied()).collect();
+        assert_eq!(got, want, "pin {p}");
+        assert!(ids.iter().all(|&q| ![3, 5, 9].contains(&q)), "pins without boards are never reached");
+    }
+}
+
+#[test]
+fn huge_page_advice_keeps_the_contents_and_skips_small_arrays() {
+    let small = vec![7u32; 1000];
+    assert!(!pinsage_explorer::huge_pages::advise(&small));
+    let big: Vec<u32> = (0..5_000_000u32).map(|i| i.wrapping_mul(2_654_435_761)).collect();
+    pinsage_explorer::huge_pages::advise(&big);
+    assert!(big.iter().enumerate().all(|(i, &v)| v == (i as u32).wrapping_mul(2_654_435_761)));
+}
