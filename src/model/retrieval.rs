@@ -1,8 +1,10 @@
 //! Top-k retrieval on the device: boards (or pins) × all pins by dot product in blocks, training
-//! pins (or the query pin itself) masked, `topk` on the device, only the winners read back.
+//! pins (or the query pin itself) masked, `topk` on the device, only the winners read back (on
+//! the CPU, a selection over each row's scores instead of Burn's sorting `topk`).
 
 use burn::prelude::*;
 use burn::tensor::IndexingUpdateOp;
+use rayon::prelude::*;
 
 use crate::eval::recall_ndcg;
 use crate::graph::{Graph, Split};
@@ -18,8 +20,20 @@ pub fn top_k_for_boards(
     block: usize,
     device: &Device,
 ) -> Result<Vec<Vec<u32>>, InferError> {
+    top_k_blocks_for_boards(emb, g, boards, k, (block, PIN_BLOCK), device)
+}
+
+/// [`top_k_for_boards`] scoring `pin_block` pins at a time (the result does not depend on it).
+pub fn top_k_blocks_for_boards(
+    emb: &Embeddings,
+    g: &Graph,
+    boards: &[u32],
+    k: usize,
+    (block, pin_block): (usize, usize),
+    device: &Device,
+) -> Result<Vec<Vec<u32>>, InferError> {
     let queries: Vec<u32> = boards.iter().map(|&b| emb.n_pins as u32 + b).collect();
-    let ranked = top_k_blocks(emb, &queries, k, (block, PIN_BLOCK), device, |node, masked| {
+    let ranked = top_k_blocks(emb, &queries, k, (block, pin_block), device, |node, masked| {
         g.known_pins_of(node - emb.n_pins as u32, Split::Test, masked)
     })?;
     Ok(ranked.into_iter().map(|list| list.into_iter().map(|(p, _)| p).collect()).collect())
@@ -68,6 +82,9 @@ fn top_k_blocks(
     }
     let block = block_rows(n_pins, d, k, block.max(1).min(queries.len().max(1)).min(MAX_QUERY_ROWS))?;
     let device = device.clone().without_autodiff();
+    // On the CPU the scores are already in host memory, and Burn's `topk` sorts each whole row:
+    // a selection over the row is O(pins) instead of O(pins · log pins).
+    let on_host = !crate::model::fused_pool::runs_kernels(&device);
     // The pins in column blocks: one [b, all pins] score matrix would exceed a wgpu binding
     // (2 GiB) and its matmul's launch grid (65,535 groups a dimension) from ~500 k pins on.
     let pin_block = pin_block.max(1);
@@ -98,6 +115,12 @@ fn top_k_blocks(
         for (start, len, pins_t) in &pin_blocks {
             let (start, len) = (*start, *len);
             let mut scores = q.clone().matmul(pins_t.clone());
+            let kb = k.min(len);
+            if on_host {
+                let scores: Vec<f32> = scores.try_into_vec_as::<f32>().map_err(read)?;
+                select_on_host(scores, &masked, (start, len), kb, &mut candidates);
+                continue;
+            }
             let local: Vec<i64> = (masked.iter())
                 .filter(|&&(_, p)| (start..start + len).contains(&(p as usize)))
                 .map(|&(row, p)| (row * len + p as usize - start) as i64)
@@ -108,7 +131,6 @@ fn top_k_blocks(
                 let penalty = Tensor::<1>::full([m], -1.0e9, &device);
                 scores = scores.reshape([b * len]).scatter(0, idx, penalty, IndexingUpdateOp::Add).reshape([b, len]);
             }
-            let kb = k.min(len);
             let (values, idx) = scores.topk_with_indices(kb, 1);
             let idx: Vec<i64> = idx.try_into_vec_as::<i64>().map_err(read)?;
             let values: Vec<f32> = values.try_into_vec_as::<f32>().map_err(read)?;
@@ -124,6 +146,26 @@ fn top_k_blocks(
         }));
     }
     Ok(out)
+}
+
+/// One column block's winners chosen on the host: `scores` is `[rows, len]` for pins
+/// `start..start + len`; the `masked` (row, pin) pairs in the block are left out; each row's best
+/// `k` (score, then lower pin id) join its candidates. Rows in parallel.
+fn select_on_host(
+    mut scores: Vec<f32>,
+    masked: &[(usize, u32)],
+    (start, len): (usize, usize),
+    k: usize,
+    candidates: &mut [Vec<(u32, f32)>],
+) {
+    for &(row, p) in masked {
+        if (start..start + len).contains(&(p as usize)) {
+            scores[row * len + p as usize - start] = f32::NEG_INFINITY;
+        }
+    }
+    candidates.par_iter_mut().zip(scores.par_chunks(len)).for_each(|(c, row)| {
+        c.extend(crate::eval::top_k(row, k).into_iter().map(|i| ((start + i as usize) as u32, row[i as usize])));
+    });
 }
 
 /// Pins per column block of a retrieval: a 1,024-query block's scores stay at 1 GiB.

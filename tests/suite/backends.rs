@@ -66,7 +66,7 @@ fn random_embeddings(g: &pinsage_explorer::graph::Graph, seed: u64) -> pinsage_e
 #[test]
 fn device_retrieval_matches_the_cpu_ranking() {
     use pinsage_explorer::eval::{EmbeddingScorer, ranking_metrics, top_k};
-    use pinsage_explorer::retrieval::{ranking_metrics_on_device, top_k_for_boards};
+    use pinsage_explorer::retrieval::{ranking_metrics_on_device, top_k_blocks_for_boards, top_k_for_boards};
     let g = generate(&SyntheticConfig::default());
     let emb = random_embeddings(&g, 5);
     let cpu = Device::flex();
@@ -87,6 +87,14 @@ fn device_retrieval_matches_the_cpu_ranking() {
     let (r_cpu, n_cpu, m_cpu) = ranking_metrics(&g, &scorer, 20);
     assert_eq!(m_dev, m_cpu);
     assert!((r_dev - r_cpu).abs() < 1e-12 && (n_dev - n_cpu).abs() < 1e-12, "{r_dev} {r_cpu} {n_dev} {n_cpu}");
+    // The GPU path (Burn's `topk` and a scattered mask on the device, not the CPU's selection on
+    // the host) ranks the same, 7 boards and 100 pins a block.
+    let (gpu, name, note) = select_device(DeviceChoice::Gpu);
+    assert!(note.is_none(), "no wgpu adapter on this machine ({name}): {note:?}");
+    let on_gpu = top_k_blocks_for_boards(&emb, &g, &boards, 20, (7, 100), &gpu).unwrap();
+    let on_cpu = top_k_blocks_for_boards(&emb, &g, &boards, 20, (7, 100), &cpu).unwrap();
+    assert_eq!(on_cpu, ranked, "column blocks merge to the one-block ranking");
+    assert_eq!(on_gpu, ranked);
 }
 
 #[test]
