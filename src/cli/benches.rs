@@ -126,6 +126,9 @@ pub fn walks(data: &DataArgs, walk: &WalkArgs, repeats: u32, json: bool) -> anyh
             100.0 * r.share_of_memory_ceiling,
             r.reads_per_step
         );
+        let held =
+            r.huge_page_bytes.map_or_else(|| "unknown".to_string(), |b| format!("{:.0} MiB", b as f64 / 1048576.0));
+        println!("transparent huge pages: mode {}, {held} held", r.huge_page_mode.as_deref().unwrap_or("unknown"));
     }
     Ok(())
 }

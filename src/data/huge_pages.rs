@@ -43,3 +43,19 @@ fn advise_range(addr: usize, bytes: usize) -> bool {
 fn advise_range(_addr: usize, _bytes: usize) -> bool {
     false
 }
+
+/// Linux's transparent-huge-page mode (`always`, `madvise` or `never`), where it can be read.
+pub fn mode() -> Option<String> {
+    let text = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled").ok()?;
+    let start = text.find('[')? + 1;
+    let end = start + text[start..].find(']')?;
+    Some(text[start..end].to_string())
+}
+
+/// Bytes of this process's memory on transparent huge pages (`AnonHugePages`), where readable.
+pub fn process_bytes() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/smaps_rollup").ok()?;
+    let line = text.lines().find(|l| l.starts_with("AnonHugePages:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}

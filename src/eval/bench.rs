@@ -37,6 +37,10 @@ pub struct WalkBench {
     /// `steps_per_sec * reads_per_step / random_reads_per_sec`: above 1 when the walks' prefetched
     /// reads overlap more than plain loads do.
     pub share_of_memory_ceiling: f64,
+    /// Linux's transparent-huge-page mode (`always`, `madvise`, `never`; null where unknown).
+    pub huge_page_mode: Option<String>,
+    /// The process's bytes on huge pages after the walks (the adjacency's, where granted).
+    pub huge_page_bytes: Option<u64>,
 }
 
 /// Times all-pin neighbourhoods `repeats` times (best time kept) and measures the random-read ceiling.
@@ -69,6 +73,8 @@ pub fn bench_walks(g: &Graph, cfg: &WalkConfig, repeats: u32) -> WalkBench {
         random_reads_per_sec,
         reads_per_step,
         share_of_memory_ceiling: steps_per_sec * reads_per_step / random_reads_per_sec,
+        huge_page_mode: crate::huge_pages::mode(),
+        huge_page_bytes: crate::huge_pages::process_bytes(),
     }
 }
 

@@ -35,6 +35,7 @@ fn bench_walks_prints_json_with_rates() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert!(v["steps_per_sec"].as_f64().is_some_and(|x| x > 0.0));
     assert!(v["all_neighbourhoods_secs"].as_f64().is_some_and(|x| x > 0.0));
+    assert!(v.get("huge_page_mode").is_some() && v.get("huge_page_bytes").is_some(), "{v}");
 }
 
 /// The measured configs in `configs/` and reports in `assets/ablations/` stay loadable as the

@@ -156,4 +156,12 @@ fn huge_page_advice_keeps_the_contents_and_skips_small_arrays() {
     let big: Vec<u32> = (0..5_000_000u32).map(|i| i.wrapping_mul(2_654_435_761)).collect();
     pinsage_explorer::huge_pages::advise(&big);
     assert!(big.iter().enumerate().all(|(i, &v)| v == (i as u32).wrapping_mul(2_654_435_761)));
+    // What `bench walks` reports beside its rates: the kernel's mode and the bytes granted.
+    if std::path::Path::new("/sys/kernel/mm/transparent_hugepage/enabled").exists() {
+        let mode = pinsage_explorer::huge_pages::mode().expect("the mode is read");
+        assert!(["always", "madvise", "never"].contains(&mode.as_str()), "{mode}");
+    }
+    if std::path::Path::new("/proc/self/smaps_rollup").exists() {
+        assert!(pinsage_explorer::huge_pages::process_bytes().is_some());
+    }
 }
