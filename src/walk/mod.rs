@@ -254,7 +254,8 @@ fn walk_group(g: &Graph, starts: &[u32], cfg: &WalkConfig, s: &mut Scratch) -> u
     steps
 }
 
-/// Adds `visits` to the dense counters, noting each pin's first visit in `s.touched`.
+/// Adds the visits of the group's `j`-th start (`s.visits[j]`) to the dense counters, noting each
+/// pin's first visit in `s.touched`.
 fn count_visits(s: &mut Scratch, j: usize) {
     for &p in &s.visits[j] {
         let c = &mut s.counts[p as usize];
