@@ -191,6 +191,9 @@ pub enum BenchCommand {
         /// Repeats (the best time is kept).
         #[arg(long, default_value_t = 5)]
         repeats: u32,
+        /// Also time building every node's hard-negative pool once (the default band and bounds).
+        #[arg(long)]
+        hard_pools: bool,
         #[arg(long)]
         json: bool,
     },
@@ -335,9 +338,10 @@ pub struct TrainStepArgs {
     /// whatever the config says.
     #[arg(long)]
     pub composed_pool: bool,
-    /// Normalise with the fused kernels (src/model/fused_norm.rs), whatever the config says.
-    #[arg(long, conflicts_with = "reference")]
-    pub fused_norm: bool,
+    /// Normalise with Burn's composed ops instead of the fused kernels (src/model/fused_norm.rs),
+    /// whatever the config says.
+    #[arg(long)]
+    pub composed_norm: bool,
     /// Time the implementation as it was before the step was tuned (plain `Linear` dense layers,
     /// composed pooling): the reference for loss-curve comparisons.
     #[arg(long)]

@@ -73,7 +73,7 @@ pub fn train_step(a: &TrainStepArgs) -> anyhow::Result<()> {
     let opts = bench::StepBenchOptions {
         dump: a.dump.as_deref(),
         composed_pool: a.composed_pool,
-        fused_norm: a.fused_norm,
+        composed_norm: a.composed_norm,
         reference: a.reference,
         upload_each_step: a.upload_each_step,
         gathers: a.gathers,
@@ -101,10 +101,13 @@ pub fn train_step(a: &TrainStepArgs) -> anyhow::Result<()> {
 }
 
 /// `bench walks`: walk throughput and every pin's top-K neighbourhood.
-pub fn walks(data: &DataArgs, walk: &WalkArgs, repeats: u32, json: bool) -> anyhow::Result<()> {
+pub fn walks(data: &DataArgs, walk: &WalkArgs, repeats: u32, hard_pools: bool, json: bool) -> anyhow::Result<()> {
     let cfg = walk.config()?;
     let g = data.load()?;
-    let r = bench::bench_walks(&g, &cfg, repeats);
+    let mut r = bench::bench_walks(&g, &cfg, repeats);
+    if hard_pools {
+        r.hard_pools_secs = Some(bench::time_hard_pools(&g));
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
@@ -129,6 +132,9 @@ pub fn walks(data: &DataArgs, walk: &WalkArgs, repeats: u32, json: bool) -> anyh
         let held =
             r.huge_page_bytes.map_or_else(|| "unknown".to_string(), |b| format!("{:.0} MiB", b as f64 / 1048576.0));
         println!("transparent huge pages: mode {}, {held} held", r.huge_page_mode.as_deref().unwrap_or("unknown"));
+        if let Some(secs) = r.hard_pools_secs {
+            println!("hard-negative pools of all {} nodes in {secs:.2} s", g.n_pins() + g.n_boards());
+        }
     }
     Ok(())
 }

@@ -202,8 +202,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Bench { what: BenchCommand::Scale(args) }) => scale::bench_scale(&args),
         Some(Command::Bench { what: BenchCommand::Ann(args) }) => scale::bench_ann_cmd(&args),
         Some(Command::Bench { what: BenchCommand::Map(args) }) => map_bench::bench_map_cmd(&args),
-        Some(Command::Bench { what: BenchCommand::Walks { data, walk, repeats, json } }) => {
-            benches::walks(&data, &walk, repeats, json)
+        Some(Command::Bench { what: BenchCommand::Walks { data, walk, repeats, hard_pools, json } }) => {
+            benches::walks(&data, &walk, repeats, hard_pools, json)
         }
     }
 }

@@ -41,6 +41,9 @@ pub struct WalkBench {
     pub huge_page_mode: Option<String>,
     /// The process's bytes on huge pages after the walks (the adjacency's, where granted).
     pub huge_page_bytes: Option<u64>,
+    /// Seconds to build every node's hard-negative pool once ([`time_hard_pools`]), when asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hard_pools_secs: Option<f64>,
 }
 
 /// Times all-pin neighbourhoods `repeats` times (best time kept) and measures the random-read ceiling.
@@ -75,7 +78,19 @@ pub fn bench_walks(g: &Graph, cfg: &WalkConfig, repeats: u32) -> WalkBench {
         share_of_memory_ceiling: steps_per_sec * reads_per_step / random_reads_per_sec,
         huge_page_mode: crate::huge_pages::mode(),
         huge_page_bytes: crate::huge_pages::process_bytes(),
+        hard_pools_secs: None,
     }
+}
+
+/// Seconds to build the hard-negative pools of every node of `g` once, as training does before
+/// epoch 2: the default band, bounds and pool size.
+pub fn time_hard_pools(g: &Graph) -> f64 {
+    let band = crate::sampler::default_band(g.n_pins());
+    let t = Instant::now();
+    let pools = crate::sampler::hard_pools(g, band, crate::defaults::HARD_POOL_SIZE, 1);
+    let secs = t.elapsed().as_secs_f64();
+    std::hint::black_box(&pools);
+    secs
 }
 
 /// Independent random reads per second over `words` u32s, on all rayon threads, as plain loads
@@ -144,8 +159,8 @@ pub struct StepBenchOptions<'a> {
     pub dump: Option<&'a std::path::Path>,
     /// Pool with Burn's composed ops whatever the config says.
     pub composed_pool: bool,
-    /// Normalise with the fused kernels whatever the config says.
-    pub fused_norm: bool,
+    /// Normalise with Burn's composed ops whatever the config says.
+    pub composed_norm: bool,
     /// Plain `Linear` dense layers and composed pooling: the step as it was before issue 15.
     pub reference: bool,
     /// Upload each step's batch in the timed loop instead of all before it.
@@ -223,7 +238,7 @@ pub fn bench_train_step_with(
     }
     device.seed(cfg.seed);
     let fused_pool = !opts.reference && !opts.composed_pool && cfg.fused_pool;
-    let fused_norm = !opts.reference && (opts.fused_norm || cfg.fused_norm);
+    let fused_norm = !opts.reference && !opts.composed_norm && cfg.fused_norm;
     let mut model = cfg
         .model_config(g)
         .with_fused_pool(fused_pool)

@@ -58,8 +58,9 @@ pub struct PinSageConfig {
     /// float additions; see `TrainConfig::fused_pool` for why it is on by default.
     #[config(default = true)]
     pub fused_pool: bool,
-    /// The L2 normalisations run as one GPU kernel each way on cubecl devices (see `fused_norm`).
-    #[config(default = false)]
+    /// The L2 normalisations run as one GPU kernel each way on cubecl devices (see `fused_norm`);
+    /// see `TrainConfig::fused_norm` for why it is on by default.
+    #[config(default = true)]
     pub fused_norm: bool,
     /// Dense layers on tall inputs run as batches of row blocks (`dense`), whose weight gradients
     /// are many short products instead of one long one. Same values up to summation order; off

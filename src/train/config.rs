@@ -71,8 +71,9 @@ pub struct TrainConfig {
     /// default because Gowalla epochs on the H200 were 15 % shorter with it (BENCHMARKS.md,
     /// issue 15), though the bench's step on one repeated batch is not.
     pub fused_pool: bool,
-    /// The L2 normalisations as one GPU kernel each way (`model::fused_norm`; cubecl devices).
-    /// Off by default: not yet timed on a GPU (BENCHMARKS.md, issue 15, fourth session).
+    /// The L2 normalisations as one GPU kernel each way (`model::fused_norm`; cubecl devices; the
+    /// CPU always composes). Same values within 1e-6; on by default because the Gowalla step on
+    /// the H200 was 3.2–3.6 ms shorter with it (BENCHMARKS.md, issue 15, sixth session).
     pub fused_norm: bool,
     pub neighbourhood: NeighbourhoodKind,
     pub walk: WalkConfig,
@@ -111,6 +112,9 @@ pub struct TrainConfig {
     pub max_hard_per_query: usize,
     /// Rank band [from, to) of hard negatives; None scales the paper's 2000–5000 to the graph.
     pub hard_band: Option<(usize, usize)>,
+    /// Bounds on each node's spread when ranking its hard negatives (`{"fanout": …, "reads": …}`);
+    /// None: [`SpreadLimits::for_band`], which keeps the pools' cost linear in the nodes.
+    pub hard_spread: Option<crate::sampler::SpreadLimits>,
     pub sampler_threads: usize,
     pub queue_capacity: usize,
     pub seed: u64,
@@ -180,7 +184,7 @@ impl TrainConfig {
             skip: false,
             pooling: Pooling::Importance,
             fused_pool: true,
-            fused_norm: false,
+            fused_norm: true,
             neighbourhood: NeighbourhoodKind::Walks,
             walk: WalkConfig::default(),
             epochs: 5,
@@ -199,6 +203,7 @@ impl TrainConfig {
             hard_negatives: true,
             max_hard_per_query: 6,
             hard_band: None,
+            hard_spread: None,
             sampler_threads: 2,
             queue_capacity: 8,
             seed: 1,
@@ -262,6 +267,11 @@ impl TrainConfig {
             && a >= b
         {
             return err("hard_band", "the band's start must be below its end");
+        }
+        if let Some(l) = self.hard_spread
+            && (l.fanout == 0 || l.reads == 0)
+        {
+            return err("hard_spread", "fanout and reads must be at least 1");
         }
         if self.queue_capacity == 0 {
             return err("queue_capacity", "must be at least 1");

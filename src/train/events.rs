@@ -55,6 +55,8 @@ pub enum TrainEvent {
     EpochEnd {
         epoch: usize,
         loss: f32,
+        /// Wall time of the epoch, its setup included (starting the samplers, and before epoch 2
+        /// waiting for the hard-negative pools if they are still being built).
         epoch_secs: f64,
         triplets_per_sec: f64,
         gpu_wait_share: f64,

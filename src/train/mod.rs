@@ -265,8 +265,8 @@ fn train_loop<S: Step>(
     let mut replicas = ctx.devices.map(|d| parallel::DataParallel::new(d, &model));
     let (mut stopped, mut early) = (false, false);
     for epoch in ctx.start_epoch..=cfg.epochs {
-        step.begin_epoch(epoch)?;
         let epoch_start = Instant::now();
+        step.begin_epoch(epoch)?;
         let mut meter = LossMeter::new(cfg.log_every_steps);
         let (mut examples, mut steps_done) = (0usize, 0usize);
         if let Some(r) = replicas.as_mut() {

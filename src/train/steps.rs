@@ -25,8 +25,8 @@ use crate::model::PinSage;
 use crate::model::losses::{DeviceBatch, UploadPlan, int_tensor, rows_loss};
 use crate::model::resident::ResidentNeighbourhoods;
 use crate::sampler::{
-    HardPools, HostBlock, HostNodeSets, NodeNeighbourhoods, NodeSet, TrainBatch, Triplets, batch_rng, default_band,
-    epoch_pairs, fill_triplets, hard_per_query, hard_pools, try_node_neighbourhoods,
+    HardPools, HostBlock, HostNodeSets, NodeNeighbourhoods, NodeSet, SpreadLimits, TrainBatch, Triplets, batch_rng,
+    default_band, epoch_pairs, fill_triplets, hard_per_query, hard_pools_within, try_node_neighbourhoods,
 };
 
 /// One model's side of the training loop.
@@ -116,8 +116,11 @@ impl PinSageStep {
         let band = cfg.hard_band.unwrap_or_else(|| default_band(g.n_pins()));
         let pools_job = (cfg.hard_negatives && cfg.epochs >= 2.max(start_epoch)).then(|| {
             let g = g.clone();
-            let seed = cfg.seed;
-            std::thread::spawn(move || Arc::new(hard_pools(&g, band, crate::defaults::HARD_POOL_SIZE, seed)))
+            let (seed, spread) = (cfg.seed, cfg.hard_spread);
+            let limits = spread.unwrap_or_else(|| SpreadLimits::for_band(band));
+            std::thread::spawn(move || {
+                Arc::new(hard_pools_within(&g, band, crate::defaults::HARD_POOL_SIZE, seed, limits))
+            })
         });
         let shard_devices: Vec<Device> = devices.iter().map(|d| d.clone().autodiff()).collect();
         let resident = shard_devices.iter().map(|d| ResidentNeighbourhoods::fit(&nb, d)).collect();
@@ -165,12 +168,16 @@ impl Step for PinSageStep {
 
     fn begin_epoch(&mut self, epoch: usize) -> Result<(), TrainError> {
         let cfg = &self.cfg;
+        let mut pools_wait = Duration::ZERO;
         if hard_per_query(epoch, cfg.hard_negatives, cfg.max_hard_per_query) > 0
             && self.pools.is_none()
             && let Some(job) = self.pools_job.take()
         {
+            // Waiting for the pools is waiting for data: it counts in this epoch's GPU-wait share.
+            let t = Instant::now();
             let pools = job.join().map_err(|_| TrainError::Device("hard-negative pool thread panicked".into()))?;
             self.pools = Some(pools);
+            pools_wait = t.elapsed();
         }
         let (queue_tx, rx) = bounded::<Vec<DeviceBatch>>(cfg.queue_capacity);
         let stop = Arc::new(AtomicBool::new(false));
@@ -185,7 +192,7 @@ impl Step for PinSageStep {
             stop.clone(),
         );
         self.queue = Some(EpochQueue { rx, stop, workers });
-        self.waited = Duration::ZERO;
+        self.waited = pools_wait;
         Ok(())
     }
 

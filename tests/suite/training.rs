@@ -189,6 +189,13 @@ fn invalid_configs_name_the_field() {
         (TrainConfig { adam_epsilon: 0.0, ..TrainConfig::default() }, "adam_epsilon"),
         (TrainConfig { board_query_share: 2.0, ..TrainConfig::default() }, "board_query_share"),
         (TrainConfig { hard_band: Some((50, 10)), ..TrainConfig::default() }, "hard_band"),
+        (
+            TrainConfig {
+                hard_spread: Some(pinsage_explorer::sampler::SpreadLimits { fanout: 0, reads: 10 }),
+                ..TrainConfig::default()
+            },
+            "hard_spread",
+        ),
     ] {
         let e = cfg.validate().unwrap_err();
         assert_eq!(e.field, field);
@@ -746,4 +753,113 @@ fn resuming_pinsage_with_sparse_ids_alone_in_its_process() {
     std::fs::remove_file(dir.path().join("id_moments.bpk")).unwrap();
     let fresh = resumed().embeddings.unwrap();
     assert!(diff(&straight.data, &fresh.data) > 1e-4, "fresh id moments should change the second epoch");
+}
+
+/// The hard-negative pools on a small graph (no bound binds) draw only from the band of the
+/// two-pin-step walk scores computed here densely from the adjacency: ranks [lo, hi) of each
+/// node's candidates, the band shrunk in proportion when a node reaches fewer than `hi` pins.
+#[test]
+fn hard_pools_draw_from_the_band_of_hand_computed_walk_scores() {
+    use pinsage_explorer::sampler::{SpreadLimits, hard_pools, hard_scores};
+    let g = generate(&SyntheticConfig { pins: 300, boards: 90, seed: 4, ..SyntheticConfig::default() });
+    let (np, nb) = (g.n_pins() as usize, g.n_boards() as usize);
+    // One pin-step from a distribution over pins: to each board by 1/deg(pin), then each board's
+    // mass evenly over its pins.
+    let step = |m: &[f64]| {
+        let mut board = vec![0.0; nb];
+        for (p, &mass) in m.iter().enumerate() {
+            let bs = g.boards_of(p as u32);
+            for &b in bs {
+                board[b as usize] += mass / bs.len() as f64;
+            }
+        }
+        let mut out = vec![0.0; np];
+        for (b, &mass) in board.iter().enumerate() {
+            let ps = g.pins_of(b as u32);
+            for &p in ps {
+                out[p as usize] += mass / ps.len() as f64;
+            }
+        }
+        out
+    };
+    let band = (10, 40);
+    let pools = hard_pools(&g, band, 12, 7);
+    let mut checked = 0;
+    for node in (0..(np + nb) as u32).step_by(7) {
+        let (scores, excluded): (Vec<f64>, Vec<u32>) = if (node as usize) < np {
+            let mut start = vec![0.0; np];
+            start[node as usize] = 1.0;
+            let one = step(&start);
+            let two = step(&one);
+            ((0..np).map(|p| one[p] + two[p]).collect(), vec![node])
+        } else {
+            let own = g.pins_of(node - np as u32);
+            let mut start = vec![0.0; np];
+            own.iter().for_each(|&p| start[p as usize] = 1.0 / own.len() as f64);
+            (step(&start), own.to_vec())
+        };
+        let mut ranked: Vec<(f64, u32)> = (0..np as u32)
+            .filter(|p| scores[*p as usize] > 0.0 && !excluded.contains(p))
+            .map(|p| (scores[p as usize], p))
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let n = ranked.len();
+        let from_tool = hard_scores(&g, node, SpreadLimits::EXACT);
+        assert_eq!(from_tool.len(), n, "node {node} reaches the same pins");
+        for (&(p, s), &(want, q)) in from_tool.iter().zip(&ranked) {
+            assert!((s as f64 - want).abs() < 1e-5, "node {node}: score {s} at pin {p}, expected {want} (pin {q})");
+        }
+        if n == 0 {
+            continue;
+        }
+        let (lo, hi) = if n > band.1 { band } else { ((band.0 * n) / band.1, n) };
+        let (top, bottom) = (ranked[lo.min(n - 1)].0 + 1e-6, ranked[hi - 1].0 - 1e-6);
+        for &p in pools.of(node) {
+            let s = scores[p as usize];
+            assert!(!excluded.contains(&p) && s > 0.0, "node {node}: pool pin {p} is not a candidate");
+            assert!(
+                s <= top && s >= bottom,
+                "node {node}: pool pin {p} scores {s}, outside the band [{bottom}, {top}]"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 500, "{checked} draws checked");
+}
+
+/// Past the paper's scale the band stops growing, and a node's spread is bounded: on a power-law
+/// graph whose hubs exceed a small fanout and read budget, the bounded spread reaches fewer pins
+/// than the exact one, yet most pool draws still rank near the exact band.
+#[test]
+fn bounded_hard_pools_reach_fewer_pins_and_stay_near_the_exact_band() {
+    use pinsage_explorer::powerlaw::{PowerLawConfig, generate as powerlaw};
+    use pinsage_explorer::sampler::{PAPER_BAND_PINS, SpreadLimits, default_band, hard_pools_within, hard_scores};
+    assert_eq!(default_band(40_981), (2049, 4918), "Gowalla's band is the paper's ranks scaled");
+    assert_eq!(default_band(PAPER_BAND_PINS), default_band(5_000_000), "the band stops growing");
+    assert_eq!(default_band(5_000_000), (2050, 4920));
+    let g = powerlaw(&PowerLawConfig::with_edges(60_000)).expect("valid config");
+    let band = default_band(g.n_pins());
+    let limits = SpreadLimits { fanout: 64, reads: 8 * band.1 };
+    let pools = hard_pools_within(&g, band, 8, 3, limits);
+    let n_nodes = g.n_pins() + g.n_boards();
+    let (mut near, mut total, mut fewer) = (0, 0, 0);
+    for node in (0..n_nodes).step_by(53) {
+        let exact = hard_scores(&g, node, SpreadLimits::EXACT);
+        let bounded = hard_scores(&g, node, limits);
+        fewer += usize::from(bounded.len() < exact.len());
+        assert!(bounded.len() <= exact.len(), "node {node}: a bound cannot reach more pins");
+        let n = exact.len();
+        if n == 0 {
+            continue;
+        }
+        let (lo, hi) = if n > band.1 { band } else { ((band.0 * n) / band.1, n) };
+        for &p in pools.of(node).iter().filter(|&&p| p != u32::MAX) {
+            let rank = exact.iter().position(|&(q, _)| q == p).expect("a bounded candidate is an exact one");
+            total += 1;
+            near += usize::from(rank * 2 >= lo && rank < 2 * hi);
+        }
+    }
+    assert!(fewer * 3 > (n_nodes as usize / 53), "the bounds bind for a third of the nodes ({fewer})");
+    let share = near as f64 / total as f64;
+    assert!(total > 300 && share > 0.8, "{near} of {total} draws rank within ×2 of the exact band");
 }
