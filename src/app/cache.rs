@@ -18,7 +18,7 @@ use crate::explain::{ConvolveTrace, CurriculumSnapshot, EgoSlice, PoolingCompari
 use crate::graph::Graph;
 use crate::infer::Embeddings;
 use crate::recommend::{Query, Recommendations};
-use crate::sampler::{HardPools, NodeNeighbourhoods};
+use crate::sampler::{HardPools, NodeNeighbourhoods, SpreadLimits};
 use crate::teach::explain::PoolSpace;
 use crate::train::bundle::ModelBundle;
 
@@ -57,8 +57,8 @@ pub enum CacheKey {
     ConvolveTrace { graph: u64, model: ModelRef, pin: u32 },
     /// Every pin's embedding under `model` (the curriculum view's scores).
     ModelEmbeddings { graph: u64, model: ModelRef },
-    /// Hard-negative pools for a rank band.
-    HardPools { graph: u64, band: (usize, usize), seed: u64 },
+    /// Hard-negative pools for a rank band and spread bounds.
+    HardPools { graph: u64, band: (usize, usize), limits: SpreadLimits, seed: u64 },
     /// The curriculum view's negatives of `query` at `epoch`.
     Curriculum { graph: u64, model: ModelRef, query: u32, epoch: usize, margin_bits: u32, max_hard: usize },
     /// Walk neighbourhoods for the inference view when there is no model.
@@ -135,7 +135,9 @@ impl std::fmt::Display for CacheKey {
             CacheKey::UntrainedModel { graph, hidden_dim, seed } => write!(f, "untrained:{graph}:{hidden_dim}:{seed}"),
             CacheKey::ConvolveTrace { graph, model, pin } => write!(f, "trace:{graph}:{model}:{pin}"),
             CacheKey::ModelEmbeddings { graph, model } => write!(f, "emb:{graph}:{model}"),
-            CacheKey::HardPools { graph, band, seed } => write!(f, "hard-pools:{graph}:{}:{}:{seed}", band.0, band.1),
+            CacheKey::HardPools { graph, band, limits, seed } => {
+                write!(f, "hard-pools:{graph}:{}:{}:{}:{}:{seed}", band.0, band.1, limits.fanout, limits.reads)
+            }
             CacheKey::Curriculum { graph, model, query, epoch, margin_bits, max_hard } => {
                 write!(f, "curriculum:{graph}:{model}:{query}:{epoch}:{}:{max_hard}", r(margin_bits))
             }

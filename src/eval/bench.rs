@@ -353,12 +353,14 @@ pub fn bench_triplet_batches(
     cfg: &crate::train::TrainConfig,
     count: usize,
 ) -> Vec<crate::sampler::Triplets> {
-    use crate::sampler::{Triplets, epoch_pairs, fill_triplets, hard_pools};
+    use crate::sampler::{Triplets, epoch_pairs, fill_triplets};
     let pairs = epoch_pairs(g, cfg.pair_sampling, cfg.board_query_share, cfg.seed, 1);
     let batches = pairs.len().div_ceil(cfg.batch_size.max(1)).max(1);
     let h = if cfg.hard_negatives { 1 } else { 0 };
-    let pools = (h > 0)
-        .then(|| hard_pools(g, cfg.hard_band.unwrap_or_else(|| crate::sampler::default_band(g.n_pins())), 4, cfg.seed));
+    let pools = (h > 0).then(|| {
+        let (band, limits) = cfg.hard_pool_bounds(g.n_pins());
+        crate::sampler::hard_pools_within(g, band, 4, cfg.seed, limits)
+    });
     (0..count.max(1))
         .map(|index| {
             let start = (index % batches) * cfg.batch_size;

@@ -37,7 +37,7 @@ pub fn default_band(n_pins: u32) -> (usize, usize) {
 
 /// Bounds on one node's spread, so that a pool costs the same on any size of graph (a band that
 /// stops growing with the graph, [`default_band`], needs only a bounded neighbourhood ranked).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct SpreadLimits {
     /// Most pins read from one board and boards read from one pin. A longer list is read at an even
     /// stride from a hashed offset, each read carrying the share of the entries it stands for.
@@ -171,6 +171,11 @@ impl Scratch {
     }
 }
 
+/// Highest score first, ties by pin: the order a node's candidates are ranked in.
+fn by_score(a: &(f32, u32), b: &(f32, u32)) -> std::cmp::Ordering {
+    b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
+}
+
 /// Node `node`'s candidates with their scores, unordered: the pins two pin-steps from a pin, or
 /// one from a board's pins, less the node itself and a board's own pins.
 fn candidates(g: &Graph, node: u32, limits: SpreadLimits, scratch: &mut Scratch) -> Vec<(f32, u32)> {
@@ -199,7 +204,7 @@ fn candidates(g: &Graph, node: u32, limits: SpreadLimits, scratch: &mut Scratch)
 /// [`hard_pools`]' band is a slice of this list. One node at a time (allocates O(pins)).
 pub fn hard_scores(g: &Graph, node: u32, limits: SpreadLimits) -> Vec<(u32, f32)> {
     let mut c = candidates(g, node, limits, &mut Scratch::new(g));
-    c.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    c.sort_unstable_by(by_score);
     c.into_iter().map(|(s, p)| (p, s)).collect()
 }
 
@@ -232,7 +237,6 @@ pub fn hard_pools_within(
             }
             let (lo, hi) = if n > band.1 { band } else { ((band.0 * n) / band.1.max(1), n) };
             let lo = lo.min(n - 1);
-            let by_score = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
             if hi < n {
                 cands.select_nth_unstable_by(hi, by_score);
                 cands.truncate(hi);

@@ -10,7 +10,7 @@ use super::TrainError;
 use crate::graph::Graph;
 use crate::model::losses::LossKind;
 use crate::model::{PinSageConfig, Pooling};
-use crate::sampler::{NeighbourhoodKind, PairSampling};
+use crate::sampler::{NeighbourhoodKind, PairSampling, SpreadLimits};
 use crate::split::SplitConfig;
 use crate::walk::{ParamError, WalkConfig};
 
@@ -114,7 +114,7 @@ pub struct TrainConfig {
     pub hard_band: Option<(usize, usize)>,
     /// Bounds on each node's spread when ranking its hard negatives (`{"fanout": …, "reads": …}`);
     /// None: [`SpreadLimits::for_band`], which keeps the pools' cost linear in the nodes.
-    pub hard_spread: Option<crate::sampler::SpreadLimits>,
+    pub hard_spread: Option<SpreadLimits>,
     pub sampler_threads: usize,
     pub queue_capacity: usize,
     pub seed: u64,
@@ -214,6 +214,13 @@ impl TrainConfig {
             log_every_steps: 20,
             devices: None,
         }
+    }
+
+    /// The hard-negative rank band and spread bounds for a graph of `n_pins` pins: the configured
+    /// ones, else [`default_band`](crate::sampler::default_band) and [`SpreadLimits::for_band`].
+    pub fn hard_pool_bounds(&self, n_pins: u32) -> ((usize, usize), SpreadLimits) {
+        let band = self.hard_band.unwrap_or_else(|| crate::sampler::default_band(n_pins));
+        (band, self.hard_spread.unwrap_or_else(|| SpreadLimits::for_band(band)))
     }
 
     /// This config fitted to graph `g` where a fixed number cannot fit it: at most half the pins

@@ -25,8 +25,8 @@ use crate::model::PinSage;
 use crate::model::losses::{DeviceBatch, UploadPlan, int_tensor, rows_loss};
 use crate::model::resident::ResidentNeighbourhoods;
 use crate::sampler::{
-    HardPools, HostBlock, HostNodeSets, NodeNeighbourhoods, NodeSet, SpreadLimits, TrainBatch, Triplets, batch_rng,
-    default_band, epoch_pairs, fill_triplets, hard_per_query, hard_pools_within, try_node_neighbourhoods,
+    HardPools, HostBlock, HostNodeSets, NodeNeighbourhoods, NodeSet, TrainBatch, Triplets, batch_rng, epoch_pairs,
+    fill_triplets, hard_per_query, hard_pools_within, try_node_neighbourhoods,
 };
 
 /// One model's side of the training loop.
@@ -113,11 +113,9 @@ impl PinSageStep {
         let device = &devices[0];
         let nb = Arc::new(try_node_neighbourhoods(g, cfg.neighbourhood, &cfg.walk)?);
         // Hard-negative pools are only needed from epoch 2: build them in the background meanwhile.
-        let band = cfg.hard_band.unwrap_or_else(|| default_band(g.n_pins()));
         let pools_job = (cfg.hard_negatives && cfg.epochs >= 2.max(start_epoch)).then(|| {
             let g = g.clone();
-            let (seed, spread) = (cfg.seed, cfg.hard_spread);
-            let limits = spread.unwrap_or_else(|| SpreadLimits::for_band(band));
+            let ((band, limits), seed) = (cfg.hard_pool_bounds(g.n_pins()), cfg.seed);
             std::thread::spawn(move || {
                 Arc::new(hard_pools_within(&g, band, crate::defaults::HARD_POOL_SIZE, seed, limits))
             })

@@ -13,7 +13,7 @@ use crate::app::cache::{CacheKey, ModelRef};
 use crate::app::state::Ctx;
 use crate::explain::{CurriculumSnapshot, NegativeKind, bundle_embeddings, curriculum_snapshot};
 use crate::infer::Embeddings;
-use crate::sampler::{HardPools, default_band, hard_pools};
+use crate::sampler::{HardPools, hard_pools_within};
 use crate::train::TrainConfig;
 use crate::train::bundle::ModelBundle;
 
@@ -127,12 +127,12 @@ fn embeddings_and_pools(
             .cloned()
         }
     };
-    let band = cfg.hard_band.unwrap_or_else(|| default_band(g.n_pins()));
+    let (band, limits) = cfg.hard_pool_bounds(g.n_pins());
     let g2 = g.clone();
     let seed = cfg.seed;
     let pools: Option<Arc<HardPools>> = ctx
-        .need(CacheKey::HardPools { graph: gen_, band, seed }, move || {
-            Ok(Arc::new(hard_pools(&g2, band, crate::defaults::HARD_POOL_SIZE, seed)))
+        .need(CacheKey::HardPools { graph: gen_, band, limits, seed }, move || {
+            Ok(Arc::new(hard_pools_within(&g2, band, crate::defaults::HARD_POOL_SIZE, seed, limits)))
         })
         .cloned();
     (emb, pools)
